@@ -1,0 +1,37 @@
+"""The learner protocol, tags, state (de)serialisation and exceptions.
+
+See :mod:`tidal.base.learner` for the hooks a learner implements and
+:mod:`tidal.base.exceptions` for the exception hierarchy.
+"""
+
+from tidal.base._input import CategoryEncoder, read_columns
+from tidal.base.exceptions import (
+    InputError,
+    NotFittedError,
+    ParameterError,
+    SchemaMismatchError,
+    StateError,
+    TidalError,
+)
+from tidal.base.learner import Classifier, Learner, Regressor, Transformer
+from tidal.base.state import learner_from_state, read_state, save_state
+from tidal.base.tags import Tags
+
+__all__ = [
+    "CategoryEncoder",
+    "Classifier",
+    "InputError",
+    "Learner",
+    "NotFittedError",
+    "ParameterError",
+    "Regressor",
+    "SchemaMismatchError",
+    "StateError",
+    "Tags",
+    "TidalError",
+    "Transformer",
+    "learner_from_state",
+    "read_columns",
+    "read_state",
+    "save_state",
+]

@@ -1,0 +1,612 @@
+"""The learner protocol shared by every online, batch and hybrid learner.
+
+A subclass implements three hooks and gets the River face (``learn_one``...), the array face
+(``learn_many``, ``step_many``...), the scikit-learn face (``fit``, ``partial_fit``...) and state
+(de)serialisation for free:
+
+``_init_state(self)``
+    allocate state once the feature set is fixed (``self.n_features_in_`` is known).
+``_step_arrays(self, X_pred, X_learn, y, w, out)``
+    the compiled per-row loop. For each row ``i``: if ``X_pred`` is not None, write the
+    prediction for ``X_pred[i]`` into ``out[i]``; then, if ``X_learn`` is not None, learn
+    ``(X_learn[i], y[i], w[i])``. ``out`` is a probability matrix (classifiers, columns in
+    internal code order) or a vector of values (regressors). The two matrices differ only inside
+    pipelines, where a transformer may update between the prediction and the learning of a row.
+``_get_state(self)`` / ``_set_state(self, state)``
+    the fitted state as a (nested) dict of numpy arrays and JSON scalars.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+from tidal.base._input import CategoryEncoder, Columns, check_finite, read_columns, to_float
+from tidal.base.exceptions import (
+    InputError,
+    NotFittedError,
+    SchemaMismatchError,
+)
+from tidal.base.tags import Tags
+
+__all__ = ["Learner", "Classifier", "Regressor", "Transformer"]
+
+
+class Learner(BaseEstimator):
+    """Base of every tidal estimator (see the module docstring for the subclass hooks)."""
+
+    _tags: ClassVar[Tags] = Tags()
+    #: bump when the layout of ``_get_state`` changes; older snapshots are then refused clearly
+    _state_version: ClassVar[int] = 1
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _check_params(self) -> None:
+        """Validate hyper-parameters (raise ParameterError); called before the first learn."""
+
+    def _init_state(self) -> None:
+        raise NotImplementedError
+
+    def _get_state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ generic machinery
+    @classmethod
+    def _get_tags(cls) -> Tags:
+        return cls._tags
+
+    @property
+    def tags(self) -> Tags:
+        """This learner's :class:`~tidal.base.Tags`."""
+        return self._tags
+
+    @property
+    def is_fitted(self) -> bool:
+        return getattr(self, "feature_names_in_", None) is not None
+
+    def reset(self) -> Learner:
+        """Forget everything learned (the parameters stay). Returns ``self``."""
+        for k in list(vars(self)):
+            if k.endswith("_") and not k.startswith("__"):
+                delattr(self, k)
+        return self
+
+    def clone(self) -> Learner:
+        """A fresh, unfitted copy with the same parameters."""
+        from sklearn.base import clone
+
+        return clone(self)
+
+    def __or__(self, other: Any) -> Any:
+        from tidal.compose import Pipeline
+
+        return Pipeline(self, other)
+
+    def _name(self) -> str:
+        return type(self).__name__
+
+    # feature handling ------------------------------------------------------
+    def _matrix(self, X: Any, learn: bool) -> np.ndarray:
+        """The float64 (rows, features) matrix for ``X``, in the fitted feature order.
+
+        Fixes the feature set on the first learn call. Raises InputError / SchemaMismatchError
+        naming the column and row; never changes state when it raises (the feature set is only
+        fixed once the whole input has been checked).
+        """
+        cols = read_columns(X)
+        owner = self._name()
+        fixed = getattr(self, "feature_names_in_", None)
+        if fixed is None:
+            if not learn:
+                raise NotFittedError(
+                    f"This {owner} is not fitted yet; call learn_one, learn_many or fit first"
+                )
+            if len(set(cols.names)) != len(cols.names):
+                raise SchemaMismatchError(f"{owner}: duplicate feature names in {cols.names}")
+            if len(cols.names) == 0:
+                raise InputError(f"{owner}: no features: expected at least one column")
+            names = cols.names
+            M = self._convert(cols, list(range(len(names))), names, learn, fixing=True)
+            self._fix_features(names, cols)
+            return M
+        if cols.named:
+            if cols.names == fixed:
+                order = list(range(len(fixed)))
+            else:
+                pos = {n: j for j, n in enumerate(cols.names)}
+                missing = [n for n in fixed if n not in pos]
+                extra = [n for n in cols.names if n not in set(fixed)]
+                if extra or (missing and not self._tags.handles_missing):
+                    parts = []
+                    if missing:
+                        parts.append(f"missing {missing}")
+                    if extra:
+                        parts.append(f"unexpected {extra}")
+                    raise SchemaMismatchError(
+                        f"{owner}: features do not match those it learned from "
+                        f"({list(fixed)}): {'; '.join(parts)}",
+                        column=(missing or extra)[0],
+                    )
+                order = [pos.get(n, -1) for n in fixed]
+        else:
+            if len(cols.names) != len(fixed):
+                raise SchemaMismatchError(
+                    f"{owner}: expected {len(fixed)} features {list(fixed)}, "
+                    f"got an array with {len(cols.names)} columns"
+                )
+            order = list(range(len(fixed)))
+        return self._convert(cols, order, fixed, learn, fixing=False)
+
+    def _convert(
+        self, cols: Columns, order: list[int], names: tuple[str, ...], learn: bool, fixing: bool
+    ) -> np.ndarray:
+        owner = self._name()
+        allow_nan = self._tags.handles_missing
+        if cols.matrix is not None and order == list(range(len(order))):
+            M = np.ascontiguousarray(cols.matrix, dtype=np.float64)
+            check_finite(M, names, owner, allow_nan)
+            return M
+        n = cols.n_rows
+        M = np.empty((n, len(order)), dtype=np.float64)
+        categorical = self._categorical_columns(cols, order, names, fixing)
+        pending: list[tuple[int, np.ndarray]] = []
+        for j, src in enumerate(order):
+            if src < 0:
+                M[:, j] = np.nan
+                continue
+            values = cols.column(src)
+            if names[j] in categorical:
+                pending.append((j, values))
+                M[:, j] = 0.0
+            else:
+                M[:, j] = to_float(values, names[j], owner)
+        check_finite(M, names, owner, allow_nan)
+        # categories are registered only once the whole input is known to be valid
+        for j, values in pending:
+            M[:, j] = self._categories.encode(names[j], values, learn)
+        return M
+
+    def _categorical_columns(
+        self, cols: Columns, order: list[int], names: tuple[str, ...], fixing: bool
+    ) -> frozenset[str]:
+        if not self._tags.handles_categorical:
+            return frozenset()
+        if not fixing:
+            return self.categorical_features_
+        found = set()
+        for j, src in enumerate(order):
+            if src >= 0 and cols.column(src).dtype.kind in "OUS":
+                found.add(names[j])
+        self._pending_categorical = frozenset(found)
+        return self._pending_categorical
+
+    def _fix_features(self, names: tuple[str, ...], cols: Columns) -> None:
+        self.feature_names_in_ = tuple(names)
+        self.n_features_in_ = len(names)
+        self.n_samples_seen_ = 0.0
+        if self._tags.handles_categorical:
+            self.categorical_features_ = getattr(self, "_pending_categorical", frozenset())
+            self._categories = getattr(self, "_categories", None) or CategoryEncoder()
+        self._check_params()
+        self._init_state()
+
+    def _row(self, x: dict) -> np.ndarray:
+        """Fast path for one dict row once the feature set is fixed."""
+        fixed = getattr(self, "feature_names_in_", None)
+        if (
+            fixed is None
+            or self._tags.handles_categorical
+            or len(x) != len(fixed)
+            or not isinstance(x, dict)
+        ):
+            return self._matrix(x, learn=True)
+        try:
+            values = [x[k] for k in fixed]
+            row = np.array([values], dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            return self._matrix(x, learn=True)
+        if not np.isfinite(row).all():
+            check_finite(row, fixed, self._name(), self._tags.handles_missing)
+        return row
+
+    def _weights(self, w: Any, n: int) -> np.ndarray:
+        if w is None:
+            return np.ones(n, dtype=np.float64)
+        if np.ndim(w) == 0:
+            w = np.full(n, float(w))
+        from tidal.base._input import as_float_vector
+
+        out = as_float_vector(w, "sample weight", self._name(), n)
+        if (out < 0).any():
+            i = int(np.argmax(out < 0))
+            raise InputError(
+                f"{self._name()}: sample weight row {i}: expected >= 0, got {out[i]}", row=i
+            )
+        return out
+
+    # state ------------------------------------------------------------------
+    def _fitted_meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "feature_names": list(self.feature_names_in_),
+            "n_samples_seen": float(self.n_samples_seen_),
+        }
+        if self._tags.handles_categorical:
+            meta["categorical_features"] = sorted(self.categorical_features_)
+            meta["categories"] = self._categories.to_json()
+        return meta
+
+    def _load_fitted_meta(self, meta: dict[str, Any]) -> None:
+        self.feature_names_in_ = tuple(meta["feature_names"])
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.n_samples_seen_ = float(meta["n_samples_seen"])
+        if self._tags.handles_categorical:
+            self.categorical_features_ = frozenset(meta["categorical_features"])
+            self._categories = CategoryEncoder.from_json(meta["categories"])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this learner is: plain arrays and JSON.
+
+        >>> from tidal.base.state import learner_from_state
+        >>> from tidal.dummy import NoChangeClassifier
+        >>> m = NoChangeClassifier().learn_one({"a": 1.0}, "up")
+        >>> learner_from_state(m.state_dict()).predict_one({"a": 2.0})
+        'up'
+        """
+        from tidal.base.state import build_state
+
+        fitted = self.is_fitted
+        return build_state(
+            self,
+            self._fitted_meta() if fitted else None,
+            self._get_state() if fitted else None,
+        )
+
+    def load_state(self, state: dict[str, Any]) -> Learner:
+        """Restore a :meth:`state_dict` into this learner (parameters included). Returns self."""
+        from tidal.base.state import check_state, decode_params
+
+        check_state(self, state)
+        self.set_params(**decode_params(state["params"]))
+        self.reset()
+        if state["fitted"] is not None:
+            self._load_fitted_meta(state["fitted"])
+            self._check_params()
+            self._set_state(copy.deepcopy(state["state"]))
+        return self
+
+
+class _Supervised(Learner):
+    def _prepare_learn(self, X: Any, y: Any, w: Any) -> tuple[np.ndarray, Any, np.ndarray]:
+        M = self._matrix(X, learn=True)
+        n = M.shape[0]
+        yv = self._encode_y(y, n)
+        wv = self._weights(w, n)
+        return M, yv, wv
+
+    def _encode_y(self, y: Any, n: int) -> Any:
+        raise NotImplementedError
+
+    def _out(self, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _run(self, X: Any, y: Any, w: Any, predict: bool) -> np.ndarray | None:
+        """Validate everything, then run the per-row kernel once over the whole input."""
+        fixed_before = getattr(self, "feature_names_in_", None) is not None
+        snapshot = None if fixed_before else self._snapshot_unfitted()
+        try:
+            M, yv, wv = self._prepare_learn(X, y, w)
+        except Exception:
+            if snapshot is not None:
+                self._restore_unfitted(snapshot)
+            raise
+        out = self._out(M.shape[0])
+        self._step_arrays(M if predict else None, M, yv, wv, out)
+        self.n_samples_seen_ += float(M.shape[0])
+        return out if predict else None
+
+    def _snapshot_unfitted(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k.endswith("_") or k.startswith("_")}
+
+    def _restore_unfitted(self, snap: dict[str, Any]) -> None:
+        for k in list(vars(self)):
+            if (k.endswith("_") or k.startswith("_")) and k not in snap:
+                delattr(self, k)
+        vars(self).update(snap)
+
+    def _step_arrays(
+        self,
+        X_pred: np.ndarray | None,
+        X_learn: np.ndarray | None,
+        y: Any,
+        w: np.ndarray | None,
+        out: np.ndarray,
+    ) -> None:
+        raise NotImplementedError
+
+    # River face -------------------------------------------------------------
+    def learn_one(self, x: dict, y: Any, w: float = 1.0) -> Learner:
+        """Learn one row (a dict of feature name -> value) with its label and weight."""
+        self._run([x] if not isinstance(x, dict) else x, [y], [w], predict=False)
+        return self
+
+    def learn_many(self, X: Any, y: Any, w: Any = None) -> Learner:
+        """Learn rows in order, one at a time (exactly as many ``learn_one`` calls would)."""
+        self._run(X, y, w, predict=False)
+        return self
+
+    # scikit-learn face ------------------------------------------------------
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Learner:
+        """Forget everything, then learn ``X, y`` in one pass, row by row."""
+        self.reset()
+        return self.learn_many(X, y, sample_weight)
+
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, **kwargs: Any) -> Learner:
+        """Learn ``X, y`` in one pass on top of what was learned before."""
+        return self.learn_many(X, y, sample_weight)
+
+    def _predict_out(self, X: Any) -> np.ndarray:
+        M = self._matrix(X, learn=False)
+        out = self._out(M.shape[0])
+        self._step_arrays(M, None, None, None, out)
+        return out
+
+
+class Classifier(_Supervised, ClassifierMixin):
+    """Base of classifiers. Labels may be any hashable values; classes are added as they appear.
+
+    ``classes_`` lists the labels in the order they were first seen, which is the order of the
+    columns of every probability matrix. Binary learners (``task == "binary"``) keep code 0 for
+    ``0``/``False`` and code 1 for ``1``/``True`` so that the positive class is the one River and
+    scikit-learn use.
+    """
+
+    _tags = Tags(task="multiclass")
+
+    @property
+    def classes_(self) -> np.ndarray:
+        labels = getattr(self, "_labels", None)
+        if labels is None:
+            raise NotFittedError(f"This {self._name()} is not fitted yet; call learn_one first")
+        return np.array(labels, dtype=object if labels and _mixed(labels) else None)
+
+    @property
+    def _n_classes(self) -> int:
+        return len(getattr(self, "_labels", ()))
+
+    def _n_outputs(self) -> int:
+        n = self._n_classes
+        return max(n, 2) if self._tags.task == "binary" else n
+
+    def _out(self, n: int) -> np.ndarray:
+        return np.zeros((n, self._n_outputs()), dtype=np.float64)
+
+    def _encode_y(self, y: Any, n: int) -> np.ndarray:
+        owner = self._name()
+        arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if len(arr) != n:
+            raise InputError(f"{owner}: {len(arr)} labels for {n} rows")
+        labels = list(getattr(self, "_labels", []))
+        index = {lab: i for i, lab in enumerate(labels)}
+        if arr.dtype.kind in "biuf":
+            if arr.dtype.kind == "f":
+                bad = ~np.isfinite(arr)
+                if bad.any():
+                    i = int(np.argmax(bad))
+                    raise InputError(f"{owner}: label row {i}: got {arr[i]!r}", row=i)
+            uniq, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+            new = [u.item() for u, _ in sorted(zip(uniq, first), key=lambda t: t[1])]
+            new = [u for u in new if u not in index]
+        else:
+            for i, v in enumerate(arr):
+                if v is None or (isinstance(v, float) and v != v):
+                    raise InputError(f"{owner}: label row {i}: got {v!r}", row=i)
+            uniq = None
+            new = []
+            seen = set(index)
+            for v in arr:
+                if v not in seen:
+                    seen.add(v)
+                    new.append(v.item() if isinstance(v, np.generic) else v)
+        if new:
+            if self._tags.task == "binary" and not labels and set(new) <= {0, 1}:
+                # 0/False is the negative class, 1/True the positive one, whatever came first
+                kind_bool = arr.dtype.kind == "b"
+                labels = [False, True] if kind_bool else [0, 1]
+                new = []
+            fixed = self._fixed_classes()
+            for lab in new:
+                if fixed is not None and lab not in fixed:
+                    i = int(np.argmax(arr == lab))
+                    raise InputError(
+                        f"{owner}: label row {i}: {lab!r} is not one of the classes {fixed}",
+                        row=i,
+                    )
+            labels = labels + new
+            if self._tags.task == "binary" and len(labels) > 2:
+                i = int(np.argmax(arr == labels[2]))
+                raise InputError(
+                    f"{owner} is a binary classifier: label row {i} is a third class "
+                    f"{labels[2]!r} after {labels[:2]}; use a multiclass learner",
+                    row=i,
+                )
+        index = {lab: i for i, lab in enumerate(labels)}
+        if uniq is not None:
+            codes = np.array([index[u.item()] for u in uniq], dtype=np.int64)[inverse]
+        else:
+            codes = np.fromiter((index[v] for v in arr), dtype=np.int64, count=len(arr))
+        if new or getattr(self, "_labels", None) is None or labels != self._labels:
+            self._labels = labels
+            self._on_new_classes(len(labels))
+        return codes
+
+    def _fixed_classes(self) -> list[Any] | None:
+        classes = getattr(self, "classes", None)
+        return list(classes) if classes is not None else None
+
+    def _on_new_classes(self, n_classes: int) -> None:
+        """Grow class-indexed state to ``n_classes`` (called before the kernel sees them)."""
+
+    def _decode(self, proba: np.ndarray) -> np.ndarray:
+        n = proba.shape[0]
+        labels = getattr(self, "_labels", [])
+        if proba.shape[1] == 0 or not labels:
+            return np.full(n, None, dtype=object)
+        codes = np.argmax(proba, axis=1)
+        empty = proba.sum(axis=1) <= 0
+        table = np.array(labels + [None], dtype=object)
+        if len(labels) < proba.shape[1]:  # binary learner before its second class is named
+            codes = np.minimum(codes, len(labels))
+        codes[empty] = len(labels)
+        out = table[codes]
+        if not empty.any() and not _mixed(labels):
+            return out.astype(np.asarray(labels).dtype)
+        return out
+
+    def _proba_matrix(self, proba: np.ndarray) -> np.ndarray:
+        return proba[:, : max(self._n_classes, 0)] if proba.shape[1] > self._n_classes else proba
+
+    # River face -------------------------------------------------------------
+    def predict_proba_one(self, x: dict) -> dict[Any, float]:
+        """Class probabilities for one row, ``{label: probability}``."""
+        if not self.is_fitted:
+            return {}
+        p = self._predict_out(self._row_for_predict(x))[0]
+        return {lab: float(p[i]) for i, lab in enumerate(self._labels)}
+
+    def predict_one(self, x: dict) -> Any:
+        """The most probable label for one row, or None before any label was learned."""
+        if not self.is_fitted:
+            return None
+        label = self._decode(self._predict_out(self._row_for_predict(x)))[0]
+        return label.item() if isinstance(label, np.generic) else label
+
+    def _row_for_predict(self, x: dict) -> Any:
+        return x
+
+    # arrays -----------------------------------------------------------------
+    def predict_proba_many(self, X: Any) -> np.ndarray:
+        """Probability matrix, columns in ``classes_`` order."""
+        return self._proba_matrix(self._predict_out(X))
+
+    def predict_many(self, X: Any) -> np.ndarray:
+        return self._decode(self._predict_out(X))
+
+    def step_many(self, X: Any, y: Any, w: Any = None) -> np.ndarray:
+        """Prequential step: for each row, predict it, then learn it. Returns the predictions."""
+        return self._decode(self._run(X, y, w, predict=True))
+
+    def step_proba_many(self, X: Any, y: Any, w: Any = None) -> np.ndarray:
+        """Like :meth:`step_many`, returning probabilities in ``classes_`` order (after the call;
+        0 for classes not yet seen when a row was predicted)."""
+        return self._proba_matrix(self._run(X, y, w, predict=True))
+
+    # scikit-learn face ------------------------------------------------------
+    def predict(self, X: Any) -> np.ndarray:
+        return self.predict_many(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.predict_proba_many(X)
+
+    def _fitted_meta(self) -> dict[str, Any]:
+        meta = super()._fitted_meta()
+        meta["labels"] = [v.item() if isinstance(v, np.generic) else v for v in self._labels]
+        return meta
+
+    def _load_fitted_meta(self, meta: dict[str, Any]) -> None:
+        super()._load_fitted_meta(meta)
+        self._labels = list(meta["labels"])
+
+
+def _mixed(labels: list[Any]) -> bool:
+    return len({type(v) for v in labels}) > 1
+
+
+class Regressor(_Supervised, RegressorMixin):
+    """Base of regressors: targets are finite floats."""
+
+    _tags = Tags(task="regression")
+
+    def _out(self, n: int) -> np.ndarray:
+        return np.zeros(n, dtype=np.float64)
+
+    def _encode_y(self, y: Any, n: int) -> np.ndarray:
+        from tidal.base._input import as_float_vector
+
+        return as_float_vector(y, "target", self._name(), n)
+
+    def predict_one(self, x: dict) -> float:
+        """The predicted value for one row (0.0 before anything was learned)."""
+        if not self.is_fitted:
+            return 0.0
+        return float(self._predict_out(x)[0])
+
+    def predict_many(self, X: Any) -> np.ndarray:
+        return self._predict_out(X)
+
+    def step_many(self, X: Any, y: Any, w: Any = None) -> np.ndarray:
+        """Prequential step: for each row, predict it, then learn it. Returns the predictions."""
+        return self._run(X, y, w, predict=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.predict_many(X)
+
+
+class Transformer(Learner):
+    """Base of online transformers (scalers, encoders).
+
+    Subclasses implement ``_init_state``, ``_get_state``/``_set_state``, ``_output_names()`` and
+    ``_transform_arrays(X, learn) -> (X_pred, X_learn)``: for each row, ``X_pred[i]`` is the row
+    transformed with the state *before* learning it and ``X_learn[i]`` the row transformed after
+    (River's pipeline order). With ``learn=False`` both are the same and nothing is learned.
+    """
+
+    _tags = Tags(task="transformer", unsupervised=True)
+
+    def _output_names(self) -> tuple[str, ...]:
+        return tuple(self.feature_names_in_)
+
+    def _transform_arrays(self, X: np.ndarray, learn: bool) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _steps(self, X: Any, learn: bool) -> tuple[np.ndarray, np.ndarray]:
+        M = self._matrix(X, learn=learn)
+        out = self._transform_arrays(M, learn)
+        if learn:
+            self.n_samples_seen_ += float(M.shape[0])
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(self._output_names(), dtype=object)
+
+    def learn_one(self, x: dict, y: Any = None, w: float = 1.0) -> Transformer:
+        self._steps(x, learn=True)
+        return self
+
+    def learn_many(self, X: Any, y: Any = None, w: Any = None) -> Transformer:
+        self._steps(X, learn=True)
+        return self
+
+    def transform_one(self, x: dict) -> dict[str, float]:
+        _, out = self._steps(x, learn=False)
+        return dict(zip(self._output_names(), out[0].tolist()))
+
+    def transform_many(self, X: Any) -> np.ndarray:
+        return self._steps(X, learn=False)[1]
+
+    # scikit-learn face
+    def fit(self, X: Any, y: Any = None) -> Transformer:
+        self.reset()
+        return self.learn_many(X)
+
+    def partial_fit(self, X: Any, y: Any = None) -> Transformer:
+        return self.learn_many(X)
+
+    def transform(self, X: Any) -> np.ndarray:
+        return self.transform_many(X)
