@@ -1,0 +1,86 @@
+"""Rotating hyperplane (Hulten, Spencer and Domingos 2001): gradual drift."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from tidal.base import ParameterError
+from tidal.stream.synth._base import CHUNK, Chunk, Generator, check_range
+
+__all__ = ["Hyperplane"]
+
+
+class Hyperplane(Generator):
+    """Rotating hyperplane: ``y = 1`` if ``sum_i w_i x_i >= sum_i w_i / 2``, x uniform on [0, 1).
+
+    The weights start uniform on [0, 1) (the first ``n_features`` draws of the generator).
+    After each row, each of the first ``n_drift_features`` weights moves by ``mag_change``
+    in its current direction (initially +1), and the direction reverses with probability
+    ``sigma``. A label is flipped with probability ``noise_percentage``. This is MOA's
+    HyperplaneGenerator and River's Hyperplane, with probabilities used exactly as given.
+
+    >>> from tidal.stream.synth import Hyperplane
+    >>> src = Hyperplane(n_features=4, noise_percentage=0.0, seed=7).take(500)
+    >>> X, y = src.arrays()
+    >>> w = np.random.default_rng(7).random(4)   # the weights, when mag_change == 0
+    >>> bool(np.all(y == (X @ w >= w.sum() / 2)))
+    True
+    """
+
+    def __init__(
+        self,
+        n_features: int = 10,
+        n_drift_features: int = 2,
+        mag_change: float = 0.0,
+        sigma: float = 0.1,
+        noise_percentage: float = 0.05,
+        seed: int | None = None,
+    ):
+        self.n_features = n_features
+        self.n_drift_features = n_drift_features
+        self.mag_change = mag_change
+        self.sigma = sigma
+        self.noise_percentage = noise_percentage
+        self.seed = seed
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f"x{j}" for j in range(self.n_features))
+
+    def _check_params(self) -> None:
+        if not isinstance(self.n_features, int) or self.n_features < 2:
+            raise ParameterError(f"n_features == {self.n_features!r}, must be an integer >= 2")
+        if not isinstance(self.n_drift_features, int) or not (
+            0 <= self.n_drift_features <= self.n_features
+        ):
+            raise ParameterError(
+                f"n_drift_features == {self.n_drift_features!r}, must be an integer in "
+                f"[0, n_features == {self.n_features}]"
+            )
+        check_range("mag_change", self.mag_change, 0.0, 1.0)
+        check_range("sigma", self.sigma, 0.0, 1.0)
+        check_range("noise_percentage", self.noise_percentage, 0.0, 1.0)
+
+    def _stream(self) -> Iterator[Chunk]:
+        rng = self._rng()
+        d, k = self.n_features, self.n_drift_features
+        w = rng.random(d)
+        direction = np.ones(k)
+        while True:
+            X = rng.random((CHUNK, d))
+            flips = rng.random((CHUNK, k)) < self.sigma
+            # direction used by the update after row t, then the weights seen by row t
+            turned = np.cumprod(np.where(flips, -1.0, 1.0), axis=0)
+            dirs = direction * np.vstack([np.ones((1, k)), turned[:-1]])
+            moved = np.cumsum(self.mag_change * dirs, axis=0)
+            W = np.tile(w, (CHUNK, 1))
+            W[1:, :k] += moved[:-1]
+            y = (np.einsum("ij,ij->i", X, W) >= 0.5 * W.sum(axis=1)).astype(np.int64)
+            if self.noise_percentage > 0:
+                flip = rng.random(CHUNK) < self.noise_percentage
+                y[flip] = 1 - y[flip]
+            w[:k] += moved[-1]
+            direction = direction * turned[-1]
+            yield X, y
