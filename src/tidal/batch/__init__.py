@@ -1,0 +1,28 @@
+"""Batch learning on a stream: keep rows, retrain any scikit-learn estimator under a policy.
+
+>>> from tidal.batch import BatchLearner, EveryN
+>>> from sklearn.linear_model import LogisticRegression
+>>> BatchLearner(LogisticRegression(), retrain=EveryN(500), window=2000)
+BatchClassifier(estimator=LogisticRegression(), retrain=EveryN(n=500), window=2000)
+"""
+
+from tidal.batch._combine import Hybrid, HybridClassifier, HybridRegressor, Switch
+from tidal.batch._learner import BatchClassifier, BatchLearner, BatchRegressor
+from tidal.batch._policies import AnyOf, EveryN, MetricBelow, OnDrift, RetrainPolicy
+from tidal.batch._store import RowStore
+
+__all__ = [
+    "AnyOf",
+    "BatchClassifier",
+    "BatchLearner",
+    "BatchRegressor",
+    "EveryN",
+    "Hybrid",
+    "HybridClassifier",
+    "HybridRegressor",
+    "MetricBelow",
+    "OnDrift",
+    "RetrainPolicy",
+    "RowStore",
+    "Switch",
+]

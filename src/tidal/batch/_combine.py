@@ -1,0 +1,325 @@
+"""Hybrids of batch and online learners.
+
+``Hybrid(batch, online)``: the batch model gives a base prediction and an online model learns a
+correction on top of it — the residual for regression, a stacked logit for classification (the
+online model sees the row's features plus the batch model's log-odds). The correction is
+re-based (forgotten) each time a new batch model goes live, since it corrected the old one.
+
+``Switch(a, b, ...)``: every learner learns every row; each row is served by the learner with the
+best metric over the last ``window`` rows before it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from tidal.base import Classifier, Learner, Regressor, Tags
+from tidal.base.exceptions import ParameterError
+from tidal.batch._learner import BatchLearner
+
+__all__ = ["Hybrid", "HybridClassifier", "HybridRegressor", "Switch"]
+
+_EPS = 1e-12
+
+
+def _sub_state(m: Learner) -> dict[str, Any]:
+    return m.state_dict()
+
+
+class Hybrid(Learner):
+    """An online correction on top of the last batch model; see the module docstring.
+
+    ``Hybrid(batch, online)`` picks :class:`HybridClassifier` or :class:`HybridRegressor` from
+    the batch learner's task.
+
+    >>> from sklearn.linear_model import Ridge
+    >>> from tidal.batch import BatchLearner, EveryN
+    >>> from tidal.linear_model import LinearRegression
+    >>> X = np.random.default_rng(0).uniform(size=(4000, 2))
+    >>> y = 3 * X[:, 0] + np.r_[np.zeros(2000), np.ones(2000)]   # a level shift at row 2000
+    >>> h = Hybrid(BatchLearner(Ridge(), retrain=EveryN(1000)), LinearRegression())
+    >>> err = np.abs(h.step_many(X, y) - y)
+    >>> b = BatchLearner(Ridge(), retrain=EveryN(1000))
+    >>> bool(err[2000:3000].mean() < np.abs(b.step_many(X, y) - y)[2000:3000].mean())
+    True
+    """
+
+    def __new__(cls, batch: Any = None, *args: Any, **kwargs: Any) -> Hybrid:
+        if cls is Hybrid:
+            regression = getattr(batch, "_tags", Tags()).task == "regression"
+            cls = HybridRegressor if regression else HybridClassifier
+        return object.__new__(cls)
+
+    def __init__(self, batch: Any = None, online: Any = None):
+        self.batch = batch
+        self.online = online
+
+    def _check_params(self) -> None:
+        if not isinstance(self.batch, BatchLearner):
+            raise ParameterError(f"batch == {self.batch!r}, expected a tidal BatchLearner")
+        if not isinstance(self.online, Learner):
+            raise ParameterError(f"online == {self.online!r}, expected a tidal online learner")
+        if self.online._tags.task != self._online_task():
+            raise ParameterError(
+                f"online == {type(self.online).__name__} is a {self.online._tags.task} learner; "
+                f"{self._name()} needs a {self._online_task()} learner"
+            )
+
+    @classmethod
+    def _unit_test_params(cls):  # noqa: ANN206
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        from tidal.batch import EveryN
+        from tidal.linear_model import LinearRegression
+        from tidal.linear_model import LogisticRegression as OnlineLR
+
+        if cls is HybridRegressor:
+            yield {
+                "batch": BatchLearner(Ridge(), retrain=EveryN(300)),
+                "online": LinearRegression(),
+            }
+        else:
+            batch = BatchLearner(LogisticRegression(), retrain=EveryN(300))
+            yield {"batch": batch, "online": OnlineLR()}
+
+    def _init_state(self) -> None:
+        self._batch = clone(self.batch)
+        # the batch member sees the hybrid's matrices: same features, fixed now
+        self._batch._fix_features(self.feature_names_in_, None)
+        self._online = clone(self.online)
+        self._version = 0
+
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "batch": self._batch.state_dict(),
+            "online": self._online.state_dict(),
+            "version": self._version,
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        from tidal.base.state import learner_from_state
+
+        self._batch = learner_from_state(state["batch"])
+        self._online = learner_from_state(state["online"])
+        self._version = int(state["version"])
+
+    @property
+    def batch_(self) -> BatchLearner:
+        return self._batch
+
+    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
+        X = X_learn if X_learn is not None else X_pred
+        base = self._base_out(len(X))
+        self._batch._step_arrays(X_pred, X_learn, y, w, base)
+        if X_learn is not None:
+            self._batch.n_samples_seen_ += float(len(X))
+        versions = self._batch.served_versions_
+        # runs of rows served by the same batch model: the correction restarts at each new one
+        cuts = np.nonzero(np.diff(np.r_[self._version, versions]))[0]
+        bounds = [0, *cuts.tolist(), len(X)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if a == b:
+                continue
+            if versions[a] != self._version:
+                self._online = clone(self.online)
+                self._version = int(versions[a])
+            self._correct(X[a:b], base[a:b], None if X_learn is None else y[a:b], w, a, out[a:b])
+
+
+class HybridRegressor(Hybrid, Regressor):
+    """A :class:`Hybrid` for regression: the online model learns the batch model's residuals."""
+
+    _tags = Tags(task="regression", batch=True)
+
+    def _online_task(self) -> str:
+        return "regression"
+
+    def _base_out(self, n: int) -> np.ndarray:
+        return np.zeros(n)
+
+    def _correct(self, X, base, y, w, a, out) -> None:  # noqa: ANN001
+        if y is None:
+            out[:] = base + (self._online.predict_many(X) if self._online.is_fitted else 0.0)
+            return
+        out[:] = base + self._online.step_many(X, y - base, w[a : a + len(X)])
+
+
+class HybridClassifier(Hybrid, Classifier):
+    """A :class:`Hybrid` for classification: a stacked logit over the batch model's log-odds."""
+
+    _tags = Tags(task="multiclass", batch=True)
+
+    def _online_task(self) -> str:
+        return "binary"
+
+    def _base_out(self, n: int) -> np.ndarray:
+        return np.zeros((n, self._n_outputs()))
+
+    def _on_new_classes(self, n_classes: int) -> None:
+        if n_classes > 2:
+            raise ParameterError(
+                f"{self._name()} stacks a binary logit: it supports 2 classes, got a third"
+            )
+
+    def _correct(self, X, base, y, w, a, out) -> None:  # noqa: ANN001
+        p1 = np.clip(base[:, 1] if base.shape[1] > 1 else np.zeros(len(X)), _EPS, 1 - _EPS)
+        # rows the batch model left empty (no class yet) get log-odds 0
+        logit = np.where(base.sum(axis=1) > 0, np.log(p1) - np.log1p(-p1), 0.0)
+        Z = np.column_stack([X, logit])
+        if y is None:
+            if not self._online.is_fitted:
+                out[:] = base
+                return
+            proba = self._online.predict_proba_many(Z)
+        else:
+            proba = self._online.step_proba_many(Z, y, w[a : a + len(X)])
+        # the online learner's columns follow its classes_: 0/1 codes like ours
+        k = min(proba.shape[1], out.shape[1])
+        out[:, :k] = proba[:, :k]
+
+
+class Switch(Learner):
+    """Serves, for each row, the learner with the best metric over the last ``window`` rows.
+
+    All learners learn every row. The metric is accuracy for classifiers and minus the mean
+    absolute error for regressors; ties go to the learner listed first.
+
+    >>> from tidal.dummy import MajorityClassifier, NoChangeClassifier
+    >>> y = np.r_[np.zeros(50), np.tile([0] * 5 + [1] * 5, 10)].astype(int)
+    >>> s = Switch(MajorityClassifier(), NoChangeClassifier(), window=20)
+    >>> _ = s.step_many(np.zeros((150, 1)), y)
+    >>> s.served_counts_.tolist()   # no-change wins once the labels start to come in runs
+    [57, 93]
+    """
+
+    _tags = Tags(task="multiclass")
+
+    def __new__(cls, *learners: Any, **kwargs: Any) -> Switch:
+        if cls is Switch and learners and getattr(learners[0], "_tags", Tags()).is_regressor:
+            cls = _SwitchRegressor
+        elif cls is Switch:
+            cls = _SwitchClassifier
+        return object.__new__(cls)
+
+    def __init__(self, *learners: Learner, window: int = 500):
+        self.learners = learners
+        self.window = window
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"learners": self.learners, "window": self.window}
+
+    def set_params(self, **params: Any) -> Switch:
+        if "learners" in params:
+            self.learners = tuple(params.pop("learners"))
+        if "window" in params:
+            self.window = params.pop("window")
+        if params:
+            raise ParameterError(f"Switch has no parameters {sorted(params)}")
+        return self
+
+    def __sklearn_clone__(self) -> Switch:
+        return type(self)(*(clone(m) for m in self.learners), window=self.window)
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_switch, (type(self), self.learners, self.window), vars(self))
+
+    @classmethod
+    def _unit_test_params(cls):  # noqa: ANN206
+        from tidal.dummy import MajorityClassifier, NoChangeClassifier, RunningMeanRegressor
+
+        if cls is _SwitchRegressor:
+            yield {"learners": (RunningMeanRegressor(),), "window": 50}
+        else:
+            yield {"learners": (MajorityClassifier(), NoChangeClassifier()), "window": 50}
+
+    def _check_params(self) -> None:
+        if not self.learners:
+            raise ParameterError("Switch needs at least one learner")
+        if not isinstance(self.window, int) or self.window < 1:
+            raise ParameterError(f"window == {self.window!r}, must be an integer >= 1")
+
+    def _init_state(self) -> None:
+        self._members = [clone(m) for m in self.learners]
+        self._tail = np.zeros((0, len(self._members)))
+        self.served_counts_ = np.zeros(len(self._members), dtype=np.int64)
+
+    def _get_state(self) -> dict[str, Any]:
+        return {
+            "members": [_sub_state(m) for m in self._members],
+            "tail": self._tail.copy(),
+            "served": self.served_counts_.copy(),
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        from tidal.base.state import learner_from_state
+
+        self._members = [learner_from_state(s) for s in state["members"]]
+        self._tail = np.asarray(state["tail"], dtype=np.float64).reshape(-1, len(self._members))
+        self.served_counts_ = np.asarray(state["served"], dtype=np.int64)
+
+    def _choose(self, scores: np.ndarray) -> np.ndarray:
+        """Index of the member serving each row, from the members' scores on earlier rows."""
+        w = self.window
+        full = np.concatenate([self._tail, scores])
+        csum = np.concatenate([np.zeros((1, full.shape[1])), np.cumsum(full, axis=0)])
+        t = len(self._tail) + np.arange(len(scores))  # rows before row i in `full`
+        lo = np.maximum(t - w, 0)
+        recent = csum[t] - csum[lo]
+        self._tail = full[-w:] if len(full) > w else full
+        return np.argmax(recent, axis=1)
+
+
+def _rebuild_switch(cls: type, learners: tuple, window: int) -> Switch:
+    return cls(*learners, window=window)
+
+
+class _SwitchClassifier(Switch, Classifier):
+    _tags = Tags(task="multiclass")
+
+    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
+        X = X_learn if X_learn is not None else X_pred
+        probas = []
+        for m in self._members:
+            if X_learn is None:
+                p = m.predict_proba_many(X) if m.is_fitted else np.zeros((len(X), 0))
+            else:
+                p = m.step_proba_many(X, np.asarray(self._labels, dtype=object)[y], w)
+            full = np.zeros(out.shape)
+            labels = list(m.classes_) if m.is_fitted else []
+            for j, lab in enumerate(labels[: p.shape[1]]):
+                full[:, self._labels.index(lab)] = p[:, j]
+            probas.append(full)
+        if X_learn is None:
+            best = np.full(len(X), self._best_now())
+        else:
+            hits = np.stack(
+                [(np.argmax(p, axis=1) == y) & (p.sum(axis=1) > 0) for p in probas], axis=1
+            )
+            best = self._choose(hits.astype(np.float64))
+        np.add.at(self.served_counts_, best, 1)
+        for j, p in enumerate(probas):
+            rows = best == j
+            out[rows] = p[rows]
+
+    def _best_now(self) -> int:
+        w = self.window
+        return int(np.argmax(self._tail[-w:].sum(axis=0))) if len(self._tail) else 0
+
+
+class _SwitchRegressor(Switch, Regressor):
+    _tags = Tags(task="regression")
+
+    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
+        X = X_learn if X_learn is not None else X_pred
+        if X_learn is None:
+            best = int(np.argmax(self._tail.sum(axis=0))) if len(self._tail) else 0
+            m = self._members[best]
+            out[:] = m.predict_many(X) if m.is_fitted else 0.0
+            return
+        preds = np.stack([m.step_many(X, y, w) for m in self._members], axis=1)
+        best = self._choose(-np.abs(preds - y[:, None]))
+        np.add.at(self.served_counts_, best, 1)
+        out[:] = preds[np.arange(len(X)), best]

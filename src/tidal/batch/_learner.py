@@ -1,0 +1,508 @@
+"""BatchLearner: keep rows, retrain any scikit-learn estimator under a policy, serve the last model.
+
+It implements the same per-row hook as online learners (``_step_arrays``), so the prequential
+engine, the comparison and the service treat it like any learner: each row is predicted by the
+model *deployed at that row*, then stored. Retraining happens in a background worker; the model it
+produces goes live ``deploy_delay`` rows after the row that triggered it (modelling training,
+review and roll-out), so runs are reproducible whatever the block size or the machine's speed.
+Until a first model is live, predictions come from a baseline (majority class / running mean).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone, is_regressor
+
+from tidal.base import Classifier, Learner, Regressor, Tags
+from tidal.base.exceptions import ParameterError
+from tidal.batch._policies import EveryN, RetrainPolicy
+from tidal.batch._store import RowStore
+
+__all__ = ["BatchLearner", "BatchClassifier", "BatchRegressor"]
+
+_FLUSH_ROWS = 4096
+
+# We set n_jobs on every estimator that has it (design rule: explicit thread counts); scikit-learn
+# >= 1.8 warns that LogisticRegression ignores it. Silence exactly that message, nothing else
+# (a filter inside the training thread would not be thread-safe).
+warnings.filterwarnings(
+    "ignore",
+    message="'n_jobs' has no effect",
+    category=FutureWarning,
+    module="sklearn.linear_model._logistic",
+)
+
+
+def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[Any, float, float]:
+    """Train a fresh clone; returns (model, wall seconds, CPU seconds of this thread)."""
+    model = clone(estimator)
+    t0, c0 = time.perf_counter(), time.thread_time()
+    if np.all(w == 1.0):
+        model.fit(X, y)
+    else:
+        model.fit(X, y, sample_weight=w)
+    return model, time.perf_counter() - t0, time.thread_time() - c0
+
+
+class BatchLearner(Learner):
+    """Keeps rows and retrains ``estimator`` on them; use :class:`BatchClassifier` or
+    :class:`BatchRegressor` directly, or let ``BatchLearner(...)`` pick from the estimator.
+
+    Parameters
+    ----------
+    estimator
+        Any scikit-learn-compatible estimator (``fit``, ``predict``; ``predict_proba`` for
+        probabilities). Cloned at each retrain; its thread count is set to ``n_jobs``.
+    retrain
+        A retrain policy (:class:`EveryN`, :class:`OnDrift`, :class:`MetricBelow`,
+        :class:`AnyOf`); default ``EveryN(1000)``.
+    window
+        Train on the last ``window`` rows (``None``: every row so far).
+    half_life
+        Time-decayed sample weights: a row ``h`` rows older than the newest weighs half as much.
+    deploy_delay
+        Rows between the row that triggers a retrain and the first row the new model serves.
+    min_rows
+        Rows needed (in the window) before the first training.
+    store
+        Folder of the Parquet row store (``None``: a temporary folder, deleted with the learner).
+    mode
+        ``"reproducible"`` (deploy exactly ``deploy_delay`` rows later, waiting for training
+        if needed) or ``"realistic"`` (deploy as soon as training has finished, checked between
+        blocks; results then depend on the machine's speed).
+    n_jobs
+        Threads given to the estimator (``n_jobs``/``num_threads``/``thread_count``), 1 by
+        default so that the estimator's pool does not fight numba's or BLAS's.
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(3000, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> model = BatchLearner(LogisticRegression(), retrain=EveryN(1000), deploy_delay=100)
+    >>> type(model).__name__
+    'BatchClassifier'
+    >>> acc = (model.step_many(X, y) == y)
+    >>> model.n_retrains_  # retrains at rows 1000 and 2000 went live at 1100 and 2100
+    2
+    >>> bool(acc[:1100].mean() < 0.6 < 0.95 < acc[1100:].mean())
+    True
+    """
+
+    def __new__(cls, estimator: Any = None, *args: Any, **kwargs: Any) -> BatchLearner:
+        if cls is BatchLearner:
+            try:
+                regression = is_regressor(estimator)
+            except (AttributeError, TypeError):  # not an estimator: _check_params says so
+                regression = False
+            cls = BatchRegressor if regression else BatchClassifier
+        return object.__new__(cls)
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        retrain: RetrainPolicy | None = None,
+        window: int | None = None,
+        half_life: float | None = None,
+        deploy_delay: int = 0,
+        min_rows: int = 10,
+        store: str | None = None,
+        mode: str = "reproducible",
+        n_jobs: int = 1,
+    ):
+        self.estimator = estimator
+        self.retrain = retrain
+        self.window = window
+        self.half_life = half_life
+        self.deploy_delay = deploy_delay
+        self.min_rows = min_rows
+        self.store = store
+        self.mode = mode
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ parameters
+    def _check_params(self) -> None:
+        est = self.estimator
+        if est is None or not hasattr(est, "fit") or not hasattr(est, "predict"):
+            raise ParameterError(
+                f"{self._name()}: estimator == {est!r}, expected an object with fit() and "
+                "predict() (a scikit-learn-compatible estimator)"
+            )
+        if self.window is not None and (not isinstance(self.window, int) or self.window < 2):
+            raise ParameterError(f"window == {self.window!r}, must be None or an integer >= 2")
+        if self.half_life is not None and not self.half_life > 0:
+            raise ParameterError(f"half_life == {self.half_life!r}, must be None or > 0")
+        if not isinstance(self.deploy_delay, int) or self.deploy_delay < 0:
+            raise ParameterError(f"deploy_delay == {self.deploy_delay!r}, must be >= 0")
+        if self.mode not in ("reproducible", "realistic"):
+            raise ParameterError(f"mode == {self.mode!r}, must be 'reproducible' or 'realistic'")
+        if not isinstance(self.min_rows, int) or self.min_rows < 1:
+            raise ParameterError(f"min_rows == {self.min_rows!r}, must be an integer >= 1")
+        if self.window is not None and self.min_rows > self.window:
+            raise ParameterError(
+                f"min_rows == {self.min_rows} is larger than window == "
+                f"{self.window}: no training window could ever hold it"
+            )
+
+    def _estimator_with_threads(self) -> Any:
+        est = clone(self.estimator)
+        names = est.get_params(deep=False)
+        for key in ("n_jobs", "num_threads", "thread_count"):
+            if key in names:
+                est.set_params(**{key: self.n_jobs})
+        return est
+
+    # ------------------------------------------------------------------ state
+    def _init_state(self) -> None:
+        m = self.n_features_in_
+        self._policy = clone(self.retrain) if self.retrain is not None else EveryN(1000)
+        self._policy.start()
+        self._est = self._estimator_with_threads()
+        self._rows = RowStore(self.store, self.feature_names_in_)
+        self._X = np.zeros((0, m))
+        self._y = np.zeros(0)
+        self._w = np.zeros(0)
+        self._first = 0  # stream index of _X[0]
+        self._flushed = 0  # rows already written to the store
+        self._model: Any = None
+        self._model_rows = (0, 0)
+        self._pending: list[tuple[int, tuple[int, int], Future]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._init_fallback()
+        self.n_retrains_ = 0
+        self.train_seconds_: list[float] = []
+        self.train_cpu_seconds_: list[float] = []
+        self.staleness_sum_ = 0.0
+        self.n_served_ = 0
+        self.warnings_: list[str] = []
+
+    @property
+    def n_learned_(self) -> int:
+        return self._first + len(self._y)
+
+    @property
+    def bytes_kept_(self) -> int:
+        """Bytes of training data kept: the store's files plus rows not yet flushed to it."""
+        unflushed = self.n_learned_ - max(self._flushed, self._first)
+        row_bytes = (self.n_features_in_ + 2) * 8
+        return self._rows.nbytes + max(unflushed, 0) * row_bytes
+
+    @property
+    def staleness_mean_(self) -> float:
+        """Mean over predictions of the rows learned before it that the serving model lacks."""
+        return self.staleness_sum_ / self.n_served_ if self.n_served_ else 0.0
+
+    @property
+    def serving_rows_(self) -> tuple[int, int]:
+        """Stream rows ``[start, end)`` the serving model was trained on ((0, 0): baseline)."""
+        return tuple(self._model_rows)
+
+    def flush(self) -> BatchLearner:
+        """Write rows kept in memory to the on-disk store. Returns ``self``."""
+        if self.n_learned_ > max(self._flushed, self._first):
+            self._flush()
+        return self
+
+    @classmethod
+    def _unit_test_params(cls):  # noqa: ANN206
+        from sklearn.linear_model import LogisticRegression, Ridge
+
+        if cls is BatchRegressor:
+            yield {"estimator": Ridge(), "retrain": EveryN(300), "deploy_delay": 20}
+        else:
+            yield {"estimator": LogisticRegression(), "retrain": EveryN(300), "deploy_delay": 20}
+
+    @property
+    def train_seconds_total_(self) -> float:
+        return float(sum(self.train_seconds_))
+
+    def _get_state(self) -> dict[str, Any]:
+        self._wait_all()
+        return {
+            "X": self._X.copy(),
+            "y": self._y.copy(),
+            "w": self._w.copy(),
+            "first": self._first,
+            "model_rows": list(self._model_rows),
+            "has_model": self._model is not None,
+            "pending": [[at, list(rows)] for at, rows, _ in self._pending],
+            "policy": self._policy.get_state(),
+            "fallback": self._fallback_state(),
+            "n_retrains": self.n_retrains_,
+            "train_seconds": list(self.train_seconds_),
+            "staleness_sum": self.staleness_sum_,
+            "n_served": self.n_served_,
+        }
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self._init_state()
+        self._X = np.asarray(state["X"], dtype=np.float64).reshape(-1, self.n_features_in_)
+        self._y = np.asarray(state["y"], dtype=np.float64)
+        self._w = np.asarray(state["w"], dtype=np.float64)
+        self._first = int(state["first"])
+        self._rows.append(self._X, self._y, self._w, self._first)
+        self._flushed = self.n_learned_
+        self._policy.set_state(state["policy"])
+        self._set_fallback_state(state["fallback"])
+        self.n_retrains_ = int(state["n_retrains"])
+        self.train_seconds_ = list(state["train_seconds"])
+        self.staleness_sum_ = float(state["staleness_sum"])
+        self.n_served_ = int(state["n_served"])
+        # models are rebuilt from the rows they were trained on: no pickle in a snapshot
+        if state["has_model"]:
+            self._model = self._train_now(tuple(state["model_rows"]))
+            self._model_rows = tuple(state["model_rows"])
+        for at, rows in state["pending"]:
+            fut: Future = Future()
+            fut.set_result((self._train_now(tuple(rows)), 0.0, 0.0))
+            self._pending.append((int(at), tuple(rows), fut))
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._wait_all()
+        state = dict(vars(self))
+        state["_executor"] = None
+        return state
+
+    def __del__(self) -> None:
+        rows = vars(self).get("_rows")
+        if rows is not None:
+            rows.close()
+        ex = vars(self).get("_executor")
+        if ex is not None:
+            ex.shutdown(wait=False)
+
+    # ------------------------------------------------------------------ training
+    def _training_set(self, rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s, e = rows
+        a, b = s - self._first, e - self._first
+        X, y, w = self._X[a:b], self._y[a:b], self._w[a:b]
+        if self.half_life is not None:
+            age = np.arange(len(y) - 1, -1, -1, dtype=np.float64)
+            w = w * np.power(0.5, age / self.half_life)
+        return X, self._train_target(y), w
+
+    def _train_target(self, y: np.ndarray) -> np.ndarray:
+        return y
+
+    def _train_now(self, rows: tuple[int, int]) -> Any:
+        return _fit(self._est, *self._training_set(rows))[0]
+
+    def _trainable(self, rows: tuple[int, int]) -> bool:
+        return rows[1] - rows[0] >= self.min_rows
+
+    def _start_retrain(self) -> None:
+        e = self.n_learned_
+        s = max(0, e - self.window) if self.window is not None else 0
+        rows = (s, e)
+        self._policy.retrained()
+        if not self._trainable(rows):
+            return
+        X, y, w = self._training_set(rows)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidal-batch")
+        fut = self._executor.submit(_fit, self._est, X.copy(), y.copy(), w.copy())
+        self._pending.append((e + self.deploy_delay, rows, fut))
+
+    def _deploy_due(self) -> None:
+        now = self.n_learned_
+        while self._pending:
+            at, rows, fut = self._pending[0]
+            if self.mode == "reproducible" and at > now:
+                return
+            if self.mode == "realistic" and not fut.done():
+                return
+            self._pending.pop(0)
+            model, wall, cpu = fut.result()
+            self._model, self._model_rows = model, rows
+            self.n_retrains_ += 1
+            self.train_seconds_.append(wall)
+            self.train_cpu_seconds_.append(cpu)
+
+    def _wait_all(self) -> None:
+        for _, _, fut in self._pending:
+            fut.result()
+
+    def _next_deploy(self) -> int | None:
+        if self.mode != "reproducible" or not self._pending:
+            return None
+        return self._pending[0][0]
+
+    # ------------------------------------------------------------------ rows
+    def _keep(self, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
+        self._X = np.concatenate([self._X, X]) if len(self._X) else X.copy()
+        self._y = np.concatenate([self._y, y.astype(np.float64)])
+        self._w = np.concatenate([self._w, w])
+        if self.n_learned_ - self._flushed >= _FLUSH_ROWS:
+            self._flush()
+        if self.window is not None:
+            needed = [self.n_learned_ - self.window, self._model_rows[0]]
+            needed += [rows[0] for _, rows, _ in self._pending]
+            drop = min(needed) - self._first
+            if drop > 0:
+                self._X, self._y, self._w = self._X[drop:], self._y[drop:], self._w[drop:]
+                self._first += drop
+                self._rows.forget_before(self._first)
+
+    def _flush(self) -> None:
+        a = max(self._flushed, self._first) - self._first
+        self._rows.append(self._X[a:], self._y[a:], self._w[a:], self._first + a)
+        self._flushed = self.n_learned_
+
+    # ------------------------------------------------------------------ the per-row hook
+    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
+        if X_learn is None:  # prediction only: nothing moves
+            self._deploy_due()
+            self._serve(X_pred, None, out)
+            self.served_versions_ = np.full(len(X_pred), self.n_retrains_, dtype=np.int64)
+            return
+        n = X_learn.shape[0]
+        X = X_pred if X_pred is not None else X_learn
+        # which deployed model served each row (Hybrid re-bases its corrector when it changes)
+        versions = self.served_versions_ = np.zeros(n, dtype=np.int64)
+        pos = 0
+        while pos < n:
+            self._deploy_due()
+            end = n
+            nxt = self._next_deploy()
+            if nxt is not None:
+                end = min(n, pos + max(nxt - self.n_learned_, 1))
+            seg = slice(pos, end)
+            self._serve(X[seg], y[seg], out[seg])
+            versions[seg] = self.n_retrains_
+            self.staleness_sum_ += float(
+                np.sum(self.n_learned_ + np.arange(end - pos) - self._model_rows[1])
+            )
+            self.n_served_ += end - pos
+            k = self._policy.first_trigger(self.n_learned_, self._errors(out[seg], y[seg]))
+            stop = pos + k + 1 if k >= 0 else end
+            self._learn_rows(X_learn[pos:stop], y[pos:stop], w[pos:stop])
+            if k >= 0:
+                # rows after the trigger were served by the old model; serve them again in case
+                # the new model goes live before them (deploy_delay == 0)
+                self.staleness_sum_ -= float(
+                    np.sum(self.n_learned_ + np.arange(end - stop) - self._model_rows[1])
+                )
+                self.n_served_ -= end - stop
+                self._start_retrain()
+            pos = stop
+
+    def _learn_rows(self, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
+        self._update_fallback(y, w)
+        self._keep(X, y, w)
+
+
+class BatchClassifier(BatchLearner, Classifier):
+    """A :class:`BatchLearner` for classification (labels encoded like every tidal classifier).
+
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> m = BatchClassifier(DecisionTreeClassifier(random_state=0), retrain=EveryN(50))
+    >>> X = np.arange(200.0).reshape(-1, 1)
+    >>> _ = m.learn_many(X, np.where(X[:, 0] % 20 < 10, "lo", "hi"))
+    >>> m.predict_one({"x0": 5.0}), m.predict_one({"x0": 15.0}), m.n_retrains_
+    ('lo', 'hi', 4)
+    """
+
+    _tags = Tags(task="multiclass", batch=True)
+
+    def _init_fallback(self) -> None:
+        self._counts = np.zeros(0)
+
+    def _fallback_state(self) -> dict[str, Any]:
+        return {"counts": self._counts.copy()}
+
+    def _set_fallback_state(self, state: dict[str, Any]) -> None:
+        self._counts = np.asarray(state["counts"], dtype=np.float64)
+
+    def _update_fallback(self, y: np.ndarray, w: np.ndarray) -> None:
+        k = max(len(self._counts), int(y.max()) + 1 if len(y) else 0)
+        counts = np.zeros(k)
+        counts[: len(self._counts)] = self._counts
+        np.add.at(counts, y, w)
+        self._counts = counts
+
+    def _train_target(self, y: np.ndarray) -> np.ndarray:
+        return y.astype(np.int64)
+
+    def _trainable(self, rows: tuple[int, int]) -> bool:
+        if not super()._trainable(rows):
+            return False
+        s, e = rows
+        labels = np.unique(self._y[s - self._first : e - self._first])
+        if len(labels) < 2:
+            msg = (
+                f"{self._name()}: retrain at row {e} skipped: the training window "
+                f"(rows {s}..{e - 1}) holds a single class; keeping the serving model"
+            )
+            self.warnings_.append(msg)
+            warnings.warn(msg, stacklevel=2)
+            return False
+        return True
+
+    def _serve(self, X: np.ndarray, y: np.ndarray | None, out: np.ndarray) -> None:
+        if self._model is not None:
+            if hasattr(self._model, "predict_proba"):
+                proba = self._model.predict_proba(X)
+                out[:, np.asarray(self._model.classes_, dtype=np.int64)] = proba
+            else:
+                codes = np.asarray(self._model.predict(X), dtype=np.int64)
+                out[np.arange(len(codes)), codes] = 1.0
+            return
+        # baseline: the majority class so far, updated row by row
+        k = out.shape[1]
+        counts = np.zeros((len(X), k))
+        counts[:, : len(self._counts)] = self._counts
+        if y is not None and len(y) > 1:
+            onehot = np.zeros((len(y), k))
+            onehot[np.arange(len(y)), y] = 1.0
+            counts[1:] += np.cumsum(onehot, axis=0)[:-1]
+        totals = counts.sum(axis=1, keepdims=True)
+        np.divide(counts, totals, out=out, where=totals > 0)
+
+    def _errors(self, proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+        empty = proba.sum(axis=1) <= 0
+        return ((np.argmax(proba, axis=1) != y) | empty).astype(np.float64)
+
+
+class BatchRegressor(BatchLearner, Regressor):
+    """A :class:`BatchLearner` for regression.
+
+    >>> from sklearn.linear_model import Ridge
+    >>> X = np.arange(300.0).reshape(-1, 1)
+    >>> m = BatchRegressor(Ridge(), retrain=EveryN(100)).learn_many(X, 2 * X[:, 0] + 1)
+    >>> round(m.predict_one({"x0": 1000.0}))
+    2001
+    """
+
+    _tags = Tags(task="regression", batch=True)
+
+    def _init_fallback(self) -> None:
+        self._sum_w, self._mean = 0.0, 0.0
+
+    def _fallback_state(self) -> dict[str, Any]:
+        return {"sum_w": self._sum_w, "mean": self._mean}
+
+    def _set_fallback_state(self, state: dict[str, Any]) -> None:
+        self._sum_w, self._mean = float(state["sum_w"]), float(state["mean"])
+
+    def _update_fallback(self, y: np.ndarray, w: np.ndarray) -> None:
+        for yi, wi in zip(y, w):
+            self._sum_w += wi
+            if self._sum_w > 0:
+                self._mean += wi * (yi - self._mean) / self._sum_w
+
+    def _serve(self, X: np.ndarray, y: np.ndarray | None, out: np.ndarray) -> None:
+        if self._model is not None:
+            out[:] = self._model.predict(X)
+            return
+        sum_w, mean = self._sum_w, self._mean
+        for i in range(len(X)):
+            out[i] = mean
+            if y is not None:
+                sum_w += 1.0
+                mean += (y[i] - mean) / sum_w
+
+    def _errors(self, values: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.abs(values - y)
