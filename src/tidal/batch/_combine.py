@@ -198,14 +198,16 @@ class Switch(Learner):
     _tags = Tags(task="multiclass")
 
     def __new__(cls, *learners: Any, **kwargs: Any) -> Switch:
+        learners = learners or tuple(kwargs.get("learners") or ())
         if cls is Switch and learners and getattr(learners[0], "_tags", Tags()).is_regressor:
             cls = _SwitchRegressor
         elif cls is Switch:
             cls = _SwitchClassifier
         return object.__new__(cls)
 
-    def __init__(self, *learners: Learner, window: int = 500):
-        self.learners = learners
+    def __init__(self, *members: Learner, learners: Any = None, window: int = 500):
+        # Switch(a, b) reads best; learners=(a, b) is what get_params/clone/state dicts use
+        self.learners = tuple(learners) if learners is not None else members
         self.window = window
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -221,10 +223,7 @@ class Switch(Learner):
         return self
 
     def __sklearn_clone__(self) -> Switch:
-        return type(self)(*(clone(m) for m in self.learners), window=self.window)
-
-    def __reduce__(self) -> Any:
-        return (_rebuild_switch, (type(self), self.learners, self.window), vars(self))
+        return type(self)(learners=[clone(m) for m in self.learners], window=self.window)
 
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206
@@ -270,10 +269,6 @@ class Switch(Learner):
         recent = csum[t] - csum[lo]
         self._tail = full[-w:] if len(full) > w else full
         return np.argmax(recent, axis=1)
-
-
-def _rebuild_switch(cls: type, learners: tuple, window: int) -> Switch:
-    return cls(*learners, window=window)
 
 
 class _SwitchClassifier(Switch, Classifier):
