@@ -1,0 +1,223 @@
+"""The ``tidal`` command: a thin layer that parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tidal.base.exceptions import TidalError
+
+app = typer.Typer(
+    name="tidal",
+    help="Online and batch learning on data streams, side by side.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ELEC2_NOCHANGE = 0.853
+
+
+def _console() -> Console:
+    console = Console()
+    if not console.is_terminal:  # pipes and files: wide enough for the results table
+        console = Console(width=max(console.width, 120))
+    return console
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _default_models(task: str) -> list[str]:
+    from tidal import zoo
+
+    have = zoo.names()
+    if task == "regression":
+        wanted = ["linreg", "par", "htr", "mean"]
+    elif task == "binary":
+        wanted = ["lr", "nb", "ht", "arf", "majority", "nochange"]
+    else:
+        wanted = ["softmax", "nb", "ht", "arf", "majority", "nochange"]
+    return [m for m in wanted if m in have]
+
+
+def _split_models(models: str) -> list[str]:
+    return [m.strip() for m in models.split(",") if m.strip()]
+
+
+def run_compare(
+    path: str,
+    target: str | None,
+    models: str | None,
+    every: int,
+    window: int | None,
+    delay: int,
+    json_out: Path | None,
+    time_column: str | None = None,
+    delay_seconds: float | None = None,
+    title: str | None = None,
+    quiet: bool = False,
+) -> Any:
+    """Open the data, build the learners, run the prequential engine, print the table."""
+    from tidal import zoo
+    from tidal.cli._data import open_source
+    from tidal.cli._render import results_table
+    from tidal.evaluate import prequential
+
+    console = _console()
+    source = open_source(path, target, time_column)
+    task = source.task
+    specs = _split_models(models) if models else _default_models(task or "multiclass")
+    if not specs:
+        raise typer.BadParameter("no models given")
+    first = next(iter(source), None)
+    categorical = bool(first is not None and first.categories)
+    learners = {spec: zoo.make(spec, categorical=categorical) for spec in specs}
+    total = source.n_rows
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    )
+    with progress:
+        bar = progress.add_task(f"{len(learners)} learners", total=total)
+        results = prequential(
+            source,
+            learners,
+            every=every,
+            window=window,
+            delay=delay,
+            delay_seconds=delay_seconds,
+            task=task,
+            on_error="record",
+            progress=lambda done: progress.update(bar, completed=done),
+        )
+    console.print(results_table(results, title=title or f"{path}: {total:,} rows, {task}"))
+    for row in results.rows:
+        if row.get("error"):
+            console.print(f"[yellow]{row['learner']} stopped:[/yellow] {row['error']}")
+    if json_out is not None:
+        results.to_json(json_out)
+        console.print(f"results written to {json_out}")
+    return results
+
+
+@app.command()
+def compare(
+    path: Annotated[
+        str, typer.Argument(help="CSV/Parquet/JSONL file, or a bundled stream (elec2, weather)")
+    ],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="label column")] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(
+            "--models", "-m", help="comma-separated zoo names, params after ':' (lr:l2=0.01)"
+        ),
+    ] = None,
+    every: Annotated[int, typer.Option(help="checkpoint every N rows")] = 1000,
+    window: Annotated[int, typer.Option(help="rolling window of the metrics (0: none)")] = 1000,
+    delay: Annotated[int, typer.Option(help="labels arrive K rows after their row")] = 0,
+    delay_seconds: Annotated[
+        float | None, typer.Option(help="labels arrive T seconds later (needs --time-column)")
+    ] = None,
+    time_column: Annotated[str | None, typer.Option(help="timestamp column")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write all results as JSON")
+    ] = None,
+) -> None:
+    """Run models side by side on a stream, test-then-train, and print their scores and costs."""
+    try:
+        run_compare(
+            path, target, models, every, window or None, delay, json_out, time_column, delay_seconds
+        )
+    except (TidalError, FileNotFoundError, OSError) as err:
+        raise _fail(str(err)) from None
+
+
+@app.command()
+def models() -> None:
+    """List the model names usable with --models."""
+    from tidal import zoo
+
+    table = Table(title="models (parameters: name:key=value:key=value)")
+    for col in ("name", "task", "description", "parameters"):
+        table.add_column(col)
+    for name, entry in zoo.entries().items():
+        table.add_row(name, entry.task, entry.description, ", ".join(entry.param_names()) or "-")
+    _console().print(table)
+
+
+@app.command()
+def datasets() -> None:
+    """List the bundled streams."""
+    try:
+        from tidal import datasets as ds
+    except ImportError:
+        raise _fail("tidal.datasets is not installed") from None
+    table = Table(title="bundled streams")
+    for col in ("name", "rows", "features", "target", "description"):
+        table.add_column(col)
+    for info in ds.catalog():
+        table.add_row(
+            info.name, f"{info.rows:,}", str(info.features), info.target, info.description
+        )
+    _console().print(table)
+
+
+@app.command()
+def demo(
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write all results as JSON")
+    ] = None,
+) -> None:
+    """Compare models on Elec2 next to the honest baselines (no-change scores 0.853)."""
+    console = _console()
+    models = ",".join(m for m in _default_models("binary"))
+    start = time.perf_counter()
+    try:
+        results = run_compare(
+            "elec2",
+            None,
+            models,
+            1000,
+            1000,
+            0,
+            json_out,
+            title="Elec2 (45,312 rows), test-then-train",
+        )
+    except (TidalError, OSError) as err:
+        raise _fail(str(err)) from None
+    wall = time.perf_counter() - start
+    nochange = (
+        results["nochange"]["Accuracy"]
+        if "nochange" in [r["learner"] for r in results.rows]
+        else None
+    )
+    best = max(results.rows, key=lambda r: r["Accuracy"])
+    console.print(
+        f"no-change baseline: {nochange:.3f} (published: {ELEC2_NOCHANGE}); "
+        f"best: {best['learner']} {best['Accuracy']:.3f}; {wall:.1f} s",
+        soft_wrap=True,
+    )
+
+
+def main() -> None:
+    """Entry point of the ``tidal`` command."""
+    app(prog_name="tidal")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Rich tables for the results of a comparison."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.table import Table
+
+__all__ = ["results_table", "format_bytes", "format_rate"]
+
+_COSTS = ("rows", "learned", "cpu_s", "rows_per_s", "model_bytes", "peak_model_bytes", "error")
+
+
+def format_bytes(n: float) -> str:
+    """Bytes in a human unit.
+
+    >>> format_bytes(512), format_bytes(2048), format_bytes(3 * 1024**2)
+    ('512 B', '2.0 KiB', '3.0 MiB')
+    """
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def format_rate(r: float | None) -> str:
+    """Rows per second, short.
+
+    >>> format_rate(1_658_600.0), format_rate(162_349.0), format_rate(950.0)
+    ('1.66M', '162k', '950')
+    """
+    if r is None or math.isnan(r):
+        return "-"
+    if r >= 1e6:
+        return f"{r / 1e6:.2f}M"
+    if r >= 1e4:
+        return f"{r / 1e3:.0f}k"
+    return f"{r:.0f}"
+
+
+def _num(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.4f}"
+
+
+def results_table(results: Any, title: str | None = None) -> Table:
+    """One row per learner: every metric, rows per CPU second, CPU seconds, peak model memory."""
+    rows = results.rows or [{}]
+    # cumulative metrics only: the rolling ones are in the checkpoints (--json)
+    metric_names = [k for k in rows[0] if k not in _COSTS and k != "learner" and "[" not in k]
+    if not rows:
+        metric_names = []
+    table = Table(title=title)
+    table.add_column("learner", style="bold", no_wrap=True)
+    for name in [*metric_names, "rows/s", "CPU s", "memory"]:
+        table.add_column(name, justify="right", no_wrap=True)
+    for row in rows:
+        scored = row.get("rows", 1) > 0
+        cells = [row["learner"]] + [_num(row.get(m) if scored else None) for m in metric_names]
+        cells += [
+            format_rate(row["rows_per_s"]),
+            f"{row['cpu_s']:.2f}",
+            format_bytes(row["peak_model_bytes"]),
+        ]
+        if row.get("error"):
+            cells[0] += " (failed)"
+        table.add_row(*cells)
+    return table

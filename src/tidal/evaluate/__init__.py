@@ -1,0 +1,17 @@
+"""Prequential evaluation: run learners side by side on one stream, test-then-train.
+
+>>> import numpy as np
+>>> from tidal.evaluate import prequential
+>>> from tidal.dummy import RunningMeanRegressor
+>>> res = prequential((np.zeros((4, 1)), np.array([1.0, 3.0, 5.0, 7.0])), [RunningMeanRegressor()],
+...                   window=None, fingerprint=False)
+>>> res["RunningMeanRegressor"]["MAE"]
+2.5
+"""
+
+from tidal.evaluate._engine import StepEvent, default_metrics, prequential
+from tidal.evaluate._memory import model_bytes
+from tidal.evaluate._results import Results
+from tidal.evaluate._schedule import LabelQueue
+
+__all__ = ["LabelQueue", "Results", "StepEvent", "default_metrics", "model_bytes", "prequential"]

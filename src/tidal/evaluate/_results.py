@@ -1,0 +1,89 @@
+"""Results of a prequential run: rows of dicts, stamped with what produced them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Results"]
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become None (strict JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return _clean(value.item())
+    return value
+
+
+class Results:
+    """What :func:`tidal.evaluate.prequential` returns.
+
+    ``rows``: one dict per learner (final metric values, rows, CPU seconds, rows per CPU second,
+    peak model bytes, error); ``checkpoints``: one dict per learner every ``every`` rows;
+    ``meta``: tidal version, data fingerprint, settings and each learner's class, parameters
+    and seeds.
+
+    >>> r = Results([{"learner": "a", "Accuracy": 0.5}], [], {"tidal_version": "0.1.0"})
+    >>> r.to_pandas()
+      learner  Accuracy
+    0       a       0.5
+    >>> r["a"]["Accuracy"]
+    0.5
+    """
+
+    def __init__(
+        self, rows: list[dict[str, Any]], checkpoints: list[dict[str, Any]], meta: dict[str, Any]
+    ) -> None:
+        self.rows = rows
+        self.checkpoints = checkpoints
+        self.meta = meta
+
+    def __getitem__(self, learner: str) -> dict[str, Any]:
+        for row in self.rows:
+            if row["learner"] == learner:
+                return row
+        names = [r["learner"] for r in self.rows]
+        raise KeyError(f"no learner named {learner!r}; the learners are {names}")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"Results({len(self.rows)} learners, {len(self.checkpoints)} checkpoints)"
+
+    def _table(self, kind: str) -> list[dict[str, Any]]:
+        if kind == "summary":
+            return self.rows
+        if kind == "checkpoints":
+            return self.checkpoints
+        raise ValueError(f"kind == {kind!r}, must be 'summary' or 'checkpoints'")
+
+    def to_pandas(self, kind: str = "summary") -> Any:
+        """A pandas DataFrame of the summary rows or of the ``"checkpoints"``."""
+        import pandas as pd
+
+        return pd.DataFrame(self._table(kind))
+
+    def to_polars(self, kind: str = "summary") -> Any:
+        """A polars DataFrame of the summary rows or of the ``"checkpoints"``."""
+        import polars as pl
+
+        return pl.DataFrame(_clean(self._table(kind)), infer_schema_length=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({"meta": self.meta, "results": self.rows, "checkpoints": self.checkpoints})
+
+    def to_json(self, path: str | Path | None = None, indent: int | None = 2) -> str:
+        """Everything as strict JSON (NaN as null); also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text

@@ -1,0 +1,126 @@
+"""The command line, through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tidal.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def csv(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    df["label"] = np.where(df["a"] + 0.3 * rng.normal(size=n) > 0, "up", "down")
+    path = tmp_path / "stream.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_compare_prints_a_table_and_writes_json(csv, tmp_path):
+    out = tmp_path / "res.json"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            str(csv),
+            "--target",
+            "label",
+            "--models",
+            "majority,nochange,majority",
+            "--every",
+            "100",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "nochange" in result.output and "Accuracy" in result.output
+    data = json.loads(out.read_text())
+    assert [r["learner"] for r in data["results"]] == ["majority", "nochange"]  # a dict: deduped
+    assert data["meta"]["data"]["rows"] == 400
+    assert len(data["checkpoints"]) == 2 * 4
+
+
+def test_compare_with_delay(csv):
+    result = runner.invoke(
+        app, ["compare", str(csv), "-t", "label", "-m", "nochange", "--delay", "3"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_bad_target_exits_2_naming_the_column(csv):
+    result = runner.invoke(app, ["compare", str(csv), "--target", "nope"])
+    assert result.exit_code == 2
+    assert "'nope'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_exits_2(tmp_path):
+    result = runner.invoke(app, ["compare", str(tmp_path / "none.csv"), "--target", "y"])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_bad_model_name_exits_2_listing_names(csv):
+    result = runner.invoke(app, ["compare", str(csv), "-t", "label", "-m", "majorty"])
+    assert result.exit_code == 2
+    assert "did you mean 'majority'" in result.output and "nochange" in result.output
+
+
+def test_bad_model_parameter_exits_2(csv):
+    result = runner.invoke(app, ["compare", str(csv), "-t", "label", "-m", "majority:depth=3"])
+    assert result.exit_code == 2
+    assert "unknown parameter 'depth'" in result.output
+
+
+def test_models_lists_the_zoo():
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    for name in ("majority", "nochange", "mean"):
+        assert name in result.output
+
+
+def test_datasets_lists_bundled_streams():
+    pytest.importorskip("tidal.datasets")
+    result = runner.invoke(app, ["datasets"])
+    assert result.exit_code == 0
+    assert "elec2" in result.output and "weather" in result.output
+
+
+def test_bundled_stream_by_name_with_wrong_target():
+    pytest.importorskip("tidal.datasets")
+    result = runner.invoke(app, ["compare", "elec2", "--target", "price"])
+    assert result.exit_code == 2 and "'up'" in result.output
+
+
+def test_demo_reports_the_no_change_baseline_on_elec2():
+    pytest.importorskip("tidal.datasets")
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    # the no-change baseline on Elec2 is a published number (0.853): an oracle for the engine
+    assert "no-change baseline: 0.853" in result.output
+    for name in ("lr", "nb", "majority", "nochange"):
+        assert name in result.output
+
+
+def test_compare_with_a_text_column(tmp_path):
+    pytest.importorskip("tidal.naive_bayes")
+    rng = np.random.default_rng(1)
+    n = 300
+    colour = rng.choice(["red", "blue"], n)
+    df = pd.DataFrame({"colour": colour, "x": rng.normal(size=n)})
+    df["y"] = (colour == "red").astype(int)
+    path = tmp_path / "cat.csv"
+    df.to_csv(path, index=False)
+    result = runner.invoke(app, ["compare", str(path), "-t", "y", "-m", "nb,majority"])
+    assert result.exit_code == 0, result.output
+    assert "failed" not in result.output

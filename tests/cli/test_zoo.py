@@ -1,0 +1,77 @@
+"""Model names and their parameters."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidal import zoo
+from tidal.base import ParameterError
+from tidal.dummy import MajorityClassifier, NoChangeClassifier, RunningMeanRegressor
+
+
+def test_baselines_always_available():
+    assert isinstance(zoo.make("majority"), MajorityClassifier)
+    assert isinstance(zoo.make("nochange"), NoChangeClassifier)
+    assert isinstance(zoo.make("mean"), RunningMeanRegressor)
+
+
+def test_parse_grammar():
+    assert zoo.parse("lr") == ("lr", {})
+    assert zoo.parse("x:a=1:b=0.5:c=True:d=gini") == (
+        "x",
+        {"a": 1, "b": 0.5, "c": True, "d": "gini"},
+    )
+    with pytest.raises(ParameterError, match="key=value"):
+        zoo.parse("lr:l2")
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ParameterError) as info:
+        zoo.make("nope")
+    for name in zoo.names():
+        assert name in str(info.value)
+
+
+def test_unknown_param_lists_valid_params():
+    with pytest.raises(ParameterError, match=r"unknown parameter 'foo'; majority takes: none"):
+        zoo.make("majority:foo=1")
+
+
+def test_lr_parameters_reach_the_estimator():
+    pytest.importorskip("tidal.linear_model")
+    m = zoo.make("lr:l2=0.01:lr=0.1")
+    final = (
+        m.steps[-1][1] if hasattr(m, "steps") and isinstance(m.steps[-1], tuple) else m.steps[-1]
+    )
+    assert final.l2 == 0.01
+    assert final.optimizer.lr == 0.1
+
+
+def test_bad_value_fails_at_make():
+    pytest.importorskip("tidal.linear_model")
+    with pytest.raises(ParameterError, match="l2"):
+        zoo.make("lr:l2=-1.0")
+
+
+def test_missing_module_is_left_out(monkeypatch):
+    entry = zoo.ZooEntry("ghost", "tidal.not_a_module:Ghost", "missing", "binary")
+    monkeypatch.setattr(zoo, "_ENTRIES", [*zoo._ENTRIES, entry])
+    assert "ghost" not in zoo.names()
+    assert "majority" in zoo.names()
+
+
+def test_entries_have_task_and_description():
+    for name, e in zoo.entries().items():
+        assert e.name == name and e.task in ("binary", "classification", "regression")
+        assert e.description
+
+
+def test_categorical_data_gets_a_one_hot_encoder_only_where_needed():
+    pytest.importorskip("tidal.preprocessing")
+    pytest.importorskip("tidal.naive_bayes")
+    from tidal.preprocessing import OneHotEncoder
+
+    nb = zoo.make("nb", categorical=True)
+    first = nb.steps[0][1] if isinstance(nb.steps[0], tuple) else nb.steps[0]
+    assert isinstance(first, OneHotEncoder)
+    assert isinstance(zoo.make("majority", categorical=True), MajorityClassifier)
