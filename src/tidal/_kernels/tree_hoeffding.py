@@ -1,0 +1,853 @@
+"""Hoeffding tree (VFDT) classifier kernels: the whole per-row loop over a block, compiled.
+
+The tree lives in structure-of-arrays form (see ``tidal._kernels.tree_layout`` for the
+layout). The arithmetic follows River 0.26.1 (``river.tree.HoeffdingTreeClassifier`` with its
+Gaussian splitter and nominal splitter) operation by operation, including its order of float
+operations where it matters, so that splits and predictions agree with River.
+
+Powers are computed with a run-time exponent (``params_f[PF_HALF]``, ``params_f[PF_TWO]``):
+a literal ``x ** 0.5`` is turned into ``sqrt`` by LLVM, which differs from CPython's
+``pow(x, 0.5)`` in the last bit for about 0.1 % of inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tidal._kernels import jit
+
+# fmt: off
+from tidal._kernels.tree_layout import (  # noqa: F401  (re-exported for the learners)
+    G_HLOGV,
+    G_M2VAR,
+    G_MAX,
+    G_MEAN,
+    G_MIN,
+    G_N,
+    G_ORD,
+    G_S,
+    G_VAR,
+    HALF_LOG_TAU,
+    LEAF,
+    MF_ACTIVE_EST,
+    MF_INACTIVE_EST,
+    MF_OVERHEAD,
+    MF_WSEEN,
+    MI_GROWTH,
+    MI_NACTIVE,
+    MI_NCATS,
+    MI_NCLASSES,
+    MI_NEXTSLOT,
+    MI_NFREE,
+    MI_NINACTIVE,
+    MI_NNODES,
+    MI_ROOT,
+    N_G,
+    N_MF,
+    N_MI,
+    N_NF,
+    N_NI,
+    N_PF,
+    N_PI,
+    NEG_INF,
+    NF_EDGE,
+    NF_LAST,
+    NF_MC,
+    NF_NB,
+    NF_VALUE,
+    NI_ACTIVE,
+    NI_CHILD,
+    NI_DEPTH,
+    NI_FEAT,
+    NI_KIND,
+    NI_NCHILD,
+    NI_PARENT,
+    NI_SIB,
+    NI_SLOT,
+    NOMINAL_BINARY,
+    NOMINAL_MULTIWAY,
+    NUMERIC,
+    PF_DELTA,
+    PF_GRACE,
+    PF_HALF,
+    PF_MAXBYTES,
+    PF_MAXDEPTH,
+    PF_MBF,
+    PF_MEMPERIOD,
+    PF_MSS,
+    PF_NBTHR,
+    PF_NSPLITS,
+    PF_TAU,
+    PF_TWO,
+    PI_BINARY,
+    PI_CODE0,
+    PI_CODE1,
+    PI_CRIT,
+    PI_LEAF,
+    PI_POOR,
+    PI_PREPRUNE,
+    PI_STOPMEM,
+)
+from tidal._kernels.tree_split import (
+    nominal_best,
+    nominal_binary_dists,
+    nominal_multiway_dists,
+    numeric_best,
+    numeric_dists,
+)
+
+
+# ----------------------------------------------------------------------------- small helpers
+@jit
+def _next_in_order(present, node, last):
+    """The class with the smallest dict position above ``last`` (-1 when none)."""
+    best = -1
+    for c in range(present.shape[1]):
+        p = present[node, c]
+        if p > last and (best < 0 or p < present[node, best]):
+            best = c
+    return best
+
+
+@jit
+def leaf_total(stats, present, node):
+    """``sum(stats.values())`` in River's dict order (``present`` holds position + 1)."""
+    t = 0.0
+    C = stats.shape[1]
+    if C <= 2:
+        for c in range(C):
+            if present[node, c]:
+                t += stats[node, c]
+        return t
+    c = _next_in_order(present, node, 0)
+    while c >= 0:
+        t += stats[node, c]
+        c = _next_in_order(present, node, present[node, c])
+    return t
+
+
+@jit
+def _add_class(present, node, c):
+    if present[node, c] == 0:
+        present[node, c] = present[node].max() + 1
+
+
+# ----------------------------------------------------------------------------- nodes and slots
+@jit
+def _new_node(node_i, node_f, stats, present, disabled, meta_i, parent, depth):
+    k = meta_i[MI_NNODES]
+    meta_i[MI_NNODES] = k + 1
+    node_i[k, :] = -1
+    node_i[k, NI_KIND] = LEAF
+    node_i[k, NI_DEPTH] = depth
+    node_i[k, NI_ACTIVE] = 1
+    node_i[k, NI_PARENT] = parent
+    node_i[k, NI_NCHILD] = 0
+    node_f[k, :] = 0.0
+    stats[k, :] = 0.0
+    present[k, :] = 0
+    disabled[k, :] = 0
+    return k
+
+
+@jit
+def _append_child(node_i, parent, child):
+    last = node_i[parent, NI_CHILD]
+    if last < 0:
+        node_i[parent, NI_CHILD] = child
+    else:
+        while node_i[last, NI_SIB] >= 0:
+            last = node_i[last, NI_SIB]
+        node_i[last, NI_SIB] = child
+    node_i[parent, NI_NCHILD] += 1
+
+
+@jit
+def _alloc_slot(meta_i, slot_free, g, fw, rank, nrank, cnt, cnt_ord):
+    if meta_i[MI_NFREE] > 0:
+        meta_i[MI_NFREE] -= 1
+        s = slot_free[meta_i[MI_NFREE]]
+    else:
+        s = meta_i[MI_NEXTSLOT]
+        meta_i[MI_NEXTSLOT] = s + 1
+    g[s] = 0.0
+    fw[s] = 0.0
+    rank[s] = -1
+    nrank[s] = 0
+    cnt[s] = 0.0
+    cnt_ord[s] = -1
+    return s
+
+
+@jit
+def _free_slot(node_i, node, meta_i, slot_free):
+    s = node_i[node, NI_SLOT]
+    if s >= 0:
+        slot_free[meta_i[MI_NFREE]] = s
+        meta_i[MI_NFREE] += 1
+        node_i[node, NI_SLOT] = -1
+
+
+@jit
+def _deactivate(node_i, node, meta_i, slot_free):
+    _free_slot(node_i, node, meta_i, slot_free)
+    node_i[node, NI_ACTIVE] = 0
+
+
+@jit
+def subtree_weights(node_i, stats, present, root, out, work):
+    """Total leaf weight under every node of the subtree at ``root`` (River's ``total_weight``)."""
+    n = 0
+    work[0] = root
+    top = 1
+    order = np.empty(node_i.shape[0], dtype=np.int64)
+    while top > 0:
+        top -= 1
+        k = work[top]
+        order[n] = k
+        n += 1
+        ch = node_i[k, NI_CHILD]
+        while ch >= 0:
+            work[top] = ch
+            top += 1
+            ch = node_i[ch, NI_SIB]
+    for r in range(n - 1, -1, -1):
+        k = order[r]
+        if node_i[k, NI_KIND] == LEAF:
+            out[k] = leaf_total(stats, present, k)
+        else:
+            t = 0.0
+            ch = node_i[k, NI_CHILD]
+            while ch >= 0:
+                t += out[ch]
+                ch = node_i[ch, NI_SIB]
+            out[k] = t
+
+
+@jit
+def _most_common_child(node_i, stats, present, node, tw, work):
+    subtree_weights(node_i, stats, present, node, tw, work)
+    best = -1
+    bw = 0.0
+    ch = node_i[node, NI_CHILD]
+    if node_i[node, NI_KIND] != NOMINAL_MULTIWAY:
+        right = node_i[ch, NI_SIB]
+        return right if tw[ch] < tw[right] else ch
+    while ch >= 0:
+        if best < 0 or tw[ch] > bw:
+            best = ch
+            bw = tw[ch]
+        ch = node_i[ch, NI_SIB]
+    return best
+
+
+@jit
+def _branch(node_i, node_f, node, x):
+    """The child ``x`` goes to, or -1 when it has no branch (missing value, new category)."""
+    v = x[node_i[node, NI_FEAT]]
+    if v != v:
+        return -1
+    kind = node_i[node, NI_KIND]
+    left = node_i[node, NI_CHILD]
+    if kind == NUMERIC:
+        return left if v <= node_f[node, NF_VALUE] else node_i[left, NI_SIB]
+    if kind == NOMINAL_BINARY:
+        return left if v == node_f[node, NF_VALUE] else node_i[left, NI_SIB]
+    ch = left
+    while ch >= 0:
+        if node_f[ch, NF_EDGE] == v:
+            return ch
+        ch = node_i[ch, NI_SIB]
+    return -1
+
+
+@jit
+def predict_leaf(node_i, node_f, stats, present, root, x, tw, work):
+    node = root
+    while node_i[node, NI_KIND] != LEAF:
+        b = _branch(node_i, node_f, node, x)
+        if b < 0:
+            b = _most_common_child(node_i, stats, present, node, tw, work)
+        node = b
+    return node
+
+
+# ----------------------------------------------------------------------------- leaf predictions
+@jit
+def _mc_proba(stats, present, node, out):
+    total = leaf_total(stats, present, node)
+    for c in range(stats.shape[1]):
+        if present[node, c]:
+            out[c] = stats[node, c] / total if total != 0.0 else stats[node, c]
+        else:
+            out[c] = 0.0
+
+
+@jit
+def _nb_proba(
+    stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out, pf
+):
+    """River's ``do_naive_bayes_prediction``; returns False when it predicts nothing."""
+    C = stats.shape[1]
+    total = leaf_total(stats, present, node)
+    any_present = False
+    for c in range(C):
+        out[c] = 0.0
+        if present[node, c]:
+            any_present = True
+    if not any_present or total == 0.0:
+        return False
+    s = node_i[node, NI_SLOT]
+    m = 0
+    if s >= 0:
+        F = fw.shape[1]
+        for f in range(F):
+            if rank[s, f] >= 0:
+                order[rank[s, f]] = f
+                m += 1
+    two = pf[PF_TWO]
+    for c in range(C):
+        if not present[node, c]:
+            continue
+        cw = stats[node, c]
+        if cw > 0:
+            vote = math.log(cw / total)
+        else:
+            votes[c] = 0.0
+            continue
+        for r in range(m):
+            f = order[r]
+            xv = x[f]
+            if xv != xv:
+                continue
+            j = nom_idx[f]
+            if j < 0:
+                if g[s, f, c, G_VAR] > 0.0:
+                    d = xv - g[s, f, c, G_MEAN]
+                    vote += d**two / g[s, f, c, G_M2VAR] - HALF_LOG_TAU - g[s, f, c, G_HLOGV]
+            else:
+                if cnt_ord[s, j, c] < 0:  # River's defaultdict registers the class on lookup
+                    cnt_ord[s, j, c] = cnt_ord[s, j].max() + 1
+                v = int(xv)
+                p = 0.0
+                if v >= 0 and v < cnt.shape[2] and cnt[s, j, v, c] > 0.0:
+                    tot = 0.0
+                    for u in range(cnt.shape[2]):
+                        if cnt[s, j, u, c] > 0.0:
+                            tot += cnt[s, j, u, c]
+                    p = cnt[s, j, v, c] / tot
+                vote += math.log(p) if p > 0 else 0.0
+        votes[c] = vote
+    max_ll = -np.inf
+    for c in range(C):
+        if present[node, c] and votes[c] > max_ll:
+            max_ll = votes[c]
+    acc = 0.0
+    if C <= 2:
+        for c in range(C):
+            if present[node, c]:
+                acc += math.exp(votes[c] - max_ll)
+    else:
+        c = _next_in_order(present, node, 0)
+        while c >= 0:
+            acc += math.exp(votes[c] - max_ll)
+            c = _next_in_order(present, node, present[node, c])
+    lse = max_ll + math.log(acc)
+    for c in range(C):
+        if present[node, c]:
+            out[c] = math.exp(votes[c] - lse)
+    return True
+
+
+@jit
+def _argmax_present(p, present, node):
+    """``max(d, key=d.get)``: the first maximum in the dict's order."""
+    best = -1
+    for c in range(p.shape[0]):
+        if present[node, c] and (
+            best < 0
+            or p[c] > p[best]
+            or (p[c] == p[best] and present[node, c] < present[node, best])
+        ):
+            best = c
+    return best
+
+
+@jit
+def leaf_proba(
+    stats, present, node, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
+    pf, pi,
+):
+    leaf_kind = pi[PI_LEAF]
+    active = node_i[node, NI_ACTIVE] == 1
+    use_nb = False
+    if leaf_kind == 1:
+        use_nb = active and leaf_total(stats, present, node) >= pf[PF_NBTHR]
+    elif leaf_kind == 2:
+        use_nb = active and node_f[node, NF_NB] >= node_f[node, NF_MC]
+    if use_nb:
+        ok = _nb_proba(
+            stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
+            pf,
+        )
+        return 1 if ok else 0
+    _mc_proba(stats, present, node, out)
+    return -1
+
+
+# ----------------------------------------------------------------------------- learning
+@jit
+def _learn_leaf(
+    node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
+    cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, nb_out,
+):
+    """Learn one row at a leaf. ``nb_done`` >= 0 when the naive Bayes prediction of this very
+    row at this leaf is already in ``nb_out`` (1) or was empty (0): it is not computed twice."""
+    active = node_i[node, NI_ACTIVE] == 1
+    if pi[PI_LEAF] == 2 and active:
+        any_present = False
+        for c in range(stats.shape[1]):
+            if present[node, c]:
+                any_present = True
+        if not any_present:
+            node_f[node, NF_MC] += wi
+        else:
+            _mc_proba(stats, present, node, tmp)
+            if _argmax_present(tmp, present, node) == yc:
+                node_f[node, NF_MC] += wi
+        if nb_done < 0:
+            ok = _nb_proba(
+                stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes,
+                tmp, pf,
+            )
+            if ok and _argmax_present(tmp, present, node) == yc:
+                node_f[node, NF_NB] += wi
+        elif nb_done == 1 and _argmax_present(nb_out, present, node) == yc:
+            node_f[node, NF_NB] += wi
+    stats[node, yc] += wi
+    _add_class(present, node, yc)
+    if yc + 1 > meta_i[MI_NCLASSES]:
+        meta_i[MI_NCLASSES] = yc + 1
+    if not active:
+        return
+    s = node_i[node, NI_SLOT]
+    if s < 0:
+        s = _alloc_slot(meta_i, slot_free, g, fw, rank, nrank, cnt, cnt_ord)
+        node_i[node, NI_SLOT] = s
+    for f in range(x.shape[0]):
+        xv = x[f]
+        if disabled[node, f] or xv != xv:
+            continue
+        if fw[s, f] == 0.0:
+            rank[s, f] = nrank[s]
+            nrank[s] += 1
+        fw[s, f] += wi
+        j = nom_idx[f]
+        if j >= 0:
+            v = int(xv)
+            if cnt_ord[s, j, yc] < 0:
+                cnt_ord[s, j, yc] = cnt_ord[s, j].max() + 1
+            cnt[s, j, v, yc] += wi
+            if v + 1 > meta_i[MI_NCATS]:
+                meta_i[MI_NCATS] = v + 1
+            continue
+        if g[s, f, yc, G_N] == 0.0:
+            g[s, f, yc, G_ORD] = (g[s, f, :, G_N] > 0.0).sum()
+            g[s, f, yc, G_MIN] = xv
+            g[s, f, yc, G_MAX] = xv
+        else:
+            if xv < g[s, f, yc, G_MIN]:
+                g[s, f, yc, G_MIN] = xv
+            if xv > g[s, f, yc, G_MAX]:
+                g[s, f, yc, G_MAX] = xv
+        mean_old = g[s, f, yc, G_MEAN]
+        n = g[s, f, yc, G_N] + wi
+        g[s, f, yc, G_N] = n
+        mean_new = mean_old + (wi / n) * (xv - mean_old)
+        g[s, f, yc, G_MEAN] = mean_new
+        g[s, f, yc, G_S] += wi * (xv - mean_old) * (xv - mean_new)
+        var = g[s, f, yc, G_S] / (n - 1.0) if n > 1.0 else 0.0
+        g[s, f, yc, G_VAR] = var
+        if var > 0.0:
+            g[s, f, yc, G_HLOGV] = 0.5 * math.log(var)
+            g[s, f, yc, G_M2VAR] = -2.0 * var
+
+
+@jit
+def _leaves_dfs(node_i, root, out, work):
+    """Leaves left to right (River's ``iter_leaves``); returns their count."""
+    n = 0
+    work[0] = root
+    top = 1
+    while top > 0:
+        top -= 1
+        k = work[top]
+        if node_i[k, NI_KIND] == LEAF:
+            out[n] = k
+            n += 1
+            continue
+        # push children in reverse so that the first child is visited first
+        start = top
+        ch = node_i[k, NI_CHILD]
+        while ch >= 0:
+            work[top] = ch
+            top += 1
+            ch = node_i[ch, NI_SIB]
+        lo, hi = start, top - 1
+        while lo < hi:
+            t = work[lo]
+            work[lo] = work[hi]
+            work[hi] = t
+            lo += 1
+            hi -= 1
+    return n
+
+
+@jit
+def _sizes(node_i, fw, cnt, meta_i):
+    """Bytes of a leaf's own record and of an active leaf's splitter statistics."""
+    ncls = meta_i[MI_NCLASSES]
+    F = fw.shape[1]
+    node_bytes = 8.0 * (N_NI + N_NF) + 9.0 * ncls + F
+    slot_bytes = 8.0 * (F * ncls * 5 + 2 * F) + 8.0 * cnt.shape[1] * meta_i[MI_NCATS] * ncls
+    return node_bytes, slot_bytes
+
+
+@jit
+def enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves):
+    a = meta_f[MF_ACTIVE_EST]
+    b = meta_f[MF_INACTIVE_EST]
+    o = meta_f[MF_OVERHEAD]
+    maxb = pf[PF_MAXBYTES]
+    tree_size = o * (a + meta_i[MI_NINACTIVE] * b)
+    if meta_i[MI_NINACTIVE] > 0 or tree_size > maxb:
+        if pi[PI_STOPMEM] == 1:
+            meta_i[MI_GROWTH] = 0
+            return
+    L = _leaves_dfs(node_i, meta_i[MI_ROOT], leaves, work)
+    promise = np.empty(L)
+    for i in range(L):
+        k = leaves[i]
+        t = leaf_total(stats, present, k)
+        if t > 0:
+            mx = -np.inf
+            for c in range(stats.shape[1]):
+                if present[k, c] and stats[k, c] > mx:
+                    mx = stats[k, c]
+            promise[i] = t - mx
+        else:
+            promise[i] = 0.0
+    idx = np.argsort(promise, kind="mergesort")
+    max_active = 0
+    while max_active < L:
+        max_active += 1
+        if (max_active * a + (L - max_active) * b) * o > maxb:
+            max_active -= 1
+            break
+    cutoff = L - max_active
+    for i in range(L):
+        k = leaves[idx[i]]
+        if i < cutoff:
+            if node_i[k, NI_ACTIVE] == 1:
+                _deactivate(node_i, k, meta_i, slot_free)
+                meta_i[MI_NINACTIVE] += 1
+                meta_i[MI_NACTIVE] -= 1
+        elif node_i[k, NI_ACTIVE] == 0 and node_i[k, NI_DEPTH] < pf[PF_MAXDEPTH]:
+            node_i[k, NI_ACTIVE] = 1
+            meta_i[MI_NACTIVE] += 1
+            meta_i[MI_NINACTIVE] -= 1
+
+
+@jit
+def _estimate_model_size(
+    pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free, work, leaves
+):
+    node_bytes, slot_bytes = _sizes(node_i, fw, cnt, meta_i)
+    L = _leaves_dfs(node_i, meta_i[MI_ROOT], leaves, work)
+    total_active = 0.0
+    total_inactive = 0.0
+    n_act = 0
+    for i in range(L):
+        if node_i[leaves[i], NI_ACTIVE] == 1:
+            total_active += node_bytes + slot_bytes
+            n_act += 1
+        else:
+            total_inactive += node_bytes
+    if total_active > 0 and meta_i[MI_NACTIVE] > 0:
+        meta_f[MF_ACTIVE_EST] = total_active / meta_i[MI_NACTIVE]
+    if total_inactive > 0 and meta_i[MI_NINACTIVE] > 0:
+        meta_f[MF_INACTIVE_EST] = total_inactive / meta_i[MI_NINACTIVE]
+    actual = meta_i[MI_NNODES] * node_bytes + n_act * slot_bytes
+    estimated = (
+        meta_i[MI_NACTIVE] * meta_f[MF_ACTIVE_EST] + meta_i[MI_NINACTIVE] * meta_f[MF_INACTIVE_EST]
+    )
+    if estimated > 0:
+        meta_f[MF_OVERHEAD] = actual / estimated
+    if actual > pf[PF_MAXBYTES]:
+        enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves)
+
+
+@jit
+def _clear_feature(g, fw, rank, cnt, cnt_ord, s, f, j):
+    g[s, f] = 0.0
+    fw[s, f] = 0.0
+    rank[s, f] = -1
+    if j >= 0:
+        cnt[s, j] = 0.0
+        cnt_ord[s, j] = -1
+
+
+@jit
+def _split(
+    node, kind, f, value, nom_idx, pf, node_i, node_f, stats, present, disabled, g, cnt, cnt_ord,
+    label_rank, meta_i, slot_free, post, post_p,
+):
+    s = node_i[node, NI_SLOT]
+    j = nom_idx[f]
+    if kind == NUMERIC:
+        numeric_dists(g, s, f, value, post, post_p, pf)
+        nb = 2
+    elif kind == NOMINAL_BINARY:
+        nominal_binary_dists(cnt, cnt_ord, s, j, int(value), post, post_p)
+        nb = 2
+    else:
+        nb = nominal_multiway_dists(cnt, s, j, post, post_p, label_rank)
+    depth = node_i[node, NI_DEPTH] + 1
+    cat = 0
+    for b in range(nb):
+        ch = _new_node(node_i, node_f, stats, present, disabled, meta_i, node, depth)
+        for c in range(stats.shape[1]):
+            stats[ch, c] = post[b, c]
+            present[ch, c] = post_p[b, c]
+        node_f[ch, NF_LAST] = leaf_total(stats, present, ch)
+        if kind == NOMINAL_MULTIWAY:
+            while True:
+                seen = False
+                for c in range(cnt.shape[3]):
+                    if cnt[s, j, cat, c] > 0.0:
+                        seen = True
+                if seen:
+                    break
+                cat += 1
+            node_f[ch, NF_EDGE] = float(cat)
+            cat += 1
+        _append_child(node_i, node, ch)
+    _free_slot(node_i, node, meta_i, slot_free)
+    node_i[node, NI_KIND] = kind
+    node_i[node, NI_FEAT] = f
+    node_i[node, NI_ACTIVE] = 0
+    node_f[node, NF_VALUE] = value
+    meta_i[MI_NACTIVE] += nb - 1
+
+
+@jit
+def _attempt_split(
+    node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt, cnt_ord,
+    label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves,
+):
+    C = stats.shape[1]
+    nonzero = 0
+    for c in range(C):
+        if present[node, c] and stats[node, c] != 0:
+            nonzero += 1
+    if nonzero < 2:
+        return
+    total = leaf_total(stats, present, node)
+    maj = -np.inf
+    n_present = 0
+    for c in range(C):
+        if present[node, c]:
+            n_present += 1
+            if stats[node, c] > maj:
+                maj = stats[node, c]
+    s = node_i[node, NI_SLOT]
+    F = fw.shape[1]
+    cand_m = np.empty(F + 1)
+    cand_f = np.empty(F + 1, dtype=np.int64)
+    cand_kind = np.empty(F + 1, dtype=np.int64)
+    cand_v = np.empty(F + 1)
+    k = 0
+    should = False
+    best = 0
+    if maj != 0 and maj / total > pf[PF_MSS]:
+        # River: a leaf dominated by one class only offers the null split
+        cand_m[0] = NEG_INF
+        cand_f[0] = -1
+        k = 1
+        should = True
+    else:
+        if pi[PI_PREPRUNE] == 1:
+            cand_m[0] = NEG_INF
+            cand_f[0] = -1
+            k = 1
+        pre = stats[node : node + 1, :]
+        pre_p = present[node : node + 1, :]
+        crit = pi[PI_CRIT]
+        by_rank = np.argsort(rank[s], kind="mergesort")
+        for r in range(F):
+            f = by_rank[r]
+            if rank[s, f] < 0:
+                continue
+            j = nom_idx[f]
+            if j < 0:
+                m, sv = numeric_best(g, s, f, crit, pre, pre_p, post, post_p, pf, pi)
+                cand_m[k] = m
+                cand_f[k] = f if m > NEG_INF else -1
+                cand_kind[k] = NUMERIC
+                cand_v[k] = sv
+            else:
+                m, has, multi, v = nominal_best(
+                    cnt, cnt_ord, s, j, crit, pre, pre_p, post, post_p, pf, pi, label_rank
+                )
+                cand_m[k] = m
+                cand_f[k] = f if has else -1
+                cand_kind[k] = NOMINAL_MULTIWAY if multi else NOMINAL_BINARY
+                cand_v[k] = v
+            k += 1
+        # a stable ascending sort puts the last of equal merits at the end
+        best = 0
+        for i in range(k):
+            if cand_m[i] >= cand_m[best]:
+                best = i
+        if k < 2:
+            should = k > 0
+        else:
+            second = -1
+            for i in range(k):
+                if i != best and (second < 0 or cand_m[i] >= cand_m[second]):
+                    second = i
+            n_cls = n_present if n_present > 2 else 2
+            rng = 1.0 if crit == 1 else math.log2(n_cls)
+            hb = math.sqrt((rng * rng * math.log(1.0 / pf[PF_DELTA])) / (2.0 * total))
+            if cand_m[best] - cand_m[second] > hb or hb < pf[PF_TAU]:
+                should = True
+            if pi[PI_POOR] == 1 and pi[PI_LEAF] == 0:
+                for i in range(k):
+                    f = cand_f[i]
+                    if f >= 0 and cand_m[best] - cand_m[i] > hb:
+                        _clear_feature(g, fw, rank, cnt, cnt_ord, s, f, nom_idx[f])
+                        disabled[node, f] = 1
+    if not should:
+        return
+    if k == 0 or cand_f[best] < 0:
+        _deactivate(node_i, node, meta_i, slot_free)
+        meta_i[MI_NINACTIVE] += 1
+        meta_i[MI_NACTIVE] -= 1
+    else:
+        _split(
+            node, cand_kind[best], cand_f[best], cand_v[best], nom_idx, pf, node_i, node_f, stats,
+            present, disabled, g, cnt, cnt_ord, label_rank, meta_i, slot_free, post, post_p,
+        )
+    enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves)
+
+
+@jit
+def step(
+    Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, nom_idx, label_rank, pf, pi, node_i,
+    node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f,
+):
+    """Predict then learn each row from ``start``; returns the row where it stopped.
+
+    It stops early (before touching row ``i``) only when the node or slot arrays could be too
+    small for that row; the caller grows them and calls again from that row.
+    """
+    n = out.shape[0]
+    Nn = node_i.shape[0]
+    Ns = g.shape[0]
+    C = stats.shape[1]
+    F = fw.shape[1]
+    maxc = max(2, cnt.shape[2])
+    tw = np.empty(Nn)
+    work = np.empty(Nn + 1, dtype=np.int64)
+    leaves = np.empty(Nn, dtype=np.int64)
+    order = np.empty(F, dtype=np.int64)
+    votes = np.empty(C)
+    tmp = np.empty(C)
+    post = np.empty((maxc, C))
+    post_p = np.empty((maxc, C), dtype=np.int64)
+    for i in range(start, n):
+        if do_learn:
+            if meta_i[MI_NNODES] + maxc + 1 > Nn:
+                return i
+            if meta_i[MI_NFREE] == 0 and meta_i[MI_NEXTSLOT] >= Ns:
+                return i
+        pred_leaf = -1
+        nb_done = -1
+        if do_pred and meta_i[MI_ROOT] >= 0:
+            x = Xp[i]
+            pred_leaf = predict_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
+            nb_done = leaf_proba(
+                stats, present, pred_leaf, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx,
+                order, votes, out[i], pf, pi,
+            )
+        if not do_learn or not (w[i] > 0.0):
+            continue
+        x = Xl[i]
+        wi = w[i]
+        yc = y[i]
+        meta_f[MF_WSEEN] += wi
+        if meta_i[MI_ROOT] < 0:
+            meta_i[MI_ROOT] = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
+            meta_i[MI_NACTIVE] = 1
+        node = meta_i[MI_ROOT]
+        clean = True
+        while node_i[node, NI_KIND] != LEAF:
+            b = _branch(node_i, node_f, node, x)
+            if b < 0:
+                clean = False
+                break
+            node = b
+        if not clean:
+            while True:
+                fv = x[node_i[node, NI_FEAT]]
+                if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
+                    leaf = _new_node(
+                        node_i,
+                        node_f,
+                        stats,
+                        present,
+                        disabled,
+                        meta_i,
+                        node,
+                        node_i[node, NI_DEPTH] + 1,
+                    )
+                    node_f[leaf, NF_EDGE] = fv
+                    _append_child(node_i, node, leaf)
+                    meta_i[MI_NACTIVE] += 1
+                    node = leaf
+                else:
+                    node = _most_common_child(node_i, stats, present, node, tw, work)
+                    while node_i[node, NI_KIND] != LEAF:
+                        b = _branch(node_i, node_f, node, x)
+                        if b < 0:
+                            break
+                        node = b
+                if node_i[node, NI_KIND] == LEAF:
+                    break
+        if not (same_x and node == pred_leaf):
+            nb_done = -1
+        _learn_leaf(
+            node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank,
+            nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, out[i],
+        )
+        if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
+            if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
+                _deactivate(node_i, node, meta_i, slot_free)
+                meta_i[MI_NACTIVE] -= 1
+                meta_i[MI_NINACTIVE] += 1
+            else:
+                ws = leaf_total(stats, present, node)
+                if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
+                    _attempt_split(
+                        node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw,
+                        rank, cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p,
+                        work, leaves,
+                    )
+                    node_f[node, NF_LAST] = ws
+        if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
+            _estimate_model_size(
+                pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free, work, leaves
+            )
+    return n
