@@ -13,7 +13,14 @@ import numpy as np
 
 from tidal.base.exceptions import InputError, SchemaMismatchError
 
-__all__ = ["Columns", "read_columns", "CategoryEncoder", "check_finite", "as_float_vector"]
+__all__ = [
+    "Columns",
+    "read_columns",
+    "CategoryEncoder",
+    "check_finite",
+    "as_array",
+    "as_float_vector",
+]
 
 
 class Columns:
@@ -45,8 +52,11 @@ class Columns:
         return self.matrix[:, j]
 
 
+_SCALARS = frozenset({float, int, str, bool, type(None)})
+
+
 def _is_scalar(v: Any) -> bool:
-    return np.ndim(v) == 0
+    return type(v) in _SCALARS or np.ndim(v) == 0
 
 
 def read_columns(X: Any) -> Columns:
@@ -78,7 +88,7 @@ def read_columns(X: Any) -> Columns:
             names = [str(k) for k in X]
             data = [np.array([v]) if v is not None else np.array([np.nan]) for v in X.values()]
             return Columns(names, data, None, 1)
-        data = [np.asarray(v) for v in X.values()]
+        data = [_column(v) for v in X.values()]
         lengths = {len(d) for d in data}
         if len(lengths) > 1:
             raise InputError(f"columns have different lengths: {sorted(lengths)}")
@@ -111,13 +121,24 @@ def read_columns(X: Any) -> Columns:
                     raise SchemaMismatchError(
                         f"row {i} has features {got}, row 0 has {sorted(names)}", row=i
                     )
-            data = [np.array([row[k] for row in X]) for k in names]
+            data = [_column([row[k] for row in X]) for k in names]
             return Columns(names, data, None, len(X))
         return read_columns(np.asarray(X))
     raise InputError(
         f"unsupported input type {type(X).__name__}: expected a dict, a list of dicts, a 2-D "
         "numpy array, a pandas/polars DataFrame, a pyarrow Table or a tidal Block"
     )
+
+
+def _column(values: Any) -> np.ndarray:
+    """One column as an array; values of mixed kinds stay objects, so that an error names the
+    value that is not a number (numpy would turn ``[1.0, "a"]`` into the strings ``"1.0", "a"``)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        if not all(isinstance(v, str | bytes) for v in values):
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = list(values)
+    return arr
 
 
 def _pandas_column(s: Any) -> np.ndarray:
@@ -161,6 +182,28 @@ class CategoryEncoder:
             out[i] = code
         return out
 
+    def mark(self) -> dict[str, int]:
+        """The current size of each table, for :meth:`rollback` (cheap: one int per column)."""
+        return {k: len(t) for k, t in self.codes.items()}
+
+    def rollback(self, mark: dict[str, int]) -> None:
+        """Forget the categories registered since :meth:`mark` (codes are insertion-ordered).
+
+        >>> enc = CategoryEncoder()
+        >>> _ = enc.encode("c", np.array(["a"], dtype=object), learn=True)
+        >>> m = enc.mark()
+        >>> _ = enc.encode("c", np.array(["b"], dtype=object), learn=True)
+        >>> enc.rollback(m); enc.to_json()
+        {'c': ['a']}
+        """
+        for name in list(self.codes):
+            if name not in mark:
+                del self.codes[name]
+                continue
+            table = self.codes[name]
+            for v in [v for v, code in table.items() if code >= mark[name]]:
+                del table[v]
+
     def to_json(self) -> dict[str, list[Any]]:
         return {k: [_jsonable(v) for v in t] for k, t in self.codes.items()}
 
@@ -189,6 +232,7 @@ def to_float(values: np.ndarray, name: str, owner: str) -> np.ndarray:
                 raise TypeError
             out[i] = float(v)
         except (TypeError, ValueError):
+            v = _jsonable(v)  # show '3', not np.str_('3')
             raise InputError(
                 f"{owner}: column {name!r} row {i}: expected a number, got {v!r} "
                 f"({type(v).__name__}); encode categorical columns first (for example with "
@@ -222,9 +266,21 @@ def check_finite(M: np.ndarray, names: Sequence[str], owner: str, allow_nan: boo
     )
 
 
+def as_array(y: Any) -> np.ndarray:
+    """Labels, targets or weights as a numpy array (pandas, polars and pyarrow included).
+
+    >>> import pyarrow as pa
+    >>> as_array(pa.array(["a", None])).tolist()
+    ['a', None]
+    """
+    if type(y).__module__.split(".")[0] == "pyarrow":
+        return np.asarray(y.to_numpy(zero_copy_only=False))  # strings and nulls need a copy
+    return np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+
+
 def as_float_vector(y: Any, name: str, owner: str, n: int | None = None) -> np.ndarray:
     """A finite float64 vector (regression targets, sample weights)."""
-    arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    arr = as_array(y)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:

@@ -19,12 +19,20 @@ A subclass implements three hooks and gets the River face (``learn_one``...), th
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from tidal.base._input import CategoryEncoder, Columns, check_finite, read_columns, to_float
+from tidal.base._input import (
+    CategoryEncoder,
+    Columns,
+    as_array,
+    check_finite,
+    read_columns,
+    to_float,
+)
 from tidal.base.exceptions import (
     InputError,
     NotFittedError,
@@ -34,13 +42,33 @@ from tidal.base.tags import Tags
 
 __all__ = ["Learner", "Classifier", "Regressor", "Transformer"]
 
+#: private attributes the base sets while learning; ``reset`` forgets them with the ``_``-suffixed
+_BASE_PRIVATE_STATE = frozenset(
+    {
+        "_labels",
+        "_label_index_cache",
+        "_categories",
+        "_pending_categorical",
+        "_pending_categories",
+    }
+)
+
 
 class Learner(BaseEstimator):
-    """Base of every tidal estimator (see the module docstring for the subclass hooks)."""
+    """Base of every tidal estimator (see the module docstring for the subclass hooks).
+
+    >>> from tidal.dummy import RunningMeanRegressor
+    >>> m = RunningMeanRegressor().learn_many({"x": [0.0, 0.0]}, [1.0, 3.0])
+    >>> m.is_fitted, m.n_samples_seen_, m.clone().is_fitted
+    (True, 2.0, False)
+    """
 
     _tags: ClassVar[Tags] = Tags()
     #: bump when the layout of ``_get_state`` changes; older snapshots are then refused clearly
     _state_version: ClassVar[int] = 1
+    #: keys in ``_get_state()`` (at any depth) holding measurements such as wall-clock seconds:
+    #: restored like the rest, but not expected to be identical between two identical runs
+    _unstable_state_keys: ClassVar[frozenset[str]] = frozenset()
 
     # ------------------------------------------------------------------ subclass hooks
     def _check_params(self) -> None:
@@ -69,10 +97,14 @@ class Learner(BaseEstimator):
     def is_fitted(self) -> bool:
         return getattr(self, "feature_names_in_", None) is not None
 
+    def __sklearn_is_fitted__(self) -> bool:
+        # what sklearn.utils.validation.check_is_fitted asks (pipelines, meta-estimators)
+        return self.is_fitted
+
     def reset(self) -> Learner:
         """Forget everything learned (the parameters stay). Returns ``self``."""
         for k in list(vars(self)):
-            if k.endswith("_") and not k.startswith("__"):
+            if (k.endswith("_") and not k.startswith("__")) or k in _BASE_PRIVATE_STATE:
                 delattr(self, k)
         return self
 
@@ -98,6 +130,9 @@ class Learner(BaseEstimator):
         naming the column and row; never changes state when it raises (the feature set is only
         fixed once the whole input has been checked).
         """
+        row = self._fast_row(X)
+        if row is not None:
+            return row
         cols = read_columns(X)
         owner = self._name()
         fixed = getattr(self, "feature_names_in_", None)
@@ -162,13 +197,18 @@ class Learner(BaseEstimator):
             values = cols.column(src)
             if names[j] in categorical:
                 pending.append((j, values))
-                M[:, j] = 0.0
+                # NaN marks a missing category, so check_finite below refuses it by the same rule
+                M[:, j] = np.where(_missing(values), np.nan, 0.0)
             else:
                 M[:, j] = to_float(values, names[j], owner)
         check_finite(M, names, owner, allow_nan)
         # categories are registered only once the whole input is known to be valid
-        for j, values in pending:
-            M[:, j] = self._categories.encode(names[j], values, learn)
+        if pending:
+            if fixing:
+                self._pending_categories = CategoryEncoder()
+            encoder = self._pending_categories if fixing else self._categories
+            for j, values in pending:
+                M[:, j] = encoder.encode(names[j], values, learn)
         return M
 
     def _categorical_columns(
@@ -180,7 +220,7 @@ class Learner(BaseEstimator):
             return self.categorical_features_
         found = set()
         for j, src in enumerate(order):
-            if src >= 0 and cols.column(src).dtype.kind in "OUS":
+            if src >= 0 and _is_categorical(cols.column(src)):
                 found.add(names[j])
         self._pending_categorical = frozenset(found)
         return self._pending_categorical
@@ -191,32 +231,46 @@ class Learner(BaseEstimator):
         self.n_samples_seen_ = 0.0
         if self._tags.handles_categorical:
             self.categorical_features_ = getattr(self, "_pending_categorical", frozenset())
-            self._categories = getattr(self, "_categories", None) or CategoryEncoder()
+            self._categories = vars(self).pop("_pending_categories", None) or CategoryEncoder()
         self._check_params()
         self._init_state()
 
     def _row(self, x: dict) -> np.ndarray:
-        """Fast path for one dict row once the feature set is fixed."""
-        fixed = getattr(self, "feature_names_in_", None)
-        if (
-            fixed is None
-            or self._tags.handles_categorical
-            or len(x) != len(fixed)
-            or not isinstance(x, dict)
-        ):
-            return self._matrix(x, learn=True)
+        """One dict row as a (1, features) matrix (learning may fix the feature set)."""
+        row = self._fast_row(x)
+        return row if row is not None else self._matrix(x, learn=True)
+
+    def _fast_row(self, X: Any) -> np.ndarray | None:
+        """The (1, features) matrix of one dict row of finite Python numbers holding exactly the
+        fitted features, or None: then the general path (which names bad cells) decides.
+
+        This is what makes ``learn_one`` / ``predict_one`` cheap; it accepts nothing the general
+        path would refuse (no strings, no bools, no NaN, no numpy scalars).
+        """
+        if type(X) is not dict:
+            return None
+        fixed = self.__dict__.get("feature_names_in_")
+        if fixed is None or len(X) != len(fixed):
+            return None
+        if self._tags.handles_categorical and self.__dict__.get("categorical_features_"):
+            return None
         try:
-            values = [x[k] for k in fixed]
-            row = np.array([values], dtype=np.float64)
-        except (KeyError, TypeError, ValueError):
-            return self._matrix(x, learn=True)
+            values = [X[k] for k in fixed]
+        except KeyError:
+            return None
+        for v in values:
+            if type(v) is not float and type(v) is not int:
+                return None
+        row = np.array([values], dtype=np.float64)
         if not np.isfinite(row).all():
-            check_finite(row, fixed, self._name(), self._tags.handles_missing)
+            return None
         return row
 
     def _weights(self, w: Any, n: int) -> np.ndarray:
         if w is None:
             return np.ones(n, dtype=np.float64)
+        if n == 1 and type(w) is list and len(w) == 1 and _plain_finite(w[0]) and w[0] >= 0:
+            return np.array(w, dtype=np.float64)  # learn_one's weight
         if np.ndim(w) == 0:
             w = np.full(n, float(w))
         from tidal.base._input import as_float_vector
@@ -284,8 +338,9 @@ class _Supervised(Learner):
     def _prepare_learn(self, X: Any, y: Any, w: Any) -> tuple[np.ndarray, Any, np.ndarray]:
         M = self._matrix(X, learn=True)
         n = M.shape[0]
-        yv = self._encode_y(y, n)
+        # weights first: _encode_y commits new classes, so it must be the last check
         wv = self._weights(w, n)
+        yv = self._encode_y(y, n)
         return M, yv, wv
 
     def _encode_y(self, y: Any, n: int) -> Any:
@@ -298,14 +353,19 @@ class _Supervised(Learner):
         """Validate everything, then run the per-row kernel once over the whole input."""
         fixed_before = getattr(self, "feature_names_in_", None) is not None
         snapshot = None if fixed_before else self._snapshot_unfitted()
+        categories = getattr(self, "_categories", None) if fixed_before else None
+        mark = categories.mark() if categories is not None else None
         try:
             M, yv, wv = self._prepare_learn(X, y, w)
         except Exception:
             if snapshot is not None:
                 self._restore_unfitted(snapshot)
+            if categories is not None:
+                categories.rollback(mark)
             raise
         out = self._out(M.shape[0])
-        self._step_arrays(M if predict else None, M, yv, wv, out)
+        if M.shape[0]:  # kernels may assume at least one row
+            self._step_arrays(M if predict else None, M, yv, wv, out)
         self.n_samples_seen_ += float(M.shape[0])
         return out if predict else None
 
@@ -352,17 +412,25 @@ class _Supervised(Learner):
     def _predict_out(self, X: Any) -> np.ndarray:
         M = self._matrix(X, learn=False)
         out = self._out(M.shape[0])
-        self._step_arrays(M, None, None, None, out)
+        if M.shape[0]:
+            self._step_arrays(M, None, None, None, out)
         return out
 
 
-class Classifier(_Supervised, ClassifierMixin):
+class Classifier(ClassifierMixin, _Supervised):
     """Base of classifiers. Labels may be any hashable values; classes are added as they appear.
 
     ``classes_`` lists the labels in the order they were first seen, which is the order of the
     columns of every probability matrix. Binary learners (``task == "binary"``) keep code 0 for
     ``0``/``False`` and code 1 for ``1``/``True`` so that the positive class is the one River and
     scikit-learn use.
+
+    >>> from tidal.dummy import MajorityClassifier
+    >>> m = MajorityClassifier()
+    >>> m.step_many({"x": [0.0, 0.0, 0.0]}, ["b", "a", "a"]).tolist()
+    [None, 'b', 'b']
+    >>> m.classes_.tolist(), m.predict_proba_many({"x": [0.0]}).round(3).tolist()
+    (['b', 'a'], [[0.333, 0.667]])
     """
 
     _tags = Tags(task="multiclass")
@@ -385,9 +453,25 @@ class Classifier(_Supervised, ClassifierMixin):
     def _out(self, n: int) -> np.ndarray:
         return np.zeros((n, self._n_outputs()), dtype=np.float64)
 
+    def _label_index(self) -> dict[Any, int]:
+        """``{label: code}``, cached for as long as ``_labels`` is the same list."""
+        labels = self._labels
+        cache = self.__dict__.get("_label_index_cache")
+        if cache is None or cache[0] is not labels:
+            cache = self._label_index_cache = (labels, {lab: i for i, lab in enumerate(labels)})
+        return cache[1]
+
     def _encode_y(self, y: Any, n: int) -> np.ndarray:
+        if n == 1 and type(y) is list and len(y) == 1 and "_labels" in self.__dict__:
+            # learn_one with a label already known: no class to add, nothing to check
+            try:
+                code = self._label_index().get(y[0])
+            except TypeError:  # unhashable: the general path explains
+                code = None
+            if code is not None:
+                return np.array([code], dtype=np.int64)
         owner = self._name()
-        arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+        arr = as_array(y)
         if arr.ndim == 0:
             arr = arr.reshape(1)
         if len(arr) != n:
@@ -417,7 +501,7 @@ class Classifier(_Supervised, ClassifierMixin):
         if new:
             if self._tags.task == "binary" and not labels and set(new) <= {0, 1}:
                 # 0/False is the negative class, 1/True the positive one, whatever came first
-                kind_bool = arr.dtype.kind == "b"
+                kind_bool = arr.dtype.kind == "b" or all(type(v) is bool for v in new)
                 labels = [False, True] if kind_bool else [0, 1]
                 new = []
             fixed = self._fixed_classes()
@@ -524,12 +608,38 @@ class Classifier(_Supervised, ClassifierMixin):
         self._labels = list(meta["labels"])
 
 
+def _is_categorical(values: np.ndarray) -> bool:
+    """Text columns are categorical; an object column of numbers and None is numeric."""
+    if values.dtype.kind in "US":
+        return True
+    return values.dtype.kind == "O" and any(isinstance(v, str | bytes) for v in values)
+
+
+def _plain_finite(v: Any) -> bool:
+    return (type(v) is float or type(v) is int) and math.isfinite(v)
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind != "O":
+        return np.zeros(len(values), dtype=bool)
+    return np.fromiter(
+        (v is None or (isinstance(v, float) and v != v) for v in values), bool, len(values)
+    )
+
+
 def _mixed(labels: list[Any]) -> bool:
     return len({type(v) for v in labels}) > 1
 
 
-class Regressor(_Supervised, RegressorMixin):
-    """Base of regressors: targets are finite floats."""
+class Regressor(RegressorMixin, _Supervised):
+    """Base of regressors: targets are finite floats.
+
+    >>> from tidal.dummy import RunningMeanRegressor
+    >>> RunningMeanRegressor().fit([[0.0], [0.0]], [1.0, 2.0]).predict([[5.0]]).tolist()
+    [1.5]
+    """
 
     _tags = Tags(task="regression")
 
@@ -539,6 +649,8 @@ class Regressor(_Supervised, RegressorMixin):
     def _encode_y(self, y: Any, n: int) -> np.ndarray:
         from tidal.base._input import as_float_vector
 
+        if n == 1 and type(y) is list and len(y) == 1 and _plain_finite(y[0]):
+            return np.array(y, dtype=np.float64)  # learn_one's target
         return as_float_vector(y, "target", self._name(), n)
 
     def predict_one(self, x: dict) -> float:
@@ -565,6 +677,11 @@ class Transformer(Learner):
     ``_transform_arrays(X, learn) -> (X_pred, X_learn)``: for each row, ``X_pred[i]`` is the row
     transformed with the state *before* learning it and ``X_learn[i]`` the row transformed after
     (River's pipeline order). With ``learn=False`` both are the same and nothing is learned.
+
+    >>> from tidal.preprocessing import StandardScaler
+    >>> s = StandardScaler().learn_many({"x": [1.0, 3.0]})
+    >>> s.transform_one({"x": 3.0})
+    {'x': 1.0}
     """
 
     _tags = Tags(task="transformer", unsupervised=True)
@@ -577,6 +694,9 @@ class Transformer(Learner):
 
     def _steps(self, X: Any, learn: bool) -> tuple[np.ndarray, np.ndarray]:
         M = self._matrix(X, learn=learn)
+        if M.shape[0] == 0:  # kernels may assume at least one row
+            empty = np.empty((0, len(self._output_names())), dtype=np.float64)
+            return empty, empty.copy()
         out = self._transform_arrays(M, learn)
         if learn:
             self.n_samples_seen_ += float(M.shape[0])

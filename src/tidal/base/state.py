@@ -54,17 +54,40 @@ def _class_path(obj: Any) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def _import_class(path: str) -> type:
-    module, _, name = path.rpartition(".")
+def _import_class(path: str, base: type | None = None) -> type:
+    """The estimator class ``path`` names, refusing anything else a file could name.
+
+    Functions (``tidal.base.state.save_state``...) and non-estimator classes from the trusted
+    packages are refused too: a state file must never call arbitrary code with its own arguments.
+    """
+    module, _, name = str(path).rpartition(".")
     if module.split(".")[0] not in _TRUSTED_PACKAGES:
         raise StateError(
             f"refusing to build {path!r} from a state dict: only classes from "
             f"{', '.join(_TRUSTED_PACKAGES)} are allowed"
         )
     try:
-        return getattr(importlib.import_module(module), name)
+        cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as e:
         raise StateError(f"state names class {path!r}, which this release does not have") from e
+    expected = base or _Estimator
+    if not (isinstance(cls, type) and issubclass(cls, expected)):
+        raise StateError(
+            f"refusing to build {path!r} from a state dict: it is not a {expected.__name__} class"
+        )
+    return cls
+
+
+class _EstimatorMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return hasattr(obj, "get_params") and hasattr(obj, "set_params")
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return hasattr(sub, "get_params") and hasattr(sub, "set_params")
+
+
+class _Estimator(metaclass=_EstimatorMeta):
+    """Anything with the scikit-learn ``get_params``/``set_params`` protocol."""
 
 
 def encode_params(value: Any) -> Any:
@@ -120,7 +143,9 @@ def build_state(learner: Any, fitted: dict | None, state: dict | None) -> dict[s
 
 
 def check_state(learner: Any, state: Any) -> None:
-    """Raise StateError with a clear message when ``state`` cannot be loaded into ``learner``."""
+    """Raise StateError with a clear message when ``state`` cannot be loaded into ``learner``
+    (an instance or a class)."""
+    cls = learner if isinstance(learner, type) else type(learner)
     if not isinstance(state, dict) or state.get("format") != "tidal.state":
         raise StateError("not a tidal state dict (missing 'format': 'tidal.state')")
     fv = state.get("format_version")
@@ -133,10 +158,10 @@ def check_state(learner: Any, state: Any) -> None:
     if state.get("class") != expected:
         raise StateError(f"state is for {state.get('class')}, not {expected}")
     cv = state.get("class_version")
-    if cv != type(learner)._state_version:
+    if cv != cls._state_version:
         raise StateError(
             f"{expected} state version {cv} cannot be read by this release, which reads version "
-            f"{type(learner)._state_version} (snapshot written by tidal "
+            f"{cls._state_version} (snapshot written by tidal "
             f"{state.get('tidal_version')}); retrain or load it with that release"
         )
 
@@ -145,7 +170,10 @@ def learner_from_state(state: dict[str, Any]) -> Any:
     """Build the learner a state dict describes and restore its state."""
     if not isinstance(state, dict) or "class" not in state:
         raise StateError("not a tidal state dict (missing 'class')")
-    cls = _import_class(state["class"])
+    from tidal.base.learner import Learner
+
+    cls = _import_class(state["class"], Learner)
+    check_state(cls, state)
     learner = cls(**decode_params(state["params"]))
     return learner.load_state(state)
 
@@ -185,6 +213,13 @@ def save_state(state: dict[str, Any], path: str | Path) -> Path:
     """
     arrays: dict[str, np.ndarray] = {}
     meta = _split(state, "", arrays)
+    for key, arr in arrays.items():
+        if arr.dtype.hasobject:
+            # it would be pickled, and read_state (allow_pickle=False) could not read it back
+            raise StateError(
+                f"cannot save an object array ({key}, shape {arr.shape}) in a state file: "
+                "store numbers, or JSON values outside arrays"
+            )
     path = Path(path)
     with open(path, "wb") as fh:
         np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)

@@ -1,0 +1,1 @@
+"""Tests of tidal.base (the learner protocol)."""
