@@ -89,6 +89,8 @@ class Hybrid(Learner):
         self._batch = clone(self.batch)
         # the batch member sees the hybrid's matrices: same features, fixed now
         self._batch._fix_features(self.feature_names_in_, None)
+        if hasattr(self, "_labels"):
+            self._batch._labels = list(self._labels)
         self._online = clone(self.online)
         self._version = 0
 
@@ -116,6 +118,9 @@ class Hybrid(Learner):
         self._batch._step_arrays(X_pred, X_learn, y, w, base)
         if X_learn is not None:
             self._batch.n_samples_seen_ += float(len(X))
+        if X_learn is None:  # predicting: the serving batch model is the one we correct
+            self._correct(X, base, None, w, 0, out)
+            return
         versions = self._batch.served_versions_
         # runs of rows served by the same batch model: the correction restarts at each new one
         cuts = np.nonzero(np.diff(np.r_[self._version, versions]))[0]
@@ -124,9 +129,14 @@ class Hybrid(Learner):
             if a == b:
                 continue
             if versions[a] != self._version:
-                self._online = clone(self.online)
-                self._version = int(versions[a])
-            self._correct(X[a:b], base[a:b], None if X_learn is None else y[a:b], w, a, out[a:b])
+                self._rebase(int(versions[a]))
+            self._correct(X[a:b], base[a:b], y[a:b], w, a, out[a:b])
+        if self._batch.n_retrains_ != self._version:  # a model went live after the last row
+            self._rebase(self._batch.n_retrains_)
+
+    def _rebase(self, version: int) -> None:
+        self._online = clone(self.online)
+        self._version = version
 
 
 class HybridRegressor(Hybrid, Regressor):
@@ -150,7 +160,7 @@ class HybridRegressor(Hybrid, Regressor):
 class HybridClassifier(Hybrid, Classifier):
     """A :class:`Hybrid` for classification: a stacked logit over the batch model's log-odds."""
 
-    _tags = Tags(task="multiclass", batch=True)
+    _tags = Tags(task="binary", batch=True)
 
     def _online_task(self) -> str:
         return "binary"
@@ -159,10 +169,10 @@ class HybridClassifier(Hybrid, Classifier):
         return np.zeros((n, self._n_outputs()))
 
     def _on_new_classes(self, n_classes: int) -> None:
-        if n_classes > 2:
-            raise ParameterError(
-                f"{self._name()} stacks a binary logit: it supports 2 classes, got a third"
-            )
+        if hasattr(self, "_batch"):
+            # the batch member is fed codes directly: it shares our labels
+            self._batch._labels = list(self._labels)
+            self._batch._on_new_classes(n_classes)
 
     def _correct(self, X, base, y, w, a, out) -> None:  # noqa: ANN001
         p1 = np.clip(base[:, 1] if base.shape[1] > 1 else np.zeros(len(X)), _EPS, 1 - _EPS)
@@ -294,7 +304,7 @@ class _SwitchClassifier(Switch, Classifier):
                 [(np.argmax(p, axis=1) == y) & (p.sum(axis=1) > 0) for p in probas], axis=1
             )
             best = self._choose(hits.astype(np.float64))
-        np.add.at(self.served_counts_, best, 1)
+            np.add.at(self.served_counts_, best, 1)
         for j, p in enumerate(probas):
             rows = best == j
             out[rows] = p[rows]

@@ -18,6 +18,7 @@ __all__ = [
     "assert_same",
     "assert_same_state",
     "assert_same_learner_state",
+    "float_tolerance",
     "frozen_state",
 ]
 
@@ -83,10 +84,32 @@ def _equal_arrays(a: np.ndarray, b: np.ndarray) -> bool:
     return a.tolist() == b.tolist()
 
 
-def assert_same(a: Any, b: Any, what: str) -> None:
-    """Exact equality (NaN equals NaN) of two outputs, naming the first difference."""
+def _close(a: np.ndarray, b: np.ndarray, atol: float) -> bool:
+    return (
+        atol > 0
+        and a.shape == b.shape
+        and a.dtype.kind in "fc"
+        and b.dtype.kind in "fc"
+        and bool(np.allclose(a, b, rtol=0.0, atol=atol, equal_nan=True))
+    )
+
+
+def float_tolerance(learner: Any) -> float:
+    """The largest ``_float_tolerance`` declared by the learner or the learners in its params.
+
+    0 (bit-for-bit equality) for every compiled tidal learner; learners that wrap a third-party
+    estimator (BatchLearner) declare 1e-9, because e.g. scikit-learn's ``predict`` on 1 row and
+    on 1,000 rows goes through different BLAS kernels and differs in the last bits.
+    """
+    members = [learner, *learner.get_params(deep=True).values()]
+    return max(float(getattr(m, "_float_tolerance", 0.0)) for m in members)
+
+
+def assert_same(a: Any, b: Any, what: str, atol: float = 0.0) -> None:
+    """Exact equality (NaN equals NaN) of two outputs, naming the first difference; with
+    ``atol`` > 0, float outputs may differ by at most ``atol``."""
     a_arr, b_arr = np.asarray(a), np.asarray(b)
-    if _equal_arrays(a_arr, b_arr):
+    if _equal_arrays(a_arr, b_arr) or _close(a_arr, b_arr, atol):
         return
     if a_arr.shape != b_arr.shape:
         raise AssertionError(f"{what}: shapes differ, {a_arr.shape} vs {b_arr.shape}")
@@ -104,7 +127,12 @@ def assert_same(a: Any, b: Any, what: str) -> None:
 
 
 def assert_same_state(
-    a: Any, b: Any, what: str, path: str = "state", ignore: frozenset[str] = frozenset()
+    a: Any,
+    b: Any,
+    what: str,
+    path: str = "state",
+    ignore: frozenset[str] = frozenset(),
+    atol: float = 0.0,
 ) -> None:
     """Exact equality of two state dicts (arrays bit for bit, dtypes included), except for the
     keys in ``ignore`` (a learner's ``_unstable_state_keys``: measured seconds and the like)."""
@@ -114,11 +142,13 @@ def assert_same_state(
         for k in a:
             if (path == "state" and k == "tidal_version") or k in ignore:
                 continue
-            assert_same_state(a[k], b[k], what, f"{path}.{k}", ignore)
+            assert_same_state(a[k], b[k], what, f"{path}.{k}", ignore, atol)
         return
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a_arr, b_arr = np.asarray(a), np.asarray(b)
-        if a_arr.dtype != b_arr.dtype or not _equal_arrays(a_arr, b_arr):
+        if a_arr.dtype != b_arr.dtype or not (
+            _equal_arrays(a_arr, b_arr) or _close(a_arr, b_arr, atol)
+        ):
             raise AssertionError(
                 f"{what}: {path} differs: {a_arr.dtype}{a_arr.shape} vs {b_arr.dtype}{b_arr.shape}"
                 f"\n{a_arr!r}\n{b_arr!r}"[:2000]
@@ -128,9 +158,11 @@ def assert_same_state(
         if len(a) != len(b):
             raise AssertionError(f"{what}: {path} lengths differ: {len(a)} vs {len(b)}")
         for i, (u, v) in enumerate(zip(a, b)):
-            assert_same_state(u, v, what, f"{path}[{i}]", ignore)
+            assert_same_state(u, v, what, f"{path}[{i}]", ignore, atol)
         return
     same = a == b or (isinstance(a, float) and isinstance(b, float) and a != a and b != b)
+    if not same and atol > 0 and isinstance(a, float) and isinstance(b, float):
+        same = abs(a - b) <= atol
     if not same:
         raise AssertionError(f"{what}: {path} differs: {a!r} vs {b!r}")
 
@@ -140,9 +172,9 @@ def frozen_state(learner: Any) -> dict[str, Any]:
     return copy.deepcopy(learner.state_dict())
 
 
-def assert_same_learner_state(learner: Any, a: Any, b: Any, what: str) -> None:
+def assert_same_learner_state(learner: Any, a: Any, b: Any, what: str, atol: float = 0.0) -> None:
     """:func:`assert_same_state`, skipping the unstable keys declared by the learner and by the
     learners among its parameters (a hybrid's batch member, a pipeline's steps)."""
     members = [learner, *learner.get_params(deep=True).values()]
     ignore = frozenset().union(*(getattr(m, "_unstable_state_keys", ()) for m in members))
-    assert_same_state(a, b, what, ignore=ignore)
+    assert_same_state(a, b, what, ignore=ignore, atol=atol)
