@@ -47,6 +47,9 @@ class Hybrid(Learner):
     True
     """
 
+    #: the conformance suite tests HybridClassifier and HybridRegressor, which this dispatches to
+    _abstract = True
+
     def __new__(cls, batch: Any = None, *args: Any, **kwargs: Any) -> Hybrid:
         if cls is Hybrid:
             regression = getattr(batch, "_tags", Tags()).task == "regression"

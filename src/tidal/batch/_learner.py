@@ -92,6 +92,8 @@ class BatchLearner(Learner):
     True
     """
 
+    #: the conformance suite tests BatchClassifier and BatchRegressor, which this dispatches to
+    _abstract = True
     #: measured wall-clock seconds differ between identical runs
     _unstable_state_keys = frozenset({"train_seconds"})
     #: scikit-learn's predict on 1 row and on many rows uses different BLAS kernels, so outputs
