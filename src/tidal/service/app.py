@@ -1,0 +1,292 @@
+"""The FastAPI application: ``create_app(config)`` and ``run(config)``.
+
+Errors are 4xx with a ``detail`` list in FastAPI's shape (``loc`` names the field, down to the
+item and the feature), and a rejected request leaves the model and its log unchanged:
+
+* 404 unknown model or prediction id; 409 a prediction from a model that learned nothing yet;
+* 413 a body over ``max_body_bytes``; 422 malformed JSON, wrong types, bad model names,
+  missing or extra features, non-finite values, bad labels; 503 a model whose log failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tidal.base import InputError, NotFittedError, TidalError, save_state
+from tidal.service.config import MODEL_NAME_PATTERN, ServiceConfig
+from tidal.service.host import ModelHost, UnknownPredictionError
+from tidal.service.runtime import Service
+from tidal.service.schemas import (
+    LearnRequest,
+    LearnResponse,
+    ModelInfo,
+    PredictRequest,
+    PredictResponse,
+)
+from tidal.service.wal import WalError
+
+__all__ = ["ServiceError", "create_app", "run"]
+
+ModelName = Path(pattern=MODEL_NAME_PATTERN, description="a configured model's name")
+
+
+class ServiceError(Exception):
+    """An HTTP error with a status and FastAPI-shaped details.
+
+    >>> ServiceError(404, "unknown model 'x'", ["path", "name"], "not_found").detail[0]["loc"]
+    ['path', 'name']
+    """
+
+    def __init__(self, status: int, msg: str, loc: list[Any] | None = None, kind: str = "") -> None:
+        super().__init__(msg)
+        self.status = status
+        self.detail = [{"loc": loc or [], "msg": msg, "type": kind or "error"}]
+
+
+class _BodyLimit:
+    """ASGI middleware: 413 for bodies over ``limit`` bytes, by header or as they stream in."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for key, value in scope.get("headers", []):
+            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
+                return await self._reject(send)
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._reject(send)
+
+    async def _reject(self, send: Callable) -> None:
+        msg = f"request body over {self.limit} bytes (max_body_bytes); send smaller batches"
+        body = json.dumps({"detail": [{"loc": ["body"], "msg": msg, "type": "too_large"}]})
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _input_error(e: InputError, where: str, learn: bool) -> ServiceError:
+    """A 422 whose ``loc`` names the item (or row) and the feature or label at fault.
+
+    ``where`` is the body field holding the rows: "items"/"rows" (a list) or ""/"row" (one).
+    """
+    loc: list[Any] = ["body"] + ([where] if where else [])
+    if where in ("items", "rows") and e.row is not None:
+        loc.append(e.row)
+    if "label row" in str(e):
+        loc.append("label")
+    elif e.column is not None:
+        loc += ["features", e.column] if learn else [e.column]
+    return ServiceError(422, str(e), loc, "input_error")
+
+
+def create_app(config: ServiceConfig | None = None, service: Service | None = None) -> FastAPI:
+    """The service as an ASGI app. Locks ``config.data`` and recovers every model now.
+
+    >>> import tempfile
+    >>> from fastapi.testclient import TestClient
+    >>> from tidal.service import ServiceConfig, create_app
+    >>> app = create_app(ServiceConfig(data=tempfile.mkdtemp(), models={"m": "mean"}))
+    >>> with TestClient(app) as client:
+    ...     r = client.post("/v1/models/m/learn", json={"features": {"x": 1.0}, "label": 4.0})
+    ...     client.post("/v1/models/m/predict", json={"row": {"x": 0.0}}).json()["predictions"]
+    [4.0]
+    """
+    svc = service or Service(config or ServiceConfig())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        svc.close()  # SIGTERM ends here: flush, snapshot, release the folder
+
+    app = FastAPI(
+        title="tidal",
+        summary="Online models that predict and learn in place, durably.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.service = svc
+    metrics = svc.metrics
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        metrics.rejected.labels(route=request.url.path.rsplit("/", 1)[-1], status=exc.status).inc()
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = []
+        for err in exc.errors():
+            err = {k: v for k, v in err.items() if k in ("loc", "msg", "type")}
+            if err["type"] == "json_invalid":  # say where, since there is no field to name
+                err["msg"] = f"malformed JSON body at character {err['loc'][-1]}"
+            detail.append(err)
+        metrics.rejected.labels(route=request.url.path.rsplit("/", 1)[-1], status=422).inc()
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        msg = f"{exc.detail}: {request.method} {request.url.path}"
+        return JSONResponse(
+            {"detail": [{"loc": ["path"], "msg": msg, "type": "http"}]},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.middleware("http")
+    async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.latency.labels(route=path).observe(time.perf_counter() - t0)
+        return response
+
+    def host(name: str) -> ModelHost:
+        h = svc.hosts.get(name)
+        if h is None:
+            raise ServiceError(
+                404,
+                f"unknown model {name!r}; served models: {sorted(svc.hosts)}",
+                ["path", "name"],
+                "not_found",
+            )
+        return h
+
+    def check_size(n: int, field: str) -> None:
+        if n > svc.config.max_rows:
+            msg = f"{n} {field}, at most {svc.config.max_rows} (max_rows) per request"
+            raise ServiceError(413, msg, ["body", field], "too_large")
+
+    @app.post("/v1/models/{name}/predict", response_model=PredictResponse, tags=["models"])
+    def predict(body: PredictRequest, name: str = ModelName) -> Any:
+        """Predict one row or many with one consistent model version."""
+        h = host(name)
+        rows = body.all_rows()
+        check_size(len(rows), "rows")
+        try:
+            res = h.predict(rows)
+        except NotFittedError as e:
+            raise ServiceError(409, f"model {name!r}: {e}", ["path", "name"], "not_fitted") from e
+        except InputError as e:
+            raise _input_error(e, "row" if body.row is not None else "rows", False) from e
+        metrics.predictions.labels(model=name).inc(len(rows))
+        return vars(res)  # shallow: asdict's deep copy costs more than the prediction
+
+    @app.post("/v1/models/{name}/learn", response_model=LearnResponse, tags=["models"])
+    def learn(body: LearnRequest, name: str = ModelName) -> Any:
+        """Learn labelled rows, or labels for earlier predictions. Answers once on disk."""
+        h = host(name)
+        items = body.all_items()
+        check_size(len(items), "items")
+        try:
+            res = h.learn(
+                [it.features for it in items],
+                [it.label for it in items],
+                [it.prediction_id for it in items],
+            )
+        except UnknownPredictionError as e:
+            loc = (
+                ["body", "items", e.index, "prediction_id"]
+                if body.items
+                else ["body", "prediction_id"]
+            )
+            raise ServiceError(404, str(e), loc, "not_found") from e
+        except InputError as e:
+            raise _input_error(e, "items" if body.items is not None else "", True) from e
+        except WalError as e:
+            raise ServiceError(503, str(e), [], "unavailable") from e
+        except TidalError as e:
+            raise ServiceError(422, f"model {name!r}: {e}", ["body"], "invalid") from e
+        svc.learned(h)
+        metrics.learn_events.labels(model=name).inc(res.learned)
+        return vars(res)
+
+    @app.get("/v1/models", response_model=list[ModelInfo], tags=["models"])
+    def list_models() -> Any:
+        """Every served model and where it stands."""
+        return [h.info() for h in svc.hosts.values()]
+
+    @app.get("/v1/models/{name}", response_model=ModelInfo, tags=["models"])
+    def model_info(name: str = ModelName) -> Any:
+        """One model: class, features, version, log and snapshot positions."""
+        return host(name).info()
+
+    @app.get("/v1/models/{name}/state", tags=["models"], response_class=Response)
+    def model_state(name: str = ModelName) -> Response:
+        """The model's ``state_dict`` as an ``.npz`` file (read with ``tidal.base.read_state``)."""
+        seq, model = host(name).state_at()
+        fd, tmp = tempfile.mkstemp(suffix=".npz")
+        os.close(fd)
+        try:
+            save_state({"format": "tidal.state.export", "seq": seq, "model": model}, tmp)
+            with open(tmp, "rb") as fh:
+                data = fh.read()
+        finally:
+            os.unlink(tmp)
+        return Response(data, media_type="application/octet-stream")
+
+    @app.get("/healthz", response_class=PlainTextResponse, tags=["ops"])
+    def healthz() -> str:
+        """The process answers."""
+        return "ok"
+
+    @app.get("/readyz", response_class=PlainTextResponse, tags=["ops"])
+    def readyz() -> Response:
+        """Every model is recovered and can learn."""
+        if svc.ready:
+            return PlainTextResponse("ready")
+        broken = {n: h.broken for n, h in svc.hosts.items() if h.broken}
+        return PlainTextResponse(f"not ready: {broken or 'shutting down'}", status_code=503)
+
+    @app.get("/metrics", tags=["ops"])
+    def prometheus() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(_BodyLimit, limit=svc.config.max_body_bytes)
+    return app
+
+
+def run(config: ServiceConfig) -> None:
+    """Serve ``config`` with uvicorn until SIGINT/SIGTERM (which flush and snapshot first)."""
+    import uvicorn
+
+    if config.workers != 1:
+        raise ValueError(
+            f"workers == {config.workers}: tidal serve runs exactly one worker process, because "
+            "the process that learns must own the model's log and state; run more replicas "
+            "for predictions behind a load balancer instead"
+        )
+    app = create_app(config)  # fails now (lock held, bad model) before uvicorn binds the port
+    uvicorn.run(app, host=config.host, port=config.port, workers=1, log_level=config.log_level)

@@ -1,0 +1,195 @@
+"""Service configuration: a dataclass read from ``tidal.toml``, then ``TIDAL_*``, then flags.
+
+``tidal.toml``::
+
+    [service]
+    data = "./.tidal"          # everything lives here: logs, snapshots, the lock file
+    host = "127.0.0.1"
+    port = 8000
+    snapshot_every = 10000     # events between snapshots ...
+    snapshot_seconds = 60.0    # ... or seconds, whichever comes first
+    max_body_bytes = 8388608   # 413 above this
+    max_rows = 10000           # rows (or items) per request
+    pending_max = 100000       # predictions kept for delayed labels (retention bound) ...
+    pending_ttl = 3600.0       # ... and their age limit in seconds
+    durable_reads = true       # a prediction waits until the events it saw are on disk
+
+    [models]
+    default = "lr"                                   # a zoo name (see ``tidal.zoo``)
+    price = "linreg:l2=0.01"                         # with parameters
+    churn = { class = "tidal.linear_model.LogisticRegression", params = { l2 = 0.001 } }
+
+Every ``[service]`` key ``k`` can be overridden by the environment variable ``TIDAL_K``
+(``TIDAL_PORT=9000``) and by ``overrides`` (the command line's flags). ``TIDAL_MODELS`` replaces
+the model set: ``name=spec;name=spec``.
+
+With no ``[models]`` at all the service starts with :data:`DEFAULT_MODELS`: ``default``, a
+standard scaler feeding a logistic regression (binary labels), and ``regression``, a standard
+scaler feeding a linear regression.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "MODEL_NAME_PATTERN",
+    "ConfigError",
+    "ServiceConfig",
+    "build_model",
+    "load_config",
+]
+
+#: model names: they become folder names, so no separators, dots first, or anything exotic
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+DEFAULT_MODELS: dict[str, Any] = {"default": "lr", "regression": "linreg"}
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the key and its source.
+
+    >>> load_config(env={"TIDAL_PORT": "http"})
+    Traceback (most recent call last):
+    ...
+    tidal.service.config.ConfigError: environment variable TIDAL_PORT: port must be an int...
+    """
+
+
+@dataclass
+class ServiceConfig:
+    """Everything ``tidal serve`` needs. See the module docstring for the file format.
+
+    >>> cfg = ServiceConfig(data="/tmp/x", models={"m": "mean"})
+    >>> cfg.port, cfg.workers, sorted(cfg.models)
+    (8000, 1, ['m'])
+    """
+
+    data: Path = Path(".tidal")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    models: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MODELS))
+    snapshot_every: int = 10_000
+    snapshot_seconds: float = 60.0
+    snapshots_kept: int = 2
+    wal_segment_bytes: int = 64 << 20
+    max_body_bytes: int = 8 << 20
+    max_rows: int = 10_000
+    pending_max: int = 100_000
+    pending_ttl: float = 3600.0
+    learned_ids_max: int = 100_000
+    durable_reads: bool = True
+    log_level: str = "warning"
+
+    def __post_init__(self) -> None:
+        self.data = Path(self.data)
+        for name in self.models:
+            if not re.match(MODEL_NAME_PATTERN, str(name)):
+                raise ConfigError(
+                    f"model name {name!r} is not allowed: use 1-64 letters, digits, '_' or '-', "
+                    "starting with a letter or digit"
+                )
+        for key in ("port", "snapshot_every", "max_body_bytes", "max_rows", "pending_max"):
+            if getattr(self, key) < 1 and key != "port":
+                raise ConfigError(f"{key} == {getattr(self, key)}, must be >= 1")
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(ServiceConfig)}
+_KIND = {int: "an int", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    if key not in _FIELDS:
+        raise ConfigError(f"{source}: unknown setting {key!r}; known: {', '.join(sorted(_FIELDS))}")
+    default = _FIELDS[key].default
+    if key == "models":
+        if isinstance(value, str):
+            pairs = [p for p in value.split(";") if p.strip()]
+            try:
+                return {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in pairs)}
+            except ValueError:
+                raise ConfigError(
+                    f"{source}: models must look like 'name=spec;name=spec', got {value!r}"
+                ) from None
+        return dict(value)
+    if key == "data":
+        return Path(value)
+    try:
+        if isinstance(default, bool):
+            return str(value).lower() in ("1", "true", "yes", "on")
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{source}: {key} must be {_KIND[type(default)]}, got {value!r}"
+        ) from None
+
+
+def load_config(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServiceConfig:
+    """The configuration from ``path`` (TOML; optional), then ``env``, then ``overrides``.
+
+    >>> load_config(env={"TIDAL_PORT": "9001"}, overrides={"data": "/tmp/d"}).port
+    9001
+    """
+    values: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            doc = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} does not exist") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: not valid TOML: {e}") from None
+        for k, v in doc.get("service", {}).items():
+            values[k] = _coerce(k, v, f"{p} [service]")
+        if "models" in doc:
+            values["models"] = _coerce("models", doc["models"], f"{p} [models]")
+        unknown = set(doc) - {"service", "models"}
+        if unknown:
+            raise ConfigError(
+                f"{p}: unknown tables {sorted(unknown)}; expected [service], [models]"
+            )
+    env = os.environ if env is None else env
+    for k, v in env.items():
+        if k.startswith("TIDAL_") and k[6:].lower() in _FIELDS:
+            values[k[6:].lower()] = _coerce(k[6:].lower(), v, f"environment variable {k}")
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            values[k] = _coerce(k, v, f"option --{k.replace('_', '-')}")
+    return ServiceConfig(**values)
+
+
+def build_model(name: str, spec: Any) -> Any:
+    """A fresh learner from a model spec: a zoo string (``"lr:l2=0.01"``) or a table
+    ``{"class": "tidal.linear_model.LogisticRegression", "params": {...}}``.
+
+    >>> type(build_model("m", {"class": "tidal.dummy.RunningMeanRegressor"})).__name__
+    'RunningMeanRegressor'
+    """
+    from tidal.base.state import decode_params
+
+    try:
+        if isinstance(spec, str):
+            from tidal import zoo
+
+            return zoo.make(spec)
+        if isinstance(spec, Mapping) and "class" in spec:
+            params = dict(spec.get("params", {}))
+            return decode_params({"__class__": spec["class"], "params": params})
+    except Exception as e:
+        raise ConfigError(f"model {name!r}: cannot build {spec!r}: {e}") from e
+    raise ConfigError(
+        f"model {name!r}: expected a zoo name like 'lr' or a table with 'class' and 'params', "
+        f"got {spec!r}"
+    )

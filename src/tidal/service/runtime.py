@@ -1,0 +1,143 @@
+"""``Service``: the models of one data folder, their lock, metrics and background snapshots."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from tidal.service.config import ServiceConfig, build_model
+from tidal.service.host import ModelHost
+from tidal.service.lock import DataFolderLock
+
+__all__ = ["Metrics", "Service"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """The Prometheus metrics of one service, in their own registry (so apps do not collide).
+
+    >>> m = Metrics()
+    >>> m.predictions.labels(model="a").inc(3)
+    >>> m.registry.get_sample_value("tidal_predictions_total", {"model": "a"})
+    3.0
+    """
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.predictions = Counter("tidal_predictions", "rows predicted", ["model"], registry=r)
+        self.learn_events = Counter(
+            "tidal_learn_events", "events learned (acknowledged, on disk)", ["model"], registry=r
+        )
+        self.rejected = Counter(
+            "tidal_requests_rejected",
+            "requests answered with a 4xx",
+            ["route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "tidal_request_seconds",
+            "request latency by route",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.fsync = Histogram(
+            "tidal_wal_fsync_seconds",
+            "write-ahead-log fsync latency (one per group commit)",
+            ["model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.group_size = Histogram(
+            "tidal_wal_group_commit_appends",
+            "appends made durable by one fsync",
+            ["model"],
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=r,
+        )
+        self.seq = Gauge("tidal_wal_seq", "last durable sequence number", ["model"], registry=r)
+
+    def fsync_hook(self, model: str) -> Any:
+        fsync, group = self.fsync.labels(model=model), self.group_size.labels(model=model)
+
+        def hook(seconds: float, appends: int) -> None:
+            fsync.observe(seconds)
+            group.observe(appends)
+
+        return hook
+
+
+class Service:
+    """Locks ``config.data``, recovers every configured model, snapshots in the background.
+
+    >>> import tempfile
+    >>> svc = Service(ServiceConfig(data=tempfile.mkdtemp(), models={"m": "mean"}))
+    >>> svc.hosts["m"].learn([{"x": 1.0}], [2.0]).last_seq
+    1
+    >>> svc.close()
+    """
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self._lock = DataFolderLock(config.data)
+        self.hosts: dict[str, ModelHost] = {}
+        try:
+            for name, spec in config.models.items():
+                self.hosts[name] = ModelHost(
+                    name,
+                    build_model(name, spec),
+                    config.data,
+                    snapshot_every=config.snapshot_every,
+                    snapshots_kept=config.snapshots_kept,
+                    pending_max=config.pending_max,
+                    pending_ttl=config.pending_ttl,
+                    learned_ids_max=config.learned_ids_max,
+                    segment_bytes=config.wal_segment_bytes,
+                    on_fsync=self.metrics.fsync_hook(name),
+                    durable_reads=config.durable_reads,
+                )
+        except BaseException:
+            for host in self.hosts.values():
+                host.close(snapshot=False)
+            self._lock.release()
+            raise
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._snapshot_loop, name="tidal-snap", daemon=True)
+        self._thread.start()
+
+    def learned(self, host: ModelHost) -> None:
+        """Tell the snapshot thread that ``host`` learned (it snapshots every N events)."""
+        self.metrics.seq.labels(model=host.name).set(host.applied_seq)
+        if host.events_since_snapshot >= host.snapshot_every:
+            self._wake.set()
+
+    def _snapshot_loop(self) -> None:
+        period = min(1.0, self.config.snapshot_seconds)
+        while not self._stop.is_set():
+            self._wake.wait(period)
+            self._wake.clear()
+            for host in list(self.hosts.values()):
+                if self._stop.is_set():
+                    return
+                if host.broken is None and host.snapshot_due(self.config.snapshot_seconds):
+                    host.snapshot()
+
+    @property
+    def ready(self) -> bool:
+        return not self._stop.is_set() and all(h.broken is None for h in self.hosts.values())
+
+    def close(self) -> None:
+        """Stop snapshotting, flush every log, snapshot every model, release the folder."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+        for host in self.hosts.values():
+            host.close(snapshot=True)
+        self._lock.release()

@@ -1,0 +1,158 @@
+"""Request and response bodies of the HTTP API (pydantic; they document the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "LearnItem",
+    "LearnRequest",
+    "LearnResponse",
+    "ModelInfo",
+    "ModelVersion",
+    "PredictRequest",
+    "PredictResponse",
+]
+
+#: a feature value as JSON carries it: numbers, text for categorical features, null for missing
+Value = float | int | str | bool | None
+Label = float | int | str | bool
+Row = dict[str, Value]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelVersion(BaseModel):
+    """Which model answered: the registry version and the last log event it had learned.
+
+    >>> ModelVersion(seq=7).registry_version is None
+    True
+    """
+
+    registry_version: str | None = Field(None, description="registry version (None: unregistered)")
+    seq: int = Field(description="write-ahead-log sequence number of the last event learned")
+
+
+class PredictRequest(_Strict):
+    """One row (``row``) or many (``rows``): feature name -> value.
+
+    >>> PredictRequest(row={"x": 1.0}).all_rows()
+    [{'x': 1.0}]
+    """
+
+    row: Row | None = Field(None, description="one row of features")
+    rows: list[Row] | None = Field(None, description="several rows of features")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PredictRequest:
+        if (self.row is None) == (self.rows is None):
+            raise ValueError("give exactly one of 'row' and 'rows'")
+        if self.rows is not None and not self.rows:
+            raise ValueError("'rows' is empty: give at least one row")
+        return self
+
+    def all_rows(self) -> list[dict[str, Any]]:
+        return [self.row] if self.row is not None else list(self.rows or [])
+
+
+class PredictResponse(BaseModel):
+    """Predictions in request order, the ids to send delayed labels for, and the version.
+
+    >>> PredictResponse(predictions=[1], prediction_ids=["a"], version={"seq": 1}).version.seq
+    1
+    """
+
+    predictions: list[Any]
+    prediction_ids: list[str]
+    probabilities: list[dict[str, float]] | None = Field(
+        None, description="class probabilities per row (classifiers only)"
+    )
+    version: ModelVersion
+
+
+class LearnItem(_Strict):
+    """A label with either the features or the id of an earlier prediction.
+
+    >>> LearnItem(prediction_id="a1", label=0).features is None
+    True
+    """
+
+    features: Row | None = Field(None, description="the row to learn")
+    prediction_id: str | None = Field(
+        None, max_length=64, description="learn the row of this earlier prediction instead"
+    )
+    label: Label = Field(description="the true label (classifiers) or value (regressors)")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> LearnItem:
+        if (self.features is None) == (self.prediction_id is None):
+            raise ValueError("give exactly one of 'features' and 'prediction_id'")
+        return self
+
+
+class LearnRequest(_Strict):
+    """One item (``features`` or ``prediction_id``, with ``label``) or many (``items``).
+
+    >>> len(LearnRequest(items=[{"features": {"x": 1.0}, "label": 1}]).all_items())
+    1
+    """
+
+    features: Row | None = None
+    prediction_id: str | None = Field(None, max_length=64)
+    label: Label | None = None
+    items: list[LearnItem] | None = Field(None, description="several items, learned in order")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> LearnRequest:
+        single = self.features is not None or self.prediction_id is not None
+        if self.items is not None:
+            if single or self.label is not None:
+                raise ValueError("give either 'items' or one item's fields, not both")
+            if not self.items:
+                raise ValueError("'items' is empty: give at least one item")
+        elif self.label is None:
+            raise ValueError("'label' is required")
+        elif not single:
+            raise ValueError("give 'features' or 'prediction_id' with the label")
+        elif self.features is not None and self.prediction_id is not None:
+            raise ValueError("give exactly one of 'features' and 'prediction_id'")
+        return self
+
+    def all_items(self) -> list[LearnItem]:
+        if self.items is not None:
+            return self.items
+        return [
+            LearnItem(features=self.features, prediction_id=self.prediction_id, label=self.label)
+        ]
+
+
+class LearnResponse(BaseModel):
+    """Acknowledged only once the events are on disk.
+
+    >>> LearnResponse(learned=1, first_seq=3, last_seq=3, version={"seq": 3}).already_learned
+    []
+    """
+
+    learned: int = Field(description="events learned by this request")
+    first_seq: int | None = Field(None, description="sequence number of the first of them")
+    last_seq: int | None = Field(None, description="sequence number of the last of them")
+    already_learned: list[int] = Field(
+        default_factory=list,
+        description="indices of items whose prediction_id was learned before (skipped)",
+    )
+    version: ModelVersion
+
+
+class ModelInfo(BaseModel):
+    """A served model and where it stands (more fields: see ``GET /v1/models/{name}``).
+
+    >>> ModelInfo(name="default", fitted=False).name
+    'default'
+    """
+
+    name: str
+    model_config = ConfigDict(extra="allow")
