@@ -6,6 +6,11 @@ Values are Python literals (``0.01``, ``3``, ``True``, ``'gini'``); anything els
 A parameter goes to the model's final estimator (``lr:l2=0.01`` sets the l2 of the logistic
 regression behind the scaler); ``lr=`` on a linear model sets the SGD learning rate.
 
+Batch and hybrid entries (``batch-lr``, ``batch-lgbm``, ``hybrid``, ``switch``) are task-aware:
+:func:`make` builds the classifier or the regressor variant from ``task=``. Their parameters are
+the retraining schedule (``every`` rows, sliding ``window`` of rows, deployment ``delay`` in
+rows, ``half_life``) plus a few of the estimator's; see :class:`BatchEntry` for the defaults.
+
 Entries whose module cannot be imported are left out of :func:`entries`, so the zoo never
 breaks when an optional family is missing.
 
@@ -28,7 +33,7 @@ from typing import Any
 
 from tidal.base.exceptions import ParameterError
 
-__all__ = ["ZooEntry", "entries", "make", "names", "parse"]
+__all__ = ["BatchEntry", "ZooEntry", "entries", "make", "names", "parse"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,153 @@ _ENTRIES = [
 ]
 
 
+_BATCH_DEFAULTS: dict[str, dict[str, Any]] = {
+    # LR retrains are cheap (~20 ms on 5,000 rows): retrain often, keep a short window
+    "batch-lr": {"every": 1000, "window": 5000, "delay": 0, "half_life": None, "C": 1.0},
+    # a boosted model costs ~0.3 s per retrain: retrain every window, single thread
+    "batch-lgbm": {
+        "every": 5000,
+        "window": 5000,
+        "delay": 0,
+        "half_life": None,
+        "n_estimators": 100,
+        "num_leaves": 31,
+        "learning_rate": 0.1,
+    },
+    "hybrid": {"every": 1000, "window": 5000, "delay": 0, "half_life": None, "C": 1.0, "lr": 0.01},
+    "switch": {
+        "every": 1000,
+        "window": 5000,
+        "delay": 0,
+        "half_life": None,
+        "C": 1.0,
+        "lr": 0.01,
+        "switch_window": 500,
+    },
+}
+
+
+@dataclass(frozen=True)
+class BatchEntry(ZooEntry):
+    """A batch or hybrid entry: builds a :class:`tidal.batch.BatchLearner` (or a
+    :class:`~tidal.batch.Hybrid` / :class:`~tidal.batch.Switch` around one) for the task.
+
+    Defaults (chosen so that Elec2 runs in seconds; all overridable as ``name:key=value``):
+
+    - ``batch-lr``: scikit-learn ``StandardScaler`` + ``LogisticRegression(C=1)`` (``Ridge`` for
+      regression), retrained every 1,000 rows on the last 5,000, deployed at once (delay 0).
+    - ``batch-lgbm``: LightGBM (100 trees, 31 leaves, one thread) retrained every 5,000 rows on
+      the last 5,000.
+    - ``hybrid``: ``batch-lr`` plus an online scaled logistic regression (SGD, ``lr=0.01``)
+      stacked on its log-odds (residuals for regression).
+    - ``switch``: serves whichever of online ``lr`` and ``batch-lr`` had the better accuracy
+      over the last ``switch_window`` rows.
+
+    >>> from tidal import zoo
+    >>> m = zoo.make("batch-lr:every=2000:window=4000:delay=200")
+    >>> type(m).__name__, m.retrain, m.window, m.deploy_delay
+    ('BatchClassifier', EveryN(n=2000), 4000, 200)
+    >>> type(zoo.make("batch-lr", task="regression")).__name__
+    'BatchRegressor'
+    """
+
+    def param_names(self) -> list[str]:
+        return list(_BATCH_DEFAULTS[self.name])
+
+    def build(self, categorical: bool = False, task: str | None = None, **params: Any) -> Any:
+        from tidal.batch import BatchLearner, EveryN, Hybrid, Switch
+
+        p = {**_BATCH_DEFAULTS[self.name], **params}
+        regression = task == "regression"
+        for key in ("every", "window", "delay"):
+            if not isinstance(p[key], int) or p[key] < (0 if key == "delay" else 1):
+                low = 0 if key == "delay" else 1
+                raise ParameterError(f"{key} == {p[key]!r}, must be an integer >= {low}")
+        estimator = _lgbm(p, regression) if self.name == "batch-lgbm" else _sk_linear(p, regression)
+        batch = BatchLearner(
+            estimator,
+            retrain=EveryN(p["every"]),
+            window=p["window"],
+            half_life=p["half_life"],
+            deploy_delay=p["delay"],
+            n_jobs=1,
+        )
+        batch._check_params()
+        model: Any = batch
+        if self.name in ("hybrid", "switch"):
+            online = _online_linear(p["lr"], regression)
+            if self.name == "hybrid":
+                model = Hybrid(batch, online)
+            else:
+                model = Switch(online, batch, window=p["switch_window"])
+            model._check_params()
+        if categorical:
+            from tidal.preprocessing import OneHotEncoder
+
+            model = OneHotEncoder() | model
+        return model
+
+
+def _sk_linear(p: dict[str, Any], regression: bool) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    final = Ridge(alpha=1.0 / p["C"]) if regression else LogisticRegression(C=p["C"], max_iter=200)
+    return make_pipeline(StandardScaler(), final)
+
+
+def _lgbm(p: dict[str, Any], regression: bool) -> Any:
+    import lightgbm
+
+    cls = lightgbm.LGBMRegressor if regression else lightgbm.LGBMClassifier
+    return cls(
+        n_estimators=p["n_estimators"],
+        num_leaves=p["num_leaves"],
+        learning_rate=p["learning_rate"],
+        n_jobs=1,
+        verbose=-1,
+        random_state=0,
+    )
+
+
+def _online_linear(lr: float, regression: bool) -> Any:
+    from tidal.linear_model import LinearRegression, LogisticRegression
+    from tidal.optim import SGD
+    from tidal.preprocessing import StandardScaler
+
+    final = LinearRegression if regression else LogisticRegression
+    return StandardScaler() | final(optimizer=SGD(lr))
+
+
+_ENTRIES += [
+    BatchEntry(
+        "batch-lr",
+        "sklearn.linear_model:LogisticRegression",
+        "batch: scaler + logistic regression (Ridge), every 1000 rows, window 5000",
+        "any",
+    ),
+    BatchEntry(
+        "batch-lgbm",
+        "lightgbm:LGBMClassifier",
+        "batch: LightGBM, 100 trees, 1 thread, every 5000 rows, window 5000",
+        "any",
+    ),
+    BatchEntry(
+        "hybrid",
+        "tidal.batch:Hybrid",
+        "hybrid: online logistic regression stacked on batch-lr",
+        "any",
+    ),
+    BatchEntry(
+        "switch",
+        "tidal.batch:Switch",
+        "serves the better of lr and batch-lr over the last 500 rows",
+        "any",
+    ),
+]
+
+
 def entries() -> dict[str, ZooEntry]:
     """The entries whose estimator can be imported, by name."""
     out = {}
@@ -189,7 +341,7 @@ def names(task: str | None = None) -> list[str]:
     """
     out = []
     for name, e in entries().items():
-        if task is None or e.task == task:
+        if task is None or e.task in (task, "any"):
             out.append(name)
         elif task == "binary" and e.task == "classification":
             out.append(name)
@@ -220,11 +372,12 @@ def parse(spec: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), params
 
 
-def make(spec: str, categorical: bool = False) -> Any:
+def make(spec: str, categorical: bool = False, task: str | None = None) -> Any:
     """A new learner from a name with optional parameters (see the module docstring).
 
     ``categorical=True`` (the data has text columns) puts a one-hot encoder in front of models
-    that need numbers.
+    that need numbers. ``task`` ("binary", "multiclass", "regression") picks the variant of the
+    task-aware batch and hybrid entries (classification by default).
 
     >>> from tidal import zoo
     >>> zoo.make("nohcange")
@@ -247,6 +400,8 @@ def make(spec: str, categorical: bool = False) -> Any:
             f"model {spec!r}: unknown parameter {bad[0]!r}; {name} takes: {listed}"
         )
     try:
+        if isinstance(entry, BatchEntry):
+            return entry.build(categorical, task=task, **params)
         return entry.build(categorical, **params)
     except ParameterError as err:
         raise ParameterError(f"model {spec!r}: {err}") from None

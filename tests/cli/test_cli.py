@@ -102,14 +102,17 @@ def test_bundled_stream_by_name_with_wrong_target():
     assert result.exit_code == 2 and "'up'" in result.output
 
 
-def test_demo_reports_the_no_change_baseline_on_elec2():
+def test_demo_reports_the_no_change_baseline_on_elec2(tmp_path, monkeypatch):
     pytest.importorskip("tidal.datasets")
+    monkeypatch.chdir(tmp_path)  # the demo writes report.html in the current folder
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     # the no-change baseline on Elec2 is a published number (0.853): an oracle for the engine
     assert "no-change baseline: 0.853" in result.output
-    for name in ("lr", "nb", "majority", "nochange"):
+    for name in ("lr", "nb", "majority", "nochange", "batch-lr", "batch-lgbm", "hybrid"):
         assert name in result.output
+    assert "Verdict" in result.output and "recommendation" not in result.output
+    assert (tmp_path / "report.html").stat().st_size > 1_000_000
 
 
 def test_compare_with_a_text_column(tmp_path):

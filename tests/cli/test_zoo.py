@@ -62,7 +62,7 @@ def test_missing_module_is_left_out(monkeypatch):
 
 def test_entries_have_task_and_description():
     for name, e in zoo.entries().items():
-        assert e.name == name and e.task in ("binary", "classification", "regression")
+        assert e.name == name and e.task in ("binary", "classification", "regression", "any")
         assert e.description
 
 
@@ -75,3 +75,31 @@ def test_categorical_data_gets_a_one_hot_encoder_only_where_needed():
     first = nb.steps[0][1] if isinstance(nb.steps[0], tuple) else nb.steps[0]
     assert isinstance(first, OneHotEncoder)
     assert isinstance(zoo.make("majority", categorical=True), MajorityClassifier)
+
+
+def test_batch_entries_are_task_aware_and_take_schedule_options():
+    pytest.importorskip("sklearn")
+    from tidal.batch import BatchClassifier, BatchRegressor, HybridClassifier, HybridRegressor
+
+    m = zoo.make("batch-lr:every=2000:window=5000:delay=200")
+    assert isinstance(m, BatchClassifier)
+    assert (m.retrain.n, m.window, m.deploy_delay, m.n_jobs) == (2000, 5000, 200, 1)
+    assert isinstance(zoo.make("batch-lr", task="regression"), BatchRegressor)
+    assert isinstance(zoo.make("hybrid"), HybridClassifier)
+    assert isinstance(zoo.make("hybrid", task="regression"), HybridRegressor)
+    assert "batch-lr" in zoo.names("regression") and "batch-lr" in zoo.names("binary")
+
+
+def test_batch_lgbm_is_single_threaded_and_quiet():
+    pytest.importorskip("lightgbm")
+    m = zoo.make("batch-lgbm:n_estimators=20")
+    params = m.estimator.get_params()
+    assert (params["n_jobs"], params["verbose"], params["n_estimators"]) == (1, -1, 20)
+    assert m.window == 5000 and m.retrain.n == 5000
+
+
+def test_batch_entry_bad_option_names_it():
+    with pytest.raises(ParameterError, match="every == 0"):
+        zoo.make("batch-lr:every=0")
+    with pytest.raises(ParameterError, match="unknown parameter 'depth'"):
+        zoo.make("batch-lr:depth=3")

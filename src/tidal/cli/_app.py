@@ -41,17 +41,33 @@ def _default_models(task: str) -> list[str]:
     from tidal import zoo
 
     have = zoo.names()
+    # both families, so that the verdict has something to compare
     if task == "regression":
-        wanted = ["linreg", "par", "htr", "mean"]
+        wanted = ["linreg", "par", "htr", "batch-lr", "batch-lgbm", "hybrid", "mean"]
     elif task == "binary":
-        wanted = ["lr", "nb", "ht", "arf", "majority", "nochange"]
-    else:
-        wanted = ["softmax", "nb", "ht", "arf", "majority", "nochange"]
+        wanted = ["lr", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "hybrid", "majority"]
+        wanted.append("nochange")
+    else:  # the hybrid stacks a binary logit
+        wanted = ["softmax", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "majority", "nochange"]
     return [m for m in wanted if m in have]
 
 
 def _split_models(models: str) -> list[str]:
     return [m.strip() for m in models.split(",") if m.strip()]
+
+
+def _change_points(text: str | None) -> list[int] | None:
+    """``--change-points 5000,12000`` -> [5000, 12000]; "none" -> []; absent -> detect."""
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return []
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"--change-points {text!r}: expected row numbers separated by commas, or 'none'"
+        ) from None
 
 
 def run_compare(
@@ -66,11 +82,14 @@ def run_compare(
     delay_seconds: float | None = None,
     title: str | None = None,
     quiet: bool = False,
+    report: Path | None = None,
+    change_points: list[int] | None = None,
+    show_verdict: bool = True,
 ) -> Any:
     """Open the data, build the learners, run the prequential engine, print the table."""
     from tidal import zoo
     from tidal.cli._data import open_source
-    from tidal.cli._render import results_table
+    from tidal.cli._render import costs_table, results_table
     from tidal.evaluate import prequential
 
     console = _console()
@@ -81,7 +100,7 @@ def run_compare(
         raise typer.BadParameter("no models given")
     first = next(iter(source), None)
     categorical = bool(first is not None and first.categories)
-    learners = {spec: zoo.make(spec, categorical=categorical) for spec in specs}
+    learners = {spec: zoo.make(spec, categorical=categorical, task=task) for spec in specs}
     total = source.n_rows
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -104,15 +123,43 @@ def run_compare(
             task=task,
             on_error="record",
             progress=lambda done: progress.update(bar, completed=done),
+            change_points=change_points,
         )
     console.print(results_table(results, title=title or f"{path}: {total:,} rows, {task}"))
+    console.print(costs_table(results))
     for row in results.rows:
         if row.get("error"):
             console.print(f"[yellow]{row['learner']} stopped:[/yellow] {row['error']}")
-    if json_out is not None:
-        results.to_json(json_out)
-        console.print(f"results written to {json_out}")
+        for w in row.get("warnings") or ():
+            console.print(f"[yellow]{row['learner']}:[/yellow] {w}", soft_wrap=True)
+    _outputs(console, results, path, specs, json_out, report, show_verdict)
     return results
+
+
+def _outputs(
+    console: Console,
+    results: Any,
+    path: str,
+    specs: list[str],
+    json_out: Path | None,
+    report: Path | None,
+    show_verdict: bool,
+) -> None:
+    """The verdict on the console, then the JSON and the HTML report (same data)."""
+    from tidal.evaluate import verdict
+    from tidal.evaluate._report import write_json, write_report
+
+    v = verdict(results)
+    if show_verdict:
+        console.print("\n[bold]Verdict[/bold]")
+        console.print(v.text + "\n", soft_wrap=True, highlight=False, markup=False)
+    if json_out is not None:
+        write_json(results, json_out, v)
+        console.print(f"results written to {json_out}")
+    if report is not None:
+        params = {"data": path, "models": specs}
+        write_report(results, report, v, title=f"tidal: {path}", params=params)
+        console.print(f"report written to {report}")
 
 
 @app.command()
@@ -137,11 +184,31 @@ def compare(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write all results as JSON")
     ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="write a self-contained HTML report")
+    ] = None,
+    change_points: Annotated[
+        str | None,
+        typer.Option(
+            help="known change points (rows, comma-separated), or 'none'; default: detect (ADWIN)"
+        ),
+    ] = None,
 ) -> None:
-    """Run models side by side on a stream, test-then-train, and print their scores and costs."""
+    """Run models side by side on a stream, test-then-train; print scores, costs and a verdict."""
+    points = _change_points(change_points)
     try:
         run_compare(
-            path, target, models, every, window or None, delay, json_out, time_column, delay_seconds
+            path,
+            target,
+            models,
+            every,
+            window or None,
+            delay,
+            json_out,
+            time_column,
+            delay_seconds,
+            report=report,
+            change_points=points,
         )
     except (TidalError, FileNotFoundError, OSError) as err:
         raise _fail(str(err)) from None
@@ -177,15 +244,28 @@ def datasets() -> None:
     _console().print(table)
 
 
+DEMO_MODELS = ("lr", "nb", "ht", "batch-lr", "batch-lgbm", "hybrid", "majority", "nochange")
+
+
 @app.command()
 def demo(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write all results as JSON")
     ] = None,
+    report: Annotated[Path, typer.Option("--report", help="where to write the HTML report")] = Path(
+        "report.html"
+    ),
 ) -> None:
-    """Compare models on Elec2 next to the honest baselines (no-change scores 0.853)."""
+    """Online vs batch on Elec2 next to the honest baselines (no-change scores 0.853).
+
+    Online logistic regression, naive Bayes and a Hoeffding tree; batch logistic regression
+    (every 1,000 rows, window 5,000) and LightGBM (every 5,000 rows, window 5,000, one thread);
+    a hybrid; the baselines. Prints the table and the verdict, writes the report.
+    """
+    from tidal import zoo
+
     console = _console()
-    models = ",".join(m for m in _default_models("binary"))
+    models = ",".join(m for m in DEMO_MODELS if m in zoo.names())
     start = time.perf_counter()
     try:
         results = run_compare(
@@ -197,6 +277,7 @@ def demo(
             0,
             json_out,
             title="Elec2 (45,312 rows), test-then-train",
+            report=report,
         )
     except (TidalError, OSError) as err:
         raise _fail(str(err)) from None

@@ -7,9 +7,29 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["results_table", "format_bytes", "format_rate"]
+__all__ = ["costs_table", "results_table", "format_bytes", "format_rate"]
 
-_COSTS = ("rows", "learned", "cpu_s", "rows_per_s", "model_bytes", "peak_model_bytes", "error")
+_COSTS = (
+    "rows",
+    "learned",
+    "cpu_s",
+    "rows_per_s",
+    "model_bytes",
+    "peak_model_bytes",
+    "error",
+    "warnings",
+    "family",
+    "bytes_kept",
+    "retrains",
+    "train_s",
+    "train_cpu_s",
+    "staleness_mean",
+    "staleness_incl_delay",
+    "latency_s_per_row",
+    "drop_mean",
+    "recovery_rows_mean",
+    "unrecovered",
+)
 
 
 def format_bytes(n: float) -> str:
@@ -47,7 +67,8 @@ def _num(v: Any) -> str:
 
 
 def results_table(results: Any, title: str | None = None) -> Table:
-    """One row per learner: every metric, rows per CPU second, CPU seconds, peak model memory."""
+    """One row per learner: every metric, rows per CPU second, CPU seconds, peak model memory;
+    and the engine's own CPU row when the results have one."""
     rows = results.rows or [{}]
     # cumulative metrics only: the rolling ones are in the checkpoints (--json)
     metric_names = [k for k in rows[0] if k not in _COSTS and k != "learner" and "[" not in k]
@@ -68,4 +89,23 @@ def results_table(results: Any, title: str | None = None) -> Table:
         if row.get("error"):
             cells[0] += " (failed)"
         table.add_row(*cells)
+    for c in getattr(results, "costs", []):
+        if c["learner"] == "engine":
+            table.add_row("engine", *[""] * len(metric_names), "", f"{c['cpu_s']:.2f}", "")
+    return table
+
+
+def costs_table(results: Any, title: str = "costs and recovery") -> Table:
+    """The costs behind the verdict, formatted exactly as the verdict quotes them."""
+    from tidal.evaluate._verdict import COST_COLUMNS, LABELS, fmt
+
+    table = Table(title=title)
+    table.add_column("learner", style="bold", no_wrap=True)
+    table.add_column("family")
+    for col in COST_COLUMNS:
+        table.add_column(LABELS[col], justify="right")
+    for row in results.rows:
+        table.add_row(
+            row["learner"], row.get("family", ""), *[fmt(c, row.get(c)) for c in COST_COLUMNS]
+        )
     return table

@@ -13,5 +13,15 @@ from tidal.evaluate._engine import StepEvent, default_metrics, prequential
 from tidal.evaluate._memory import model_bytes
 from tidal.evaluate._results import Results
 from tidal.evaluate._schedule import LabelQueue
+from tidal.evaluate._verdict import Verdict, verdict
 
-__all__ = ["LabelQueue", "Results", "StepEvent", "default_metrics", "model_bytes", "prequential"]
+__all__ = [
+    "LabelQueue",
+    "Results",
+    "StepEvent",
+    "Verdict",
+    "default_metrics",
+    "model_bytes",
+    "prequential",
+    "verdict",
+]

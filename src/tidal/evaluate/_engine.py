@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 
 from tidal.base.exceptions import InputError, NotFittedError, ParameterError
+from tidal.evaluate import _recovery
+from tidal.evaluate._costs import CostMeter, engine_row, per_row_errors
+from tidal.evaluate._guarded import GuardStage
 from tidal.evaluate._memory import model_bytes
 from tidal.evaluate._results import Results
 from tidal.evaluate._schedule import LabelQueue
@@ -84,6 +87,9 @@ class _Track:
     error: str | None = None
     error_row: int | None = None
     callbacks: list[Callable[[StepEvent], None]] = field(default_factory=list)
+    meter: CostMeter | None = None
+    errors: list[np.ndarray] = field(default_factory=list)  # per-row, for recovery
+    warnings: list[str] = field(default_factory=list)
 
 
 def _is_classifier(learner: Any) -> bool:
@@ -134,13 +140,20 @@ def _run_op(t: _Track, kind: str, block: Any) -> StepEvent:
         y_pred = np.asarray(learner.predict_many(block), dtype=np.float64)
     else:
         y_pred = np.zeros(n)
-    t.cpu_s += time.process_time() - start
+    if t.meter is not None:
+        t.meter.settle()  # training threads are charged to the learner that started them
+    spent = time.process_time() - start
+    t.cpu_s += spent
+    if t.meter is not None:
+        t.meter.after(kind, n, spent)
     if proba is not None:
         classes = _classes(learner)
         proba = np.asarray(proba, dtype=np.float64)
         y_pred = _decode(proba, classes)
     if kind != "predict":
         t.learned += n
+    if y_pred is not None:
+        t.errors.append(per_row_errors(block.y, y_pred, t.classifier))
     return StepEvent(t.name, learner, kind, block, y_pred, proba, classes)
 
 
@@ -278,6 +291,10 @@ def prequential(
     on_error: str = "raise",
     progress: Callable[[int], None] | None = None,
     fingerprint: bool = True,
+    change_points: Sequence[int] | None = None,
+    recovery_window: int | None = None,
+    guard: Any = None,
+    guard_source: str = "stream",
 ) -> Results:
     """Run ``learners`` side by side on one stream, test-then-train, and measure them.
 
@@ -310,6 +327,19 @@ def prequential(
         and drop the learner for the rest of the stream.
     progress
         Called with the number of rows done after each block.
+    change_points
+        Known change points (stream rows) for the recovery analysis; None: detect them with
+        ADWIN on the best learner's errors (see :mod:`tidal.evaluate._recovery`).
+    recovery_window
+        Rows of the rolling metric used for recovery and curves (default: ``window`` or 1000).
+    guard, guard_source
+        A :class:`tidal.guards.Guard` between the stream and the learners (rows it quarantines
+        are neither scored nor learned; rows it pauses are scored, not learned; see
+        :mod:`tidal.evaluate._guarded`), checking rows as coming from ``guard_source``. Its
+        counters per rule and per verdict are in ``Results.meta["guard"]``. Needs ``delay=0``.
+
+    Besides the metrics, each row holds the learner's costs (:mod:`tidal.evaluate._costs`);
+    ``Results.costs`` adds the engine's own row, ``Results.changes`` the recovery analysis.
 
     >>> import numpy as np
     >>> from tidal.dummy import MajorityClassifier, NoChangeClassifier
@@ -329,19 +359,24 @@ def prequential(
         raise ParameterError(f"delay == {delay!r}, must be an integer >= 0 (rows)")
     if delay_seconds is not None and not delay_seconds >= 0:
         raise ParameterError(f"delay_seconds == {delay_seconds!r}, must be >= 0")
+    if guard is not None and (delay or delay_seconds is not None):
+        raise ParameterError("guard: label delays are not supported with a guard (delay=0 only)")
     source = as_source(data, target)
     named = _name_learners(learners)
     if not named:
         raise ParameterError("no learners: give at least one")
     task = task or _task(source, list(named.values()))
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     blocks = iter(source)
     first = next(blocks, None)
     if pos_label is None and task == "binary" and first is not None and first.y is not None:
         pos_label = _pick_pos_label(first.y)
     base_metrics = list(metrics) if metrics is not None else default_metrics(task, pos_label)
     tracks = _tracks(named, base_metrics, window, callbacks)
+    for t in tracks:
+        t.meter = CostMeter(t.learner, delay)
     queue = LabelQueue(delay, delay_seconds)
+    stage = None if guard is None else GuardStage(guard, guard_source, task != "regression")
     checkpoints: list[dict[str, Any]] = []
     seen = 0
 
@@ -350,10 +385,12 @@ def prequential(
             if t.error is None:
                 _run_ops(t, ops, on_error)
 
-    def checkpoint(row: int) -> None:
+    def checkpoint(row: int, piece: Any = None) -> None:
         wall = time.perf_counter() - wall0
         for t in tracks:
-            mem = model_bytes(t.learner)
+            if piece is not None and t.error is None and t.meter is not None:
+                t.meter.sample_latency(piece, t.classifier)
+            mem = _model_bytes(t)
             t.peak_bytes = max(t.peak_bytes, mem)
             rec = {"learner": t.name, "row": row}
             rec.update({m.name: m.get() for m in t.metrics})
@@ -365,10 +402,10 @@ def prequential(
         if block.y is None:
             raise InputError("the source has no target: name the label column (target=...)")
         for piece in _pieces(block, every):
-            run(queue.schedule(piece))
+            run(queue.schedule(piece) if stage is None else stage.ops(piece, _deployed(tracks)))
             seen += len(piece)
             if seen % every == 0:
-                checkpoint(seen)
+                checkpoint(seen, piece if stage is None else stage.last)
         if progress is not None:
             progress(seen)
     run(queue.flush())
@@ -378,10 +415,14 @@ def prequential(
     for t in tracks:
         rec = {"learner": t.name}
         rec.update({m.name: m.get() for m in t.metrics})
-        rec.update(_costs(t, model_bytes(t.learner)))
+        rec.update(_costs(t, _model_bytes(t)))
         rec["peak_model_bytes"] = t.peak_bytes
         rec["error"] = t.error
+        if t.meter is not None:
+            rec.update(t.meter.summary())
+        rec["warnings"] = list(t.warnings)
         rows.append(rec)
+    analysis = _analyze(tracks, rows, window, change_points, recovery_window)
     meta = stamp(
         source,
         task,
@@ -398,7 +439,68 @@ def prequential(
         {t.name: t.learner for t in tracks},
         time.perf_counter() - wall0,
     )
-    return Results(rows, checkpoints, meta)
+    wall, total_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    meta["cpu_s"] = total_cpu
+    if stage is not None:
+        meta["guard"] = stage.summary()
+    costs = [{k: r.get(k) for k in _COST_COLUMNS} for r in rows]
+    costs.append(engine_row(rows, total_cpu, wall))
+    return Results(rows, checkpoints, meta, costs=costs, analysis=analysis)
+
+
+_COST_COLUMNS = (
+    "learner",
+    "family",
+    "cpu_s",
+    "peak_model_bytes",
+    "bytes_kept",
+    "retrains",
+    "train_s",
+    "train_cpu_s",
+    "staleness_mean",
+    "staleness_incl_delay",
+    "latency_s_per_row",
+)
+
+
+def _analyze(
+    tracks: list[_Track],
+    rows: list[dict[str, Any]],
+    window: int | None,
+    change_points: Sequence[int] | None,
+    recovery_window: int | None,
+) -> dict[str, Any]:
+    """Recovery after change points; adds each learner's summary to its row."""
+    errors = {t.name: _concat(t.errors) if t.errors else np.zeros(0) for t in tracks}
+    classifier = bool(tracks) and tracks[0].classifier
+    ranked = [
+        t.name
+        for t in tracks
+        if t.meter is not None and t.meter.family != "baseline" and len(errors[t.name])
+    ]
+    ref = min(ranked, key=lambda k: float(np.mean(errors[k])), default=None)
+    out = _recovery.analyze(
+        errors,
+        classifier,
+        recovery_window or window or 1000,
+        None if change_points is None else list(change_points),
+        ref,
+    )
+    out["reference"] = ref
+    for rec in rows:
+        rec.update(out["summary"].get(rec["learner"], {}))
+    return out
+
+
+def _model_bytes(t: _Track) -> int:
+    """model_bytes, or 0 with a warning in the results when the learner cannot be measured."""
+    try:
+        return model_bytes(t.learner)
+    except Exception as err:  # a learner's state_dict bug must not lose the whole run
+        msg = f"model memory not measured: {type(err).__name__}: {err}"
+        if msg not in t.warnings:
+            t.warnings.append(msg)
+        return 0
 
 
 def _costs(t: _Track, mem: int) -> dict[str, Any]:
@@ -419,6 +521,11 @@ def _task(source: Any, learners: list[Any]) -> str:
     if kinds == {True} and guessed not in ("binary", "multiclass"):
         return "multiclass"
     return guessed or "multiclass"
+
+
+def _deployed(tracks: list[_Track]) -> Any:
+    """The learner whose predictions the guard's label-burst rule watches: the first one."""
+    return next((t.learner for t in tracks if t.error is None), None)
 
 
 def _chain(first: Any, rest: Iterable[Any]) -> Iterable[Any]:

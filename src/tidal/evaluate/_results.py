@@ -40,11 +40,30 @@ class Results:
     """
 
     def __init__(
-        self, rows: list[dict[str, Any]], checkpoints: list[dict[str, Any]], meta: dict[str, Any]
+        self,
+        rows: list[dict[str, Any]],
+        checkpoints: list[dict[str, Any]],
+        meta: dict[str, Any],
+        costs: list[dict[str, Any]] | None = None,
+        analysis: dict[str, Any] | None = None,
     ) -> None:
         self.rows = rows
         self.checkpoints = checkpoints
         self.meta = meta
+        #: the cost columns of each learner plus the engine's own row ("engine")
+        self.costs = costs or []
+        #: change points, per-learner drops and recoveries, rolling curves (see _recovery)
+        self.analysis = analysis or {}
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """One dict per (change point, learner): before, worst, drop, recovery_rows..."""
+        return self.analysis.get("changes", [])
+
+    @property
+    def guard(self) -> dict[str, Any] | None:
+        """The guard's counters (per rule, per verdict, rows scored/learned/paused), if any."""
+        return self.meta.get("guard")
 
     def __getitem__(self, learner: str) -> dict[str, Any]:
         for row in self.rows:
@@ -79,7 +98,15 @@ class Results:
         return pl.DataFrame(_clean(self._table(kind)), infer_schema_length=None)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({"meta": self.meta, "results": self.rows, "checkpoints": self.checkpoints})
+        return _clean(
+            {
+                "meta": self.meta,
+                "results": self.rows,
+                "checkpoints": self.checkpoints,
+                "costs": self.costs,
+                "analysis": self.analysis,
+            }
+        )
 
     def to_json(self, path: str | Path | None = None, indent: int | None = 2) -> str:
         """Everything as strict JSON (NaN as null); also written to ``path`` when given."""
