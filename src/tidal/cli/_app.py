@@ -295,6 +295,15 @@ def demo(
     )
 
 
+def _register_subcommands() -> None:
+    from tidal.cli._serve import serve
+
+    app.command()(serve)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Entry point of the ``tidal`` command."""
     app(prog_name="tidal")

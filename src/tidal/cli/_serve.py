@@ -1,0 +1,37 @@
+"""``tidal serve``: parse flags, build the service configuration, hand over to tidal.service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="tidal.toml (optional)")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="data folder (log, snapshots) [default: ./.tidal]")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="address to bind [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [default: 8000]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="must be 1: one process owns learning")
+    ] = None,
+) -> None:
+    """Serve the models of CONFIG (or the default model set) over HTTP: predict, learn,
+    /metrics. Precedence: flags > TIDAL_* environment variables > the config file."""
+    from tidal.cli._app import _fail
+
+    try:
+        from tidal.service import DataFolderLockedError, ServiceError, load_config, run
+    except ImportError as err:  # the service extra is not installed
+        raise _fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
+    overrides = {"data": data, "host": host, "port": port, "workers": workers}
+    try:
+        cfg = load_config(config, overrides=overrides)
+        run(cfg)
+    except (ValueError, OSError, ServiceError, DataFolderLockedError) as err:
+        raise _fail(str(err)) from None
