@@ -22,6 +22,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+from tidal.cli._guards import guard_for_source, quarantine_app, schema_app  # noqa: E402
+
 ELEC2_NOCHANGE = 0.853
 
 
@@ -85,6 +87,8 @@ def run_compare(
     report: Path | None = None,
     change_points: list[int] | None = None,
     show_verdict: bool = True,
+    schema: Path | None = None,
+    quarantine: str | None = None,
 ) -> Any:
     """Open the data, build the learners, run the prequential engine, print the table."""
     from tidal import zoo
@@ -94,6 +98,7 @@ def run_compare(
 
     console = _console()
     source = open_source(path, target, time_column)
+    guard = None if schema is None else guard_for_source(schema, source, path, quarantine)
     task = source.task
     specs = _split_models(models) if models else _default_models(task or "multiclass")
     if not specs:
@@ -124,9 +129,13 @@ def run_compare(
             on_error="record",
             progress=lambda done: progress.update(bar, completed=done),
             change_points=change_points,
+            guard=guard,
         )
     console.print(results_table(results, title=title or f"{path}: {total:,} rows, {task}"))
     console.print(costs_table(results))
+    if results.guard is not None:
+        hits = {k: v for k, v in results.guard["rules"].items() if v}
+        console.print(f"guard: {results.guard['verdicts']}; rule hits: {hits}", highlight=False)
     for row in results.rows:
         if row.get("error"):
             console.print(f"[yellow]{row['learner']} stopped:[/yellow] {row['error']}")
@@ -193,6 +202,12 @@ def compare(
             help="known change points (rows, comma-separated), or 'none'; default: detect (ADWIN)"
         ),
     ] = None,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", help="guard the stream (see tidal schema infer)")
+    ] = None,
+    quarantine: Annotated[
+        str | None, typer.Option("--quarantine", help="SQLite file for the rejected rows")
+    ] = None,
 ) -> None:
     """Run models side by side on a stream, test-then-train; print scores, costs and a verdict."""
     points = _change_points(change_points)
@@ -209,6 +224,8 @@ def compare(
             delay_seconds,
             report=report,
             change_points=points,
+            schema=schema,
+            quarantine=quarantine,
         )
     except (TidalError, FileNotFoundError, OSError) as err:
         raise _fail(str(err)) from None
@@ -299,6 +316,8 @@ def _register_subcommands() -> None:
     from tidal.cli._serve import serve
 
     app.command()(serve)
+    app.add_typer(schema_app, name="schema")
+    app.add_typer(quarantine_app, name="quarantine")
 
 
 _register_subcommands()

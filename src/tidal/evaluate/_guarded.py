@@ -94,7 +94,12 @@ class GuardStage:
         snap = self.guard.state_dict()
         guess = self._quiet(piece, None)
         self._restore(snap)
-        preds = self._replay(probe, piece, guess)
+        try:
+            preds = self._replay(probe, piece, guess)
+        except (InputError, NotFittedError, ValueError):  # the engine reports the learner's error
+            res = self._quiet(piece, None)
+            self._store(res)
+            return res, piece, None
         res = self._quiet(piece, preds)
         moved = np.flatnonzero(res.learn != guess.learn)
         if not len(moved):

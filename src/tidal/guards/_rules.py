@@ -496,7 +496,8 @@ class _Burst(Rule):
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.groups = {str(k): int(v) for k, v in state["groups"].items()}
-        self.state = np.asarray(state["state"], dtype=np.float64).reshape(-1, BURST_STATE_SIZE)
+        # a copy: later checks update the state in place and must not change the caller's dict
+        self.state = np.array(state["state"], dtype=np.float64).reshape(-1, BURST_STATE_SIZE)
 
     @property
     def active(self) -> bool:

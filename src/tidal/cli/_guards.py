@@ -1,0 +1,344 @@
+"""``tidal schema`` and ``tidal quarantine``: the guards' schema and quarantine from the shell.
+
+``tidal schema infer data.csv --target y > schema.json`` writes an editable schema;
+``tidal schema check data.csv --schema schema.json`` runs the guards over a file and counts;
+``tidal quarantine list | show ID | replay --schema schema.json | purge`` manage the quarantine.
+Bad input (a schema that is not JSON, names unknown columns, a missing quarantine) is one line on
+stderr and exit code 2.
+
+>>> from typer.testing import CliRunner
+>>> result = CliRunner().invoke(schema_app, ["infer", "no-such.csv"])
+>>> result.exit_code
+2
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tidal.base.exceptions import TidalError
+
+__all__ = ["check_columns", "guard_for_source", "load_guard", "quarantine_app", "schema_app"]
+
+schema_app = typer.Typer(
+    name="schema",
+    help="Infer, check and use the schema the guards check rows against.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+quarantine_app = typer.Typer(
+    name="quarantine",
+    help="List, show, replay and purge the rows the guards rejected.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_BAD_INPUT = (TidalError, OSError, ValueError, KeyError)
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _message(err: BaseException) -> str:
+    # KeyError's str() is the repr of its argument, quotes included
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+# ------------------------------------------------------------------------------ helpers
+def check_columns(
+    schema: Any, columns: Iterable[str], where: str, data: str, *, special: bool = True
+) -> None:
+    """Raise SchemaError if ``schema`` (read from ``where``) names a column ``data`` lacks
+    (``special=False``: features and target only, not the id and timestamp columns).
+
+    >>> from tidal.guards import Schema
+    >>> s = Schema.infer({"x": [1.0, 2.0], "y": [0, 1]}, "y")
+    >>> check_columns(s, ["x"], "schema.json", "data.csv")
+    Traceback (most recent call last):
+    ...
+    tidal.guards._schema.SchemaError: schema.json: target.name: no column 'y' in data.csv ...
+    """
+    from tidal.guards import SchemaError
+
+    have = [str(c) for c in columns]
+    named = [(f"columns.{c.name}", c.name) for c in schema.columns]
+    if schema.target is not None:
+        named.append(("target.name", schema.target.name))
+    for key in ("id_column", "timestamp_column") if special else ():
+        if getattr(schema, key) is not None:
+            named.append((key, getattr(schema, key)))
+    for field, name in named:
+        if name not in have:
+            raise SchemaError(f"{where}: {field}: no column {name!r} in {data} (columns: {have})")
+
+
+def load_guard(schema_path: str | os.PathLike, quarantine: str | None = None) -> Any:
+    """A default :class:`~tidal.guards.Guard` on the schema in ``schema_path`` (errors name the
+    file and field), writing to the quarantine at ``quarantine`` if given. What ``compare
+    --schema`` uses.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"
+    >>> _ = p.write_text("{not json")
+    >>> load_guard(p)
+    Traceback (most recent call last):
+    ...
+    tidal.guards._schema.SchemaError: .../s.json: invalid JSON at line 1 column 2: ...
+    """
+    from tidal.guards import Guard, Quarantine, Schema
+
+    schema = Schema.from_json(Path(schema_path))
+    return Guard(schema, quarantine=None if quarantine is None else Quarantine(quarantine))
+
+
+def guard_for_source(
+    schema_path: str | os.PathLike, source: Any, data: str, quarantine: str | None = None
+) -> Any:
+    """The guard ``tidal compare --schema`` puts in front of the learners: the schema must name
+    only the source's features and target (columns it does not name are not learned from).
+
+    >>> import tempfile, pathlib, numpy as np
+    >>> from tidal.guards import Schema
+    >>> from tidal.stream import from_arrays
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"
+    >>> _ = Schema.infer({"x0": [1.0, 2.0], "y": [0, 1]}, "y").to_json(p)
+    >>> guard_for_source(p, from_arrays(np.zeros((2, 1)), [0, 1]), "data.csv").schema.names
+    ['x0']
+    """
+    guard = load_guard(schema_path, quarantine)
+    names = [*source.feature_names, *([source.target] if source.target else [])]
+    check_columns(guard.schema, names, os.fspath(schema_path), data, special=False)
+    return guard
+
+
+def _read(path: str, n_rows: int | None = None) -> Any:
+    import pandas as pd
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    lower = path.lower()
+    if lower.endswith((".parquet", ".pq")):
+        df = pd.read_parquet(path)
+        return df if n_rows is None else df.iloc[:n_rows]
+    if lower.endswith((".jsonl", ".ndjson", ".jsonl.gz")):
+        return pd.read_json(path, lines=True, nrows=n_rows)
+    return pd.read_csv(path, nrows=n_rows)
+
+
+def _open_quarantine(path: str) -> Any:
+    from tidal.guards import Quarantine
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no quarantine at {path!r} (give --path)")
+    return Quarantine(path)
+
+
+def _when(t: float | None) -> str:
+    if t is None:
+        return "-"
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+PathOpt = Annotated[str | None, typer.Option("--path", help="the quarantine's SQLite file")]
+
+
+def _path(path: str | None) -> str:
+    from tidal.guards import DEFAULT_PATH
+
+    return path or DEFAULT_PATH
+
+
+# ------------------------------------------------------------------------------ schema
+@schema_app.command("infer")
+def schema_infer(
+    path: Annotated[str, typer.Argument(help="CSV (optionally .gz), Parquet or JSONL file")],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="label column")] = None,
+    n_rows: Annotated[int, typer.Option("--n-rows", help="infer from the first N rows")] = 10_000,
+    id_column: Annotated[str | None, typer.Option(help="event id column")] = None,
+    time_column: Annotated[str | None, typer.Option(help="timestamp column")] = None,
+    categorical: Annotated[
+        str | None, typer.Option(help="comma-separated columns to treat as categories")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="write here, not stdout")] = None,
+) -> None:
+    """Infer a schema from the first rows of a file; print it as editable JSON."""
+    from tidal.guards import infer_schema_from_path
+
+    if n_rows < 1:
+        raise _fail(f"--n-rows {n_rows}: must be >= 1")
+    try:
+        schema = infer_schema_from_path(
+            path,
+            target,
+            n_rows=n_rows,
+            id_column=id_column,
+            timestamp_column=time_column,
+            categorical=_names(categorical),
+        )
+    except _BAD_INPUT as err:
+        msg = _message(err)
+        raise _fail(msg if msg.startswith(path) else f"{path}: {msg}") from None
+    text = schema.to_json(out)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        Console(stderr=True).print(f"schema written to {out}", highlight=False)
+
+
+@schema_app.command("check")
+def schema_check(
+    path: Annotated[str, typer.Argument(help="CSV (optionally .gz), Parquet or JSONL file")],
+    schema: Annotated[Path, typer.Option("--schema", "-s", help="schema JSON file")],
+    quarantine: Annotated[
+        str | None, typer.Option("--quarantine", help="also store rejected rows in this file")
+    ] = None,
+    source: Annotated[str, typer.Option(help="source name recorded with the rows")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json", help="print the counters as JSON")] = False,
+) -> None:
+    """Run the default guards over a file: rows per verdict and hits per rule."""
+    try:
+        guard = load_guard(schema, quarantine)
+        df = _read(path)
+        check_columns(guard.schema, df.columns, str(schema), path)
+        res = guard.check(df, source=source)
+    except _BAD_INPUT as err:
+        raise _fail(_message(err)) from None
+    counts = dict(zip(("passed", "repaired", "quarantined", "flagged"), _bincount(res.verdict)))
+    summary = {"rows": len(res), "verdicts": counts, "rules": dict(res.counters)}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    table = Table(title=f"{path}: {len(res):,} rows checked against {schema}")
+    table.add_column("rule")
+    table.add_column("hits", justify="right")
+    for rule, hits in res.counters.items():
+        table.add_row(rule, f"{hits:,}")
+    console = Console()
+    console.print(table)
+    console.print(", ".join(f"{k}: {v:,}" for k, v in counts.items()), highlight=False)
+
+
+def _bincount(verdict: Any) -> list[int]:
+    import numpy as np
+
+    return [int(v) for v in np.bincount(verdict, minlength=4)]
+
+
+# ------------------------------------------------------------------------------ quarantine
+@quarantine_app.command("list")
+def quarantine_list(
+    path: PathOpt = None,
+    status: Annotated[str | None, typer.Option(help="quarantined or replayed")] = None,
+    source: Annotated[str | None, typer.Option(help="only rows from this source")] = None,
+    rule: Annotated[str | None, typer.Option(help="only rows this rule rejected")] = None,
+    limit: Annotated[int | None, typer.Option(help="at most N rows (oldest first)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """The rejected rows, oldest first (without their records: see ``show``)."""
+    try:
+        q = _open_quarantine(_path(path))
+        rows = q.list(status=status, source=source, rule=rule, limit=limit)
+    except _BAD_INPUT as err:
+        raise _fail(_message(err)) from None
+    if as_json:
+        for r in rows:
+            typer.echo(json.dumps(r))
+        return
+    table = Table(title=f"{q.path}: {len(rows):,} rows")
+    for col in ("id", "time (UTC)", "source", "rule", "row", "status", "reason"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            _when(r["time"]),
+            r["source"],
+            r["rule"],
+            "-" if r["row"] is None else str(r["row"]),
+            r["status"],
+            r["reason"],
+        )
+    Console(width=160).print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(
+    row_id: Annotated[int, typer.Argument(metavar="ID", help="the row's id (see list)")],
+    path: PathOpt = None,
+) -> None:
+    """One rejected row with its original record, as JSON."""
+    try:
+        row = _open_quarantine(_path(path)).show(row_id)
+    except _BAD_INPUT as err:
+        raise _fail(_message(err)) from None
+    typer.echo(json.dumps(row, indent=2))
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    schema: Annotated[Path, typer.Option("--schema", "-s", help="schema JSON file")],
+    path: PathOpt = None,
+    limit: Annotated[int | None, typer.Option(help="replay at most N rows (oldest first)")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="write the rows that now pass (CSV)")
+    ] = None,
+) -> None:
+    """Send the quarantined rows back through the guards (e.g. after editing the schema);
+    the rows that now pass are marked replayed (and written to --out)."""
+    try:
+        guard = load_guard(schema)
+        q = _open_quarantine(_path(path))
+        pending = q.list(status="quarantined", limit=limit)
+        if pending:
+            record = q.show(pending[0]["id"])["record"]
+            check_columns(guard.schema, record, str(schema), "the quarantined records")
+        replayed = q.replay(guard, limit=limit)
+    except _BAD_INPUT as err:
+        raise _fail(_message(err)) from None
+    left = len(pending) - len(replayed.ids)
+    if out is not None and replayed.result is not None:
+        import pandas as pd
+
+        pd.DataFrame.from_records(replayed.result.records(~replayed.result.quarantined)).to_csv(
+            out, index=False
+        )
+    typer.echo(f"replayed {len(replayed.ids)} rows, {left} still quarantined")
+    if replayed.ids:
+        typer.echo("ids: " + ", ".join(str(i) for i in replayed.ids))
+
+
+@quarantine_app.command("purge")
+def quarantine_purge(
+    path: PathOpt = None,
+    older_than: Annotated[
+        float | None, typer.Option(help="delete rows older than this many seconds")
+    ] = None,
+    keep_last: Annotated[int | None, typer.Option(help="keep only the newest N rows")] = None,
+    status: Annotated[str | None, typer.Option(help="only rows with this status")] = None,
+) -> None:
+    """Delete old rows: older than --older-than seconds and/or all but the --keep-last newest."""
+    if older_than is None and keep_last is None:
+        raise _fail("purge: give --older-than SECONDS and/or --keep-last N")
+    try:
+        n = _open_quarantine(_path(path)).purge(
+            older_than=older_than, keep_last=keep_last, status=status
+        )
+    except _BAD_INPUT as err:
+        raise _fail(_message(err)) from None
+    typer.echo(f"purged {n} rows")
