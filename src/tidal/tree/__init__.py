@@ -5,6 +5,8 @@
 'a'
 """
 
+from tidal.tree._hoeffding_adaptive import HoeffdingAdaptiveTreeClassifier
 from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier
+from tidal.tree._hoeffding_regressor import HoeffdingTreeRegressor
 
-__all__ = ["HoeffdingTreeClassifier"]
+__all__ = ["HoeffdingAdaptiveTreeClassifier", "HoeffdingTreeClassifier", "HoeffdingTreeRegressor"]

@@ -1,0 +1,427 @@
+"""Hoeffding adaptive tree classifier kernels (River 0.26.1's ``HoeffdingAdaptiveTreeClassifier``).
+
+The tree is the Hoeffding tree classifier's arrays (``tidal._kernels.tree_hoeffding``) plus, per
+node, an ADWIN state (``adw``), the running mean of its 0/1 errors (``merr = (n, mean)``), the
+alternate leaf of a branch (``alt``) and, for an alternate leaf, the branch it may replace
+(``alt_of``). River's semantics are kept, including two of its quirks: an alternate tree is a
+single leaf, and when that leaf splits the new split replaces the branch at once (River hands the
+alternate its branch's parent); after a replacement the detached branch's path still learns the
+row, as in River's recursion, and its slots are freed afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tidal._kernels import jit
+from tidal._kernels.drift_adwin import adwin_reset, adwin_update
+from tidal._kernels.tree_hoeffding import (
+    _append_child,
+    _argmax_present,
+    _attempt_split,
+    _branch,
+    _deactivate,
+    _learn_leaf,
+    _most_common_child,
+    _new_node,
+    leaf_proba,
+    leaf_total,
+    predict_leaf,
+)
+from tidal._kernels.tree_layout import (
+    LEAF,
+    MF_WSEEN,
+    MI_NACTIVE,
+    MI_NEXTSLOT,
+    MI_NFREE,
+    MI_NINACTIVE,
+    MI_NNODES,
+    MI_ROOT,
+    NF_EDGE,
+    NF_LAST,
+    NI_ACTIVE,
+    NI_CHILD,
+    NI_DEPTH,
+    NI_FEAT,
+    NI_KIND,
+    NI_PARENT,
+    NI_SIB,
+    NOMINAL_MULTIWAY,
+    PF_GRACE,
+    PF_MAXDEPTH,
+    PI_LEAF,
+)
+
+# hmeta
+HM_NALT = 0
+HM_NPRUNED = 1
+HM_NSWITCH = 2
+HM_MAXDEPTH = 3
+HM_BOOT = 4  # bootstrap sampling on
+N_HM = 5
+# hf: switch significance, drift window threshold
+HF_SWITCH = 0
+HF_WINDOW = 1
+N_HF = 2
+# the leaves of a HAT always keep naive Bayes' and the majority class's correct weights
+PI_LEAF_NBA = (PI_LEAF, 2)
+
+# fmt: off
+
+
+@jit
+def _uniform(rng):
+    """SplitMix64 in [0, 1): tidal's own stream (River's Mersenne Twister is not reproduced)."""
+    z = np.uint64(rng[0]) + np.uint64(0x9E3779B97F4A7C15)
+    rng[0] = np.int64(z)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return float(z >> np.uint64(11)) / 9007199254740992.0
+
+
+@jit
+def _poisson1(rng):
+    """River's ``utils.random.poisson(1)`` (Knuth's product of uniforms)."""
+    lim = math.exp(-1.0)
+    k = 0
+    p = 1.0
+    while p > lim:
+        k += 1
+        p *= _uniform(rng)
+    return k - 1
+
+
+@jit
+def _init_nodes(k0, k1, node_i, adw, merr, alt, alt_of, hmeta):
+    for k in range(k0, k1):
+        adwin_reset(adw[k])
+        merr[k, 0] = 0.0
+        merr[k, 1] = 0.0
+        alt[k] = -1
+        alt_of[k] = -1
+        if node_i[k, NI_DEPTH] > hmeta[HM_MAXDEPTH]:
+            hmeta[HM_MAXDEPTH] = node_i[k, NI_DEPTH]
+
+
+@jit
+def _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q):
+    """``AdaLeafClassifier.prediction``: the leaf's distribution scaled by 1 / (sum * err**2),
+    left in ``csc[node]`` (``craw[node]`` unscaled); False when it is empty.
+
+    A leaf's distribution is asked for several times per row (the prediction, each branch above
+    it, its own error, its naive Bayes counters) with nothing changed in between: it is computed
+    once per epoch ``ep[0]``, which moves on at each row and at each split attempt (a leaf that
+    learns drops its own copy)."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f, nom_idx) = A
+    stamp, ep, cres, craw, csc = Q
+    if stamp[node] == ep[0]:
+        return cres[node] == 1 or cres[node] == -1
+    stamp[node] = ep[0]
+    out = craw[node]
+    any_present = False
+    for c in range(stats.shape[1]):
+        out[c] = 0.0
+        if present[node, c]:
+            any_present = True
+    if not any_present:
+        cres[node] = 2
+        csc[node, :] = 0.0
+        return False
+    r = leaf_proba(stats, present, node, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx,
+                   order, votes, out, pf, pi)
+    cres[node] = r
+    sc = csc[node]
+    sc[:] = out
+    if r == 0:
+        return False
+    ds = leaf_total(craw[node:node + 1], present[node:node + 1], 0)
+    err = merr[node, 1]
+    f = ds * err * err
+    if f != 0.0 and f == f:
+        for c in range(stats.shape[1]):
+            if present[node, c]:
+                sc[c] = out[c] * (1.0 / f)
+    return True
+
+
+@jit
+def _error(node, y_pred_ok, adw, merr, ap):
+    """Feed a 0/1 error to the node's ADWIN and mean; returns whether a change counts."""
+    detec = 0.0 if y_pred_ok else 1.0
+    old = merr[node, 1]
+    change = adwin_update(ap, adw[node], detec)
+    merr[node, 0] += 1.0
+    merr[node, 1] += (1.0 / merr[node, 0]) * (detec - merr[node, 1])
+    if change and old > merr[node, 1]:
+        merr[node, 0] = 0.0
+        merr[node, 1] = 0.0
+        return False
+    return change
+
+
+@jit
+def _leaf_learn(node, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp, bufs):
+    """``AdaLeafClassifier.learn_one``; returns True when the leaf split."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f, nom_idx) = A
+    adw, merr, alt, alt_of, hmeta, rng = H
+    order, votes, tw, leaves, post, post_p = bufs
+    if hmeta[HM_BOOT] == 1:
+        k = _poisson1(rng)
+        if k > 0:
+            wi = wi * k
+    stamp, ep, cres, craw, csc = Q
+    ok = _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q)
+    hit = ok and _argmax_present(csc[node], present, node) == yc
+    _error(node, hit, adw, merr, ap)
+    # the naive Bayes prediction just made (if it was one) serves the leaf's counters
+    nb_done = cres[node] if cres[node] == 0 or cres[node] == 1 else -1
+    _learn_leaf(node, x, yc, wi, nom_idx, pf, pi2, node_i, node_f, stats, present, disabled, g, fw,
+                rank, nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done,
+                craw[node])
+    stamp[node] = -1
+    ws = leaf_total(stats, present, node)
+    if ws - node_f[node, NF_LAST] < pf[PF_GRACE]:
+        return False
+    if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
+        if node_i[node, NI_ACTIVE] == 1:
+            _deactivate(node_i, node, meta_i, slot_free)
+            meta_i[MI_NINACTIVE] += 1
+            meta_i[MI_NACTIVE] -= 1
+        return False
+    if node_i[node, NI_ACTIVE] != 1:
+        return False
+    k0 = meta_i[MI_NNODES]
+    ep[0] += 1  # a split can (re)activate any leaf
+    _attempt_split(node, nom_idx, pf, pi2, node_i, node_f, stats, present, disabled, g, fw, rank,
+                   cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)
+    node_f[node, NF_LAST] = ws
+    if node_i[node, NI_KIND] == LEAF:
+        return False
+    _init_nodes(k0, meta_i[MI_NNODES], node_i, adw, merr, alt, alt_of, hmeta)
+    adwin_reset(adw[node])
+    merr[node, 0] = 0.0
+    merr[node, 1] = 0.0
+    alt[node] = -1
+    return True
+
+
+@jit
+def _replace(node_i, node_f, meta_i, parent, old, new):
+    """Put ``new`` where ``old`` hangs (under ``parent``, or as the root)."""
+    node_i[new, NI_PARENT] = parent
+    if parent < 0:
+        meta_i[MI_ROOT] = new
+        node_i[new, NI_SIB] = -1
+        return
+    node_i[new, NI_SIB] = node_i[old, NI_SIB]
+    node_f[new, NF_EDGE] = node_f[old, NF_EDGE]
+    ch = node_i[parent, NI_CHILD]
+    if ch == old:
+        node_i[parent, NI_CHILD] = new
+        return
+    while node_i[ch, NI_SIB] != old:
+        ch = node_i[ch, NI_SIB]
+    node_i[ch, NI_SIB] = new
+
+
+@jit
+def _free_subtree(node_i, root, meta_i, slot_free, alt, work):
+    """Release the slots of a detached subtree (its alternates included); returns the number of
+    alternates found below its root (River counts them as pruned when a branch is switched)."""
+    work[0] = root
+    top = 1
+    n_alt = 0
+    while top > 0:
+        top -= 1
+        k = work[top]
+        if node_i[k, NI_KIND] == LEAF:
+            if node_i[k, NI_ACTIVE] == 1:
+                meta_i[MI_NACTIVE] -= 1
+                _deactivate(node_i, k, meta_i, slot_free)
+            continue
+        if alt[k] >= 0:
+            work[top] = alt[k]
+            top += 1
+            alt[k] = -1
+            if k != root:
+                n_alt += 1
+        ch = node_i[k, NI_CHILD]
+        while ch >= 0:
+            work[top] = ch
+            top += 1
+            ch = node_i[ch, NI_SIB]
+    return n_alt
+
+
+@jit
+def _predict(x, A, H, Q, pf, pi, bufs, out):
+    """``predict_proba_one``: the scaled distributions of the leaf and of every alternate met."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f, nom_idx) = A
+    adw, merr, alt, alt_of, hmeta, rng = H
+    order, votes, tw, leaves, post, post_p = bufs
+    C = stats.shape[1]
+    for c in range(C):
+        out[c] = 0.0
+    node = meta_i[MI_ROOT]
+    while True:
+        leaf = node
+        if node_i[node, NI_KIND] != LEAF:
+            leaf = alt[node]
+        if leaf >= 0 and _leaf_dist(leaf, x, A, pf, pi, merr, order, votes, Q):
+            for c in range(C):
+                out[c] += Q[4][leaf, c]
+        if node_i[node, NI_KIND] == LEAF:
+            break
+        b = _branch(node_i, node_f, node, x)
+        if b < 0:
+            b = _most_common_child(node_i, stats, present, node, tw, leaves)
+        node = b
+    s = 0.0
+    for c in range(C):
+        s += out[c]
+    if s != 0.0:
+        for c in range(C):
+            out[c] = out[c] / s
+
+
+@jit
+def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi, pi2, ap, hf, A,
+         H):
+    """Predict then learn each row from ``start``; returns the row where it stopped (the caller
+    grows the arrays and calls again from there)."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f, nom_idx) = A
+    adw, merr, alt, alt_of, hmeta, rng = H
+    n = out.shape[0]
+    Nn = node_i.shape[0]
+    Ns = g.shape[0]
+    C = stats.shape[1]
+    F = fw.shape[1]
+    maxc = max(2, cnt.shape[2])
+    tw = np.empty(Nn)
+    work = np.empty(Nn + 1, dtype=np.int64)
+    leaves = np.empty(Nn, dtype=np.int64)
+    bufs = (np.empty(F, dtype=np.int64), np.empty(C), tw, leaves, np.empty((maxc, C)),
+            np.empty((maxc, C), dtype=np.int64))
+    tmp = np.empty(C)
+    Q = (np.full(Nn, -1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+         np.zeros(Nn, dtype=np.int64), np.empty((Nn, C)), np.empty((Nn, C)))
+    ep = Q[1]
+    dead = np.empty(Nn, dtype=np.int64)
+    dead_kind = np.zeros(Nn, dtype=np.int64)  # 1: a branch switched for its alternate
+    for i in range(start, n):
+        if do_learn:
+            D = hmeta[HM_MAXDEPTH] + 2
+            if meta_i[MI_NNODES] + D * (maxc + 2) > Nn:
+                return i
+            if meta_i[MI_NFREE] + Ns - meta_i[MI_NEXTSLOT] < D + 1:
+                return i
+        root = meta_i[MI_ROOT]
+        ep[0] += 1
+        if do_pred and root >= 0:
+            _predict(Xp[i], A, H, Q, pf, pi, bufs, out[i])
+        if not do_learn or not (w[i] > 0.0):
+            continue
+        if not same_x:
+            ep[0] += 1
+        x = Xl[i]
+        wi = w[i]
+        yc = y[i]
+        meta_f[MF_WSEEN] += wi
+        if root < 0:
+            root = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
+            _init_nodes(root, root + 1, node_i, adw, merr, alt, alt_of, hmeta)
+            meta_i[MI_ROOT] = root
+            meta_i[MI_NACTIVE] = 1
+        node = root
+        parent = -1
+        n_dead = 0
+        switched_root = False
+        while node_i[node, NI_KIND] != LEAF:
+            B = node
+            lf = predict_leaf(node_i, node_f, stats, present, B, x, tw, leaves)
+            ok = _leaf_dist(lf, x, A, pf, pi, merr, bufs[0], bufs[1], Q)
+            hit = ok and _argmax_present(Q[4][lf], present, lf) == yc
+            stats[B, yc] += wi
+            if present[B, yc] == 0:
+                present[B, yc] = present[B].max() + 1
+            change = _error(B, hit, adw, merr, ap)
+            a = alt[B]
+            if change:
+                merr[B, 0] = 0.0
+                merr[B, 1] = 0.0
+                if a >= 0:
+                    dead[n_dead] = a
+                    dead_kind[n_dead] = 0
+                    n_dead += 1
+                a = _new_node(node_i, node_f, stats, present, disabled, meta_i, B,
+                              node_i[B, NI_DEPTH])
+                _init_nodes(a, a + 1, node_i, adw, merr, alt, alt_of, hmeta)
+                node_i[a, NI_PARENT] = -1
+                alt[B] = a
+                alt_of[a] = B
+                meta_i[MI_NACTIVE] += 1
+                hmeta[HM_NALT] += 1
+            elif a >= 0 and merr[a, 0] > hf[HF_WINDOW] and merr[B, 0] > hf[HF_WINDOW]:
+                old_rate = merr[B, 1]
+                alt_rate = merr[a, 1]
+                nn = 1.0 / merr[a, 0] + 1.0 / merr[B, 0]
+                bound = math.sqrt(2.0 * old_rate * (1.0 - old_rate)
+                                  * math.log(2.0 / hf[HF_SWITCH]) * nn)
+                if bound < old_rate - alt_rate:
+                    # River leaves the root's alternate set: it then learns this row as root
+                    switched_root = parent < 0
+                    _replace(node_i, node_f, meta_i, parent, B, a)
+                    alt_of[a] = -1
+                    if parent >= 0:
+                        alt[B] = -1
+                    dead[n_dead] = B
+                    dead_kind[n_dead] = 1
+                    n_dead += 1
+                    hmeta[HM_NSWITCH] += 1
+                elif bound < alt_rate - old_rate:
+                    dead[n_dead] = a
+                    dead_kind[n_dead] = 0
+                    n_dead += 1
+                    alt[B] = -1
+                    hmeta[HM_NPRUNED] += 1
+            a = alt[B]
+            if switched_root:
+                alt[B] = -1
+                switched_root = False
+            if a >= 0:
+                split = _leaf_learn(a, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp,
+                                    bufs)
+                if split and alt_of[a] == B:
+                    _replace(node_i, node_f, meta_i, parent, B, a)
+                    alt_of[a] = -1
+                    alt[B] = -1
+                    dead[n_dead] = B
+                    dead_kind[n_dead] = 0
+                    n_dead += 1
+            parent = B
+            b = _branch(node_i, node_f, B, x)
+            fv = x[node_i[B, NI_FEAT]]
+            if b >= 0:
+                node = b
+            elif node_i[B, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
+                node = _new_node(node_i, node_f, stats, present, disabled, meta_i, B,
+                                 node_i[B, NI_DEPTH] + 1)
+                _init_nodes(node, node + 1, node_i, adw, merr, alt, alt_of, hmeta)
+                node_f[node, NF_EDGE] = fv
+                _append_child(node_i, B, node)
+                meta_i[MI_NACTIVE] += 1
+            else:
+                node = _most_common_child(node_i, stats, present, B, tw, leaves)
+        _leaf_learn(node, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp, bufs)
+        for d in range(n_dead):
+            k = _free_subtree(node_i, dead[d], meta_i, slot_free, alt, work)
+            if dead_kind[d] == 1:
+                hmeta[HM_NPRUNED] += k
+    return n

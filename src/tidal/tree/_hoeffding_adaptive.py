@@ -1,0 +1,259 @@
+"""Hoeffding adaptive tree classifier: a Hoeffding tree that replaces branches on drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tidal._kernels import tree_adaptive as KA
+from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
+from tidal.base import ParameterError
+from tidal.tree._hoeffding_classifier import _ARRAYS, HoeffdingTreeClassifier, _pad
+
+__all__ = ["HoeffdingAdaptiveTreeClassifier"]
+
+_HAT = ("adw", "merr", "alt", "alt_of", "hmeta", "rng")
+# River's drift.ADWIN() defaults: delta, clock, max_buckets, min_window_length, grace_period
+_ADWIN = np.array([0.002, 32.0, 5.0, 5.0, 10.0])
+
+
+class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
+    """Hoeffding adaptive tree (HAT) classifier, compiled.
+
+    River 0.26.1's ``tree.HoeffdingAdaptiveTreeClassifier``: a Hoeffding tree whose nodes each
+    watch their 0/1 error with ADWIN. When a branch's error rises, it starts an alternate leaf
+    that learns the rows the branch sees; the branch is replaced by the alternate when the
+    alternate's error is significantly lower (or as soon as the alternate splits, as in River),
+    and the alternate is dropped when it is significantly worse. A prediction sums the
+    distributions of the leaf reached and of the alternates met on the way, each weighted by
+    the inverse square of its error.
+
+    Parameters are the :class:`HoeffdingTreeClassifier`'s, plus:
+
+    bootstrap_sampling
+        Weight each row at each leaf by a Poisson(1) draw (River's online bagging of the
+        leaves). The draws come from tidal's own generator seeded by ``seed``: with it on,
+        results are reproducible for a seed but not River's draw for draw.
+    drift_window_threshold
+        Errors both a branch and its alternate must have seen before they are compared.
+    switch_significance
+        Significance of the comparison of the two error rates.
+    seed
+        Seed of the bootstrap draws.
+
+    Missing values and unseen categories are handled as in :class:`HoeffdingTreeClassifier`.
+    With ``bootstrap_sampling=False`` it predicts River's probabilities on the same stream. A
+    replaced branch keeps its rows in the node arrays (its statistics are freed), and the memory
+    estimate does not count the nodes' ADWIN states.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tidal.tree import HoeffdingAdaptiveTreeClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((6000, 2))
+    >>> y = np.where(np.arange(6000) < 3000, X[:, 0] > 0.5, X[:, 1] > 0.5).astype(int)
+    >>> model = HoeffdingAdaptiveTreeClassifier(grace_period=50, seed=1)
+    >>> pred = model.step_many(X, y)
+    >>> bool((pred[5000:] == y[5000:]).mean() > 0.9)
+    True
+    >>> model.n_alternate_trees > 0
+    True
+    """
+
+    def __init__(
+        self,
+        grace_period: int = 200,
+        max_depth: int | None = None,
+        split_criterion: str = "info_gain",
+        delta: float = 1e-7,
+        tau: float = 0.05,
+        leaf_prediction: str = "nba",
+        nb_threshold: int = 0,
+        nominal_attributes: list[str] | None = None,
+        splitter: str | None = None,
+        n_splits: int = 10,
+        bootstrap_sampling: bool = True,
+        drift_window_threshold: int = 300,
+        switch_significance: float = 0.05,
+        binary_split: bool = False,
+        min_branch_fraction: float = 0.01,
+        max_share_to_split: float = 0.99,
+        max_size: float = 100.0,
+        memory_estimate_period: int = 1000000,
+        stop_mem_management: bool = False,
+        remove_poor_attrs: bool = False,
+        merit_preprune: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(
+            grace_period=grace_period,
+            max_depth=max_depth,
+            split_criterion=split_criterion,
+            delta=delta,
+            tau=tau,
+            leaf_prediction=leaf_prediction,
+            nb_threshold=nb_threshold,
+            nominal_attributes=nominal_attributes,
+            splitter=splitter,
+            n_splits=n_splits,
+            binary_split=binary_split,
+            min_branch_fraction=min_branch_fraction,
+            max_share_to_split=max_share_to_split,
+            max_size=max_size,
+            memory_estimate_period=memory_estimate_period,
+            stop_mem_management=stop_mem_management,
+            remove_poor_attrs=remove_poor_attrs,
+            merit_preprune=merit_preprune,
+        )
+        self.bootstrap_sampling = bootstrap_sampling
+        self.drift_window_threshold = drift_window_threshold
+        self.switch_significance = switch_significance
+        self.seed = seed
+
+    @classmethod
+    def _unit_test_params(cls) -> list[dict[str, Any]]:
+        return [{"grace_period": 20, "seed": 1}, {"grace_period": 20, "bootstrap_sampling": False}]
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not self.drift_window_threshold >= 0:
+            raise ParameterError(
+                f"drift_window_threshold == {self.drift_window_threshold!r}, must be >= 0"
+            )
+        if not 0 < self.switch_significance < 1:
+            raise ParameterError(
+                f"switch_significance == {self.switch_significance!r}, must be in (0, 1)"
+            )
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def n_alternate_trees(self) -> int:
+        """Alternate trees started so far."""
+        return self._hmeta(KA.HM_NALT)
+
+    @property
+    def n_pruned_alternate_trees(self) -> int:
+        return self._hmeta(KA.HM_NPRUNED)
+
+    @property
+    def n_switch_alternate_trees(self) -> int:
+        return self._hmeta(KA.HM_NSWITCH)
+
+    def _hmeta(self, k: int) -> int:
+        return int(self._tree["hmeta"][k]) if self._tree_or_none() is not None else 0
+
+    def _live(self) -> np.ndarray:
+        """Nodes reachable from the root (replaced branches stay in the arrays, detached)."""
+        s = self._tree
+        ni = s["node_i"]
+        seen = np.zeros(ni.shape[0], dtype=bool)
+        root = int(s["meta_i"][KA.MI_ROOT])
+        stack = [root] if root >= 0 else []
+        while stack:
+            k = stack.pop()
+            seen[k] = True
+            stack.extend(self._children(k))
+        return seen
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self._live().sum()) if self._n() else 0
+
+    @property
+    def n_leaves(self) -> int:
+        if not self._n():
+            return 0
+        return int((self._live() & (self._tree["node_i"][:, KA.NI_KIND] == KA.LEAF)).sum())
+
+    @property
+    def depth(self) -> int:
+        if not self._n():
+            return 0
+        return int(self._tree["node_i"][self._live(), KA.NI_DEPTH].max())
+
+    # ------------------------------------------------------------------ state
+    def _init_state(self) -> None:
+        super()._init_state()
+        Nn = self._tree["node_i"].shape[0]
+        self._tree.update(
+            adw=np.zeros((Nn, adwin_state_size(int(_ADWIN[2])))),
+            merr=np.zeros((Nn, 2)),
+            alt=np.full(Nn, -1, dtype=np.int64),
+            alt_of=np.full(Nn, -1, dtype=np.int64),
+            hmeta=np.zeros(KA.N_HM, dtype=np.int64),
+            rng=np.array([0 if self.seed is None else self.seed], dtype=np.int64),
+        )
+        if self.seed is None and self.bootstrap_sampling:  # unused without bootstrap
+            self._tree["rng"][0] = np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1
+        self._tree["hmeta"][KA.HM_BOOT] = int(self.bootstrap_sampling)
+
+    def _get_state(self) -> dict[str, Any]:
+        state = super()._get_state()
+        state.update({k: self._tree[k].copy() for k in _HAT})
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self._tree.update({k: np.array(state[k]) for k in _HAT})
+
+    def _grow(self) -> None:
+        s = self._tree
+        Nn = s["node_i"].shape[0]
+        D = int(s["hmeta"][KA.HM_MAXDEPTH]) + 2
+        maxc = max(2, s["cnt"].shape[2])
+        if s["meta_i"][KA.MI_NNODES] + D * (maxc + 2) > Nn:
+            extra = max(Nn, D * (maxc + 2))
+            s["node_i"] = _pad(s["node_i"], 0, extra, fill=-1)
+            for k in ("node_f", "stats", "present", "disabled", "adw", "merr"):
+                s[k] = _pad(s[k], 0, extra)
+            for k in ("alt", "alt_of"):
+                s[k] = _pad(s[k], 0, extra, fill=-1)
+            for k in range(Nn, Nn + extra):
+                adwin_reset(s["adw"][k])
+        Ns = s["g"].shape[0]
+        if s["meta_i"][KA.MI_NFREE] + Ns - s["meta_i"][KA.MI_NEXTSLOT] < D + 1:
+            extra = max(Ns, D + 1)
+            for k in ("g", "fw", "nrank", "cnt", "slot_free"):
+                s[k] = _pad(s[k], 0, extra)
+            s["rank"] = _pad(s["rank"], 0, extra, fill=-1)
+            s["cnt_ord"] = _pad(s["cnt_ord"], 0, extra, fill=-1)
+
+    # ------------------------------------------------------------------ the kernel hook
+    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
+        n = out.shape[0]
+        learn = X_learn is not None
+        if learn:
+            same = X_pred is X_learn
+            X_learn = self._codes(X_learn, learn=True)
+            X_pred = X_learn if same else X_pred
+            self._ensure_categories(X_learn)
+        if X_pred is not None and X_pred is not X_learn:
+            X_pred = self._codes(X_pred, learn=False)
+        F = self.n_features_in_
+        empty = np.zeros((0, F))
+        Xl = empty if not learn else np.ascontiguousarray(X_learn, dtype=np.float64)
+        if X_pred is None:
+            Xp = empty
+        else:
+            Xp = Xl if X_pred is X_learn else np.ascontiguousarray(X_pred, dtype=np.float64)
+        yv = np.zeros(0, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
+        wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
+        pf, pi = self._params_arrays()
+        pi2 = pi.copy()
+        pi2[KA.PI_LEAF_NBA[0]] = KA.PI_LEAF_NBA[1]  # HAT leaves always keep both counts
+        hf = np.array([self.switch_significance, float(self.drift_window_threshold)])
+        label_rank = self._label_rank()
+        s = self._tree
+        i = 0
+        while True:
+            A = (*(s[k] for k in _ARRAYS), self._nom_idx)
+            H = tuple(s[k] for k in _HAT)
+            i = KA.step(
+                Xp, Xl, yv, wv, out, i, X_pred is not None, learn, learn and Xp is Xl, label_rank,
+                pf, pi, pi2, _ADWIN, hf, A, H,
+            )  # fmt: skip
+            if i >= n:
+                break
+            self._grow()
