@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Debian packages the test suite needs; installed only when missing.
-APT_PACKAGES ?= chromium
+APT_PACKAGES ?= chromium postgresql redis-server
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 

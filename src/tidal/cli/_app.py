@@ -313,9 +313,13 @@ def demo(
 
 
 def _register_subcommands() -> None:
+    from tidal.cli._consume import consume
     from tidal.cli._serve import serve
+    from tidal.cli._tokens import token_app
 
     app.command()(serve)
+    app.command()(consume)
+    app.add_typer(token_app, name="token")
     app.add_typer(schema_app, name="schema")
     app.add_typer(quarantine_app, name="quarantine")
 

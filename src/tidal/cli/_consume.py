@@ -11,8 +11,8 @@ then flushes the log and snapshots the model. Bad arguments are one line on stde
 >>> _ = app.command()(consume)
 >>> _ = app.command("other")(lambda: None)  # two commands, so the name is an argument
 >>> result = CliRunner().invoke(app, ["consume", "http://x", "--stream", "s", "--group", "g"])
->>> result.exit_code
-2
+>>> result.exit_code, result.output.strip()
+(2, "error: 'http://x' is not a Redis URL; expected redis://HOST:PORT/DB")
 """
 
 from __future__ import annotations

@@ -20,18 +20,38 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(help="must be 1: one process owns learning")
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(help="registry database URL [default: sqlite in the data folder]"),
+    ] = None,
+    auth: Annotated[
+        bool | None, typer.Option("--auth/--no-auth", help="require API tokens [default: on]")
+    ] = None,
 ) -> None:
     """Serve the models of CONFIG (or the default model set) over HTTP: predict, learn,
     /metrics. Precedence: flags > TIDAL_* environment variables > the config file."""
     from tidal.cli._app import _fail
 
     try:
-        from tidal.service import DataFolderLockedError, ServiceError, load_config, run
+        from tidal.service import (
+            SERVE_DEFAULTS,
+            DataFolderLockedError,
+            ServiceError,
+            load_config,
+            run,
+        )
     except ImportError as err:  # the service extra is not installed
         raise _fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
-    overrides = {"data": data, "host": host, "port": port, "workers": workers}
+    overrides = {
+        "data": data,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "db": db,
+        "auth": auth,
+    }
     try:
-        cfg = load_config(config, overrides=overrides)
+        cfg = load_config(config, overrides=overrides, defaults=SERVE_DEFAULTS)
         run(cfg)
     except (ValueError, OSError, ServiceError, DataFolderLockedError) as err:
         raise _fail(str(err)) from None

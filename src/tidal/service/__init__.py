@@ -20,6 +20,7 @@ Pieces, each usable on its own:
 from tidal.service.app import ServiceError, create_app, run
 from tidal.service.config import (
     DEFAULT_MODELS,
+    SERVE_DEFAULTS,
     ConfigError,
     ServiceConfig,
     build_model,
@@ -33,6 +34,7 @@ from tidal.service.wal import WalError, WriteAheadLog
 
 __all__ = [
     "DEFAULT_MODELS",
+    "SERVE_DEFAULTS",
     "ConfigError",
     "DataFolderLock",
     "DataFolderLockedError",

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--snapshot-every", type=int)
     p.add_argument("--snapshot-seconds", type=float)
     p.add_argument("--wal-segment-bytes", type=int)
+    p.add_argument("--db", help="registry database URL [default: <data>/registry.sqlite]")
+    p.add_argument("--auth", action=argparse.BooleanOptionalAction, help="require tokens")
     args = vars(p.parse_args(argv))
     path = args.pop("config")
     run(load_config(path, overrides=args))

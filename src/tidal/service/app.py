@@ -49,9 +49,17 @@ class ServiceError(Exception):
     ['path', 'name']
     """
 
-    def __init__(self, status: int, msg: str, loc: list[Any] | None = None, kind: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        msg: str,
+        loc: list[Any] | None = None,
+        kind: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(msg)
         self.status = status
+        self.headers = headers
         self.detail = [{"loc": loc or [], "msg": msg, "type": kind or "error"}]
 
 
@@ -123,6 +131,18 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
     [4.0]
     """
     svc = service or Service(config or ServiceConfig())
+    dependencies = []
+    if svc.config.auth:  # tokens live in the registry: open it now, print the first token once
+        from fastapi import Depends
+
+        from tidal.service.auth import announce_first_token, auth_dependency
+
+        try:
+            announce_first_token(svc.registry.tokens)
+        except BaseException:
+            svc.close()
+            raise
+        dependencies.append(Depends(auth_dependency(lambda: svc.registry.tokens, ServiceError)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -134,6 +154,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         summary="Online models that predict and learn in place, durably.",
         version="1",
         lifespan=lifespan,
+        dependencies=dependencies,
     )
     app.state.service = svc
     metrics = svc.metrics
@@ -141,7 +162,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         metrics.rejected.labels(route=request.url.path.rsplit("/", 1)[-1], status=exc.status).inc()
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -274,6 +295,9 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         """Prometheus metrics."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    from tidal.registry.routes import registry_router
+
+    app.include_router(registry_router(svc, ServiceError))
     app.add_middleware(_BodyLimit, limit=svc.config.max_body_bytes)
     return app
 

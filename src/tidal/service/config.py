@@ -13,6 +13,12 @@
     pending_max = 100000       # predictions kept for delayed labels (retention bound) ...
     pending_ttl = 3600.0       # ... and their age limit in seconds
     durable_reads = true       # a prediction waits until the events it saw are on disk
+    auth = true                # bearer tokens with roles (off only for local experiments)
+    db = "postgresql://user@host/tidal"   # the registry (default: <data>/registry.sqlite)
+    gate_margin = 0.0          # promotion: the challenger must beat the champion by this ...
+    gate_min_events = 100      # ... on at least this many of ...
+    gate_last_n = 1000         # ... the last N labelled events
+    gate_metric = "accuracy"   # default metric of the gate: accuracy, mae or rmse
 
     [models]
     default = "lr"                                   # a zoo name (see ``tidal.zoo``)
@@ -22,6 +28,9 @@
 Every ``[service]`` key ``k`` can be overridden by the environment variable ``TIDAL_K``
 (``TIDAL_PORT=9000``) and by ``overrides`` (the command line's flags). ``TIDAL_MODELS`` replaces
 the model set: ``name=spec;name=spec``.
+
+``auth`` is on for ``tidal serve`` (it loads with :data:`SERVE_DEFAULTS`); a
+:class:`ServiceConfig` built directly, or ``python -m tidal.service``, has it off unless asked.
 
 With no ``[models]`` at all the service starts with :data:`DEFAULT_MODELS`: ``default``, a
 standard scaler feeding a logistic regression (binary labels), and ``regression``, a standard
@@ -42,6 +51,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_MODELS",
     "MODEL_NAME_PATTERN",
+    "SERVE_DEFAULTS",
     "ConfigError",
     "ServiceConfig",
     "build_model",
@@ -51,6 +61,8 @@ __all__ = [
 #: model names: they become folder names, so no separators, dots first, or anything exotic
 MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 DEFAULT_MODELS: dict[str, Any] = {"default": "lr", "regression": "linreg"}
+#: what ``tidal serve`` starts from, below the config file: bearer tokens required
+SERVE_DEFAULTS: dict[str, Any] = {"auth": True}
 
 
 class ConfigError(ValueError):
@@ -88,6 +100,12 @@ class ServiceConfig:
     learned_ids_max: int = 100_000
     durable_reads: bool = True
     log_level: str = "warning"
+    auth: bool = False
+    db: str = ""
+    gate_metric: str = "accuracy"
+    gate_margin: float = 0.0
+    gate_min_events: int = 100
+    gate_last_n: int = 1000
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -136,13 +154,15 @@ def load_config(
     path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> ServiceConfig:
-    """The configuration from ``path`` (TOML; optional), then ``env``, then ``overrides``.
+    """The configuration from ``defaults``, then ``path`` (TOML; optional), then ``env``, then
+    ``overrides``. ``tidal serve`` passes :data:`SERVE_DEFAULTS` (auth on).
 
     >>> load_config(env={"TIDAL_PORT": "9001"}, overrides={"data": "/tmp/d"}).port
     9001
     """
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(defaults or {})
     if path is not None:
         p = Path(path)
         try:

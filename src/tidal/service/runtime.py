@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import threading
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -100,7 +102,13 @@ class Service:
                     on_fsync=self.metrics.fsync_hook(name),
                     durable_reads=config.durable_reads,
                 )
+            self._registry: Any = None
+            self._registry_lock = threading.Lock()
+            if config.db or (Path(config.data) / "registry.sqlite").exists():
+                _ = self.registry  # tag each model with its production version now
         except BaseException:
+            if getattr(self, "_registry", None) is not None:
+                self._registry.close()
             for host in self.hosts.values():
                 host.close(snapshot=False)
             self._lock.release()
@@ -128,6 +136,51 @@ class Service:
                     host.snapshot()
 
     @property
+    def registry(self) -> Any:
+        """The model registry (:class:`tidal.registry.Registry`), opened (and migrated) at first
+        use: ``config.db``, or ``<data>/registry.sqlite``. Opening it tags each served model
+        with its production version."""
+        with self._registry_lock:
+            if self._registry is None:
+                from tidal.registry import GatePolicy, Registry
+
+                cfg = self.config
+                url = cfg.db or f"sqlite:///{Path(cfg.data).resolve() / 'registry.sqlite'}"
+                policy = GatePolicy(
+                    metric=cfg.gate_metric,
+                    margin=cfg.gate_margin,
+                    min_events=cfg.gate_min_events,
+                    last_n=cfg.gate_last_n,
+                )
+                reg = Registry(url, policy=policy)
+                for name, host in self.hosts.items():
+                    prod = reg.production(name)
+                    if prod is not None and host.version is None:
+                        host.version = str(prod.version)
+                self._registry = reg
+            return self._registry
+
+    def install(self, name: str, version: int) -> None:
+        """Serve registry ``version`` of model ``name`` from now on (if it is served here): the
+        model is replaced between two requests and snapshotted at once, so a restart recovers
+        it, then the log events after it."""
+        host = self.hosts.get(name)
+        if host is None:
+            return
+        model = self.registry.load(name, version)
+        with host._snap_lock:
+            with host._lock:
+                host.model = model
+                host.version = str(version)
+                seq = host.applied_seq
+                state = copy.deepcopy(model.state_dict())
+                learned = [[k, v] for k, v in host._learned.items()]
+            host.wal.wait(seq)
+            # same seq as an older snapshot is fine: save replaces it atomically
+            host.snapshots.save(state, seq, {"learned_ids": learned, "model_name": name})
+            host.snapshot_seq = seq
+
+    @property
     def ready(self) -> bool:
         return not self._stop.is_set() and all(h.broken is None for h in self.hosts.values())
 
@@ -140,4 +193,6 @@ class Service:
         self._thread.join()
         for host in self.hosts.values():
             host.close(snapshot=True)
+        if self._registry is not None:
+            self._registry.close()
         self._lock.release()
