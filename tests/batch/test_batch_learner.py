@@ -12,6 +12,7 @@ from tidal.batch import (
     BatchLearner,
     BatchRegressor,
     EveryN,
+    EveryT,
     MetricBelow,
     OnDrift,
 )
@@ -161,3 +162,63 @@ def test_single_class_window_is_reported_not_silent():
         model.learn_many(X, np.ones(300, dtype=int))
     assert model.n_retrains_ == 0 and len(model.warnings_) == 3
     assert model.predict_one({"x0": 0.0, "x1": 0.0}) == 1  # the baseline serves meanwhile
+
+
+def timed_stream(n=4000, seed=5):
+    """Rows arriving at irregular times (seconds), with a time column ``t``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    t = np.cumsum(rng.exponential(60.0, size=n))  # one row a minute on average
+    y = (X[:, 0] > 0).astype(int)
+    return {"t": t, "a": X[:, 0], "b": X[:, 1]}, y, t
+
+
+def test_every_t_retrains_on_stream_time_and_deploys_after_a_delay_in_seconds():
+    cols, y, t = timed_stream()
+    model = BatchLearner(
+        LogisticRegression(),
+        retrain=EveryT(6 * 3600.0),
+        time_column="t",
+        deploy_delay_seconds=1800.0,
+    )
+    model.step_many(cols, y)
+    # by hand: a trigger at the first row 6 h after the previous one (or after the first row)
+    triggers, nxt = [], t[0] + 6 * 3600.0
+    for i, ti in enumerate(t):
+        if ti >= nxt:
+            triggers.append(i)
+            nxt = ti + 6 * 3600.0
+    live = [int(np.argmax(t >= t[i] + 1800.0)) for i in triggers if t[-1] >= t[i] + 1800.0]
+    assert model.n_retrains_ == len(live) > 5
+    last = triggers[len(live) - 1]
+    assert model.serving_rows_ == (0, last + 1)
+    # the model never saw the time column
+    assert model._model.coef_.shape == (1, 2)
+
+
+def test_stream_time_runs_are_block_size_independent():
+    cols, y, _ = timed_stream(1500)
+
+    def make():
+        return BatchLearner(
+            LogisticRegression(),
+            retrain=AnyOf(EveryT(3 * 3600.0), EveryN(400)),
+            time_column="t",
+            deploy_delay_seconds=900.0,
+        )
+
+    whole = make().step_many(cols, y)
+    model = make()
+    parts = [
+        model.step_many({k: v[i : i + 37] for k, v in cols.items()}, y[i : i + 37])
+        for i in range(0, 1500, 37)
+    ]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    assert model.n_retrains_ > 3
+
+
+def test_stream_time_needs_a_time_column():
+    with pytest.raises(ParameterError, match="time_column"):
+        BatchLearner(LogisticRegression(), retrain=EveryT(60.0)).learn_one({"a": 1.0}, 1)
+    with pytest.raises(ParameterError, match="'when' is not one of the features"):
+        BatchLearner(LogisticRegression(), time_column="when").learn_one({"a": 1.0}, 1)

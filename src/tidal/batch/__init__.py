@@ -8,7 +8,7 @@ BatchClassifier(estimator=LogisticRegression(), retrain=EveryN(n=500), window=20
 
 from tidal.batch._combine import Hybrid, HybridClassifier, HybridRegressor, Switch
 from tidal.batch._learner import BatchClassifier, BatchLearner, BatchRegressor
-from tidal.batch._policies import AnyOf, EveryN, MetricBelow, OnDrift, RetrainPolicy
+from tidal.batch._policies import AnyOf, EveryN, EveryT, MetricBelow, OnDrift, RetrainPolicy
 from tidal.batch._store import RowStore
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "BatchLearner",
     "BatchRegressor",
     "EveryN",
+    "EveryT",
     "Hybrid",
     "HybridClassifier",
     "HybridRegressor",

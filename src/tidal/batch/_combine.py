@@ -115,6 +115,10 @@ class Hybrid(Learner):
     def batch_(self) -> BatchLearner:
         return self._batch
 
+    def stream_warnings(self, n_rows: int) -> list[str]:
+        """The batch member's warnings (see :meth:`BatchLearner.stream_warnings`)."""
+        return self._batch.stream_warnings(n_rows)
+
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         X = X_learn if X_learn is not None else X_pred
         base = self._base_out(len(X))

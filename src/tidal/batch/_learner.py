@@ -67,6 +67,12 @@ class BatchLearner(Learner):
         Time-decayed sample weights: a row ``h`` rows older than the newest weighs half as much.
     deploy_delay
         Rows between the row that triggers a retrain and the first row the new model serves.
+    deploy_delay_seconds
+        The same in stream time: the new model serves the first row whose time is at least
+        this many seconds after the triggering row's (needs ``time_column``).
+    time_column
+        A feature holding each row's time in seconds (e.g. a Unix timestamp): it is the stream
+        clock of :class:`EveryT` and ``deploy_delay_seconds``, and is not given to the model.
     min_rows
         Rows needed (in the window) before the first training.
     store
@@ -116,6 +122,8 @@ class BatchLearner(Learner):
         window: int | None = None,
         half_life: float | None = None,
         deploy_delay: int = 0,
+        deploy_delay_seconds: float | None = None,
+        time_column: str | None = None,
         min_rows: int = 10,
         store: str | None = None,
         mode: str = "reproducible",
@@ -126,6 +134,8 @@ class BatchLearner(Learner):
         self.window = window
         self.half_life = half_life
         self.deploy_delay = deploy_delay
+        self.deploy_delay_seconds = deploy_delay_seconds
+        self.time_column = time_column
         self.min_rows = min_rows
         self.store = store
         self.mode = mode
@@ -149,6 +159,22 @@ class BatchLearner(Learner):
             raise ParameterError(f"mode == {self.mode!r}, must be 'reproducible' or 'realistic'")
         if not isinstance(self.min_rows, int) or self.min_rows < 1:
             raise ParameterError(f"min_rows == {self.min_rows!r}, must be an integer >= 1")
+        if self.time_column is not None and self.time_column not in self.feature_names_in_:
+            raise ParameterError(
+                f"time_column == {self.time_column!r} is not one of the features "
+                f"{list(self.feature_names_in_)}"
+            )
+        needs_time = self.retrain is not None and self.retrain.needs_time
+        if (needs_time or self.deploy_delay_seconds is not None) and self.time_column is None:
+            what = "deploy_delay_seconds" if self.deploy_delay_seconds is not None else "retrain"
+            raise ParameterError(
+                f"{what} counts stream time: give time_column, the feature holding each row's "
+                "time in seconds"
+            )
+        if self.deploy_delay_seconds is not None and not self.deploy_delay_seconds >= 0:
+            raise ParameterError(
+                f"deploy_delay_seconds == {self.deploy_delay_seconds!r}, must be >= 0"
+            )
         if self.window is not None and self.min_rows > self.window:
             raise ParameterError(
                 f"min_rows == {self.min_rows} is larger than window == "
@@ -169,6 +195,8 @@ class BatchLearner(Learner):
         self._policy = clone(self.retrain) if self.retrain is not None else EveryN(1000)
         self._policy.start()
         self._est = self._estimator_with_threads()
+        names = list(self.feature_names_in_)
+        self._time_idx = names.index(self.time_column) if self.time_column is not None else None
         self._rows = RowStore(self.store, self.feature_names_in_)
         self._X = np.zeros((0, m))
         self._y = np.zeros(0)
@@ -177,7 +205,8 @@ class BatchLearner(Learner):
         self._flushed = 0  # rows already written to the store
         self._model: Any = None
         self._model_rows = (0, 0)
-        self._pending: list[tuple[int, tuple[int, int], Future]] = []
+        # (row it goes live at, training rows, future, stream time it goes live at or None)
+        self._pending: list[tuple[int, tuple[int, int], Future, float | None]] = []
         self._executor: ThreadPoolExecutor | None = None
         self._init_fallback()
         self.n_retrains_ = 0
@@ -214,6 +243,31 @@ class BatchLearner(Learner):
             self._flush()
         return self
 
+    def stream_warnings(self, n_rows: int) -> list[str]:
+        """What a report must tell about this run of ``n_rows`` rows: retrains skipped, a
+        window larger than the stream, a policy that never put a model live.
+
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> m = BatchLearner(LogisticRegression(), retrain=EveryN(10_000), window=50_000)
+        >>> m = m.learn_many(np.arange(20.0).reshape(-1, 1), [0, 1] * 10)
+        >>> for w in m.stream_warnings(20): print(w[:72])
+        BatchClassifier: window == 50000 is larger than the stream (20 rows): ev
+        BatchClassifier: retrain policy EveryN(n=10000) never put a model live i
+        """
+        out = list(getattr(self, "warnings_", []))
+        if self.window is not None and self.window > n_rows:
+            out.append(
+                f"{self._name()}: window == {self.window} is larger than the stream ({n_rows} "
+                "rows): every model trains on all rows, as with window=None"
+            )
+        if getattr(self, "n_retrains_", 0) == 0:
+            policy = self.retrain if self.retrain is not None else EveryN(1000)
+            out.append(
+                f"{self._name()}: retrain policy {policy!r} never put a model live in {n_rows} "
+                f"rows: the baseline ({self._baseline_name}) served every prediction"
+            )
+        return out
+
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206
         from sklearn.linear_model import LogisticRegression, Ridge
@@ -236,7 +290,7 @@ class BatchLearner(Learner):
             "first": self._first,
             "model_rows": list(self._model_rows),
             "has_model": self._model is not None,
-            "pending": [[at, list(rows)] for at, rows, _ in self._pending],
+            "pending": [[at, list(rows), at_t] for at, rows, _, at_t in self._pending],
             "policy": self._policy.get_state(),
             "fallback": self._fallback_state(),
             "n_retrains": self.n_retrains_,
@@ -263,10 +317,10 @@ class BatchLearner(Learner):
         if state["has_model"]:
             self._model = self._train_now(tuple(state["model_rows"]))
             self._model_rows = tuple(state["model_rows"])
-        for at, rows in state["pending"]:
+        for at, rows, at_t in state["pending"]:
             fut: Future = Future()
             fut.set_result((self._train_now(tuple(rows)), 0.0, 0.0))
-            self._pending.append((int(at), tuple(rows), fut))
+            self._pending.append((int(at), tuple(rows), fut, at_t))
 
     def __getstate__(self) -> dict[str, Any]:
         self._wait_all()
@@ -286,7 +340,7 @@ class BatchLearner(Learner):
     def _training_set(self, rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s, e = rows
         a, b = s - self._first, e - self._first
-        X, y, w = self._X[a:b], self._y[a:b], self._w[a:b]
+        X, y, w = self._model_X(self._X[a:b]), self._y[a:b], self._w[a:b]
         if self.half_life is not None:
             age = np.arange(len(y) - 1, -1, -1, dtype=np.float64)
             w = w * np.power(0.5, age / self.half_life)
@@ -295,13 +349,21 @@ class BatchLearner(Learner):
     def _train_target(self, y: np.ndarray) -> np.ndarray:
         return y
 
+    def _model_X(self, X: np.ndarray) -> np.ndarray:
+        """The model's inputs: every feature but the time column."""
+        return X if self._time_idx is None else np.delete(X, self._time_idx, axis=1)
+
+    def _times(self, X: np.ndarray) -> np.ndarray | None:
+        return None if self._time_idx is None else X[:, self._time_idx]
+
     def _train_now(self, rows: tuple[int, int]) -> Any:
         return _fit(self._est, *self._training_set(rows))[0]
 
     def _trainable(self, rows: tuple[int, int]) -> bool:
         return rows[1] - rows[0] >= self.min_rows
 
-    def _start_retrain(self) -> None:
+    def _start_retrain(self, now: float | None = None) -> None:
+        """Train on the window ending at the last learned row (whose stream time is ``now``)."""
         e = self.n_learned_
         s = max(0, e - self.window) if self.window is not None else 0
         rows = (s, e)
@@ -312,7 +374,10 @@ class BatchLearner(Learner):
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidal-batch")
         fut = self._executor.submit(_fit, self._est, X.copy(), y.copy(), w.copy())
-        self._pending.append((e + self.deploy_delay, rows, fut))
+        at_t = None
+        if self.deploy_delay_seconds is not None:
+            at_t = (now if now is not None else -np.inf) + self.deploy_delay_seconds
+        self._pending.append((e + self.deploy_delay, rows, fut, at_t))
 
     def retrain_now(self) -> BatchLearner:
         """Start a retrain on the rows kept so far, now (what a drift alarm asks for: see
@@ -328,16 +393,22 @@ class BatchLearner(Learner):
             from tidal.base.exceptions import NotFittedError
 
             raise NotFittedError(f"This {self._name()} has no rows yet: nothing to retrain on")
-        self._start_retrain()
+        now = float(self._X[-1, self._time_idx]) if self._time_idx is not None else None
+        self._start_retrain(now)
         self._deploy_due()  # with deploy_delay=0 it serves the next row: live now
         return self
 
-    def _deploy_due(self) -> None:
+    def _deploy_due(self, next_time: float | None = None) -> None:
+        """Put live the pending models whose time has come for the next row (row index
+        ``n_learned_``, stream time ``next_time`` when known)."""
         now = self.n_learned_
         while self._pending:
-            at, rows, fut = self._pending[0]
-            if self.mode == "reproducible" and at > now:
-                return
+            at, rows, fut, at_t = self._pending[0]
+            if self.mode == "reproducible":
+                if at_t is not None and (next_time is None or next_time < at_t):
+                    return
+                if at_t is None and at > now:
+                    return
             if self.mode == "realistic" and not fut.done():
                 return
             self._pending.pop(0)
@@ -348,13 +419,20 @@ class BatchLearner(Learner):
             self.train_cpu_seconds_.append(cpu)
 
     def _wait_all(self) -> None:
-        for _, _, fut in vars(self).get("_pending", ()):
-            fut.result()
+        for pending in vars(self).get("_pending", ()):
+            pending[2].result()
 
-    def _next_deploy(self) -> int | None:
+    def _next_deploy(self, times: np.ndarray | None, pos: int) -> int | None:
+        """Offset from ``pos`` of the first row of this block a pending model serves, if any."""
         if self.mode != "reproducible" or not self._pending:
             return None
-        return self._pending[0][0]
+        at, _, _, at_t = self._pending[0]
+        if at_t is None:
+            return max(at - self.n_learned_, 1)
+        if times is None:
+            return None
+        later = np.nonzero(times[pos + 1 :] >= at_t)[0]
+        return int(later[0]) + 1 if len(later) else None
 
     # ------------------------------------------------------------------ rows
     def _keep(self, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
@@ -365,7 +443,7 @@ class BatchLearner(Learner):
             self._flush()
         if self.window is not None:
             needed = [self.n_learned_ - self.window, self._model_rows[0]]
-            needed += [rows[0] for _, rows, _ in self._pending]
+            needed += [p[1][0] for p in self._pending]
             drop = min(needed) - self._first
             if drop > 0:
                 self._X, self._y, self._w = self._X[drop:], self._y[drop:], self._w[drop:]
@@ -380,7 +458,8 @@ class BatchLearner(Learner):
     # ------------------------------------------------------------------ the per-row hook
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         if X_learn is None:  # prediction only: nothing moves
-            self._deploy_due()
+            t = self._times(X_pred)
+            self._deploy_due(None if t is None or not len(t) else float(t.min()))
             self._serve(X_pred, None, out)
             self.served_versions_ = np.full(len(X_pred), self.n_retrains_, dtype=np.int64)
             return
@@ -388,13 +467,14 @@ class BatchLearner(Learner):
         X = X_pred if X_pred is not None else X_learn
         # which deployed model served each row (Hybrid re-bases its corrector when it changes)
         versions = self.served_versions_ = np.zeros(n, dtype=np.int64)
+        times = self._times(X_learn)
         pos = 0
         while pos < n:
-            self._deploy_due()
+            self._deploy_due(None if times is None else float(times[pos]))
             end = n
-            nxt = self._next_deploy()
+            nxt = self._next_deploy(times, pos)
             if nxt is not None:
-                end = min(n, pos + max(nxt - self.n_learned_, 1))
+                end = min(n, pos + nxt)
             seg = slice(pos, end)
             self._serve(X[seg], y[seg], out[seg])
             versions[seg] = self.n_retrains_
@@ -402,7 +482,10 @@ class BatchLearner(Learner):
                 np.sum(self.n_learned_ + np.arange(end - pos) - self._model_rows[1])
             )
             self.n_served_ += end - pos
-            k = self._policy.first_trigger(self.n_learned_, self._errors(out[seg], y[seg]))
+            errors = self._errors(out[seg], y[seg])
+            k = self._policy.first_trigger(
+                self.n_learned_, errors, None if times is None else times[seg]
+            )
             stop = pos + k + 1 if k >= 0 else end
             self._learn_rows(X_learn[pos:stop], y[pos:stop], w[pos:stop])
             if k >= 0:
@@ -412,7 +495,7 @@ class BatchLearner(Learner):
                     np.sum(self.n_learned_ + np.arange(end - stop) - self._model_rows[1])
                 )
                 self.n_served_ -= end - stop
-                self._start_retrain()
+                self._start_retrain(None if times is None else float(times[stop - 1]))
             pos = stop
         # a model due at the next row goes live now, so that state after a call is canonical
         # (a later predict-only call then changes nothing)
@@ -435,6 +518,7 @@ class BatchClassifier(BatchLearner, Classifier):
     """
 
     _tags = Tags(task="multiclass", batch=True)
+    _baseline_name = "majority class"
 
     def _init_fallback(self) -> None:
         self._counts = np.zeros(0)
@@ -473,6 +557,7 @@ class BatchClassifier(BatchLearner, Classifier):
     def _serve(self, X: np.ndarray, y: np.ndarray | None, out: np.ndarray) -> None:
         if self._model is not None:
             out[:] = 0.0  # rows may be served again after a retrain: no stale columns
+            X = self._model_X(X)
             if hasattr(self._model, "predict_proba"):
                 proba = self._model.predict_proba(X)
                 out[:, np.asarray(self._model.classes_, dtype=np.int64)] = proba
@@ -507,6 +592,7 @@ class BatchRegressor(BatchLearner, Regressor):
     """
 
     _tags = Tags(task="regression", batch=True)
+    _baseline_name = "running mean"
 
     def _init_fallback(self) -> None:
         self._sum_w, self._mean = 0.0, 0.0
@@ -525,7 +611,7 @@ class BatchRegressor(BatchLearner, Regressor):
 
     def _serve(self, X: np.ndarray, y: np.ndarray | None, out: np.ndarray) -> None:
         if self._model is not None:
-            out[:] = self._model.predict(X)
+            out[:] = self._model.predict(self._model_X(X))
             return
         sum_w, mean = self._sum_w, self._mean
         for i in range(len(X)):

@@ -15,21 +15,27 @@ from sklearn.base import BaseEstimator
 
 from tidal.base.exceptions import ParameterError
 
-__all__ = ["RetrainPolicy", "EveryN", "OnDrift", "MetricBelow", "AnyOf"]
+__all__ = ["RetrainPolicy", "EveryN", "EveryT", "OnDrift", "MetricBelow", "AnyOf"]
 
 
 class RetrainPolicy(BaseEstimator):
     """Base of retrain policies."""
 
+    #: needs the stream time of each row (a BatchLearner ``time_column``)
+    needs_time = False
+
     def start(self) -> None:
         """Forget all history (called at the first row and by ``reset``)."""
 
-    def first_trigger(self, n_learned: int, errors: np.ndarray) -> int:
+    def first_trigger(
+        self, n_learned: int, errors: np.ndarray, times: np.ndarray | None = None
+    ) -> int:
         """Offset ``k`` in ``errors`` of the first row after which to retrain, or -1.
 
         ``n_learned`` is the number of rows learned before this segment; ``errors[i]`` is the
         serving model's error on row ``i`` of the segment (0/1 for classifiers, absolute error
-        for regressors). Consumes the rows up to and including ``k`` (all of them when -1).
+        for regressors); ``times[i]`` its stream time in seconds, when the learner has a time
+        column. Consumes the rows up to and including ``k`` (all of them when -1).
         """
         raise NotImplementedError
 
@@ -57,9 +63,55 @@ class EveryN(RetrainPolicy):
         if not isinstance(self.n, int | np.integer) or self.n < 1:
             raise ParameterError(f"EveryN: n == {self.n!r}, must be an integer >= 1")
 
-    def first_trigger(self, n_learned: int, errors: np.ndarray) -> int:
+    def first_trigger(
+        self, n_learned: int, errors: np.ndarray, times: np.ndarray | None = None
+    ) -> int:
         k = self.n - (n_learned % self.n) - 1
         return k if k < len(errors) else -1
+
+
+class EveryT(RetrainPolicy):
+    """Retrain every ``seconds`` of stream time: after the first row whose time is at least
+    ``seconds`` past the previous retrain (or past the first row). Needs the BatchLearner's
+    ``time_column``.
+
+    >>> p = EveryT(3600.0)
+    >>> p.start()
+    >>> p.first_trigger(0, np.zeros(5), times=np.array([0.0, 1800.0, 3599.0, 3600.0, 4000.0]))
+    3
+    """
+
+    needs_time = True
+
+    def __init__(self, seconds: float = 86_400.0):
+        self.seconds = seconds
+
+    def start(self) -> None:
+        if not (isinstance(self.seconds, int | float) and self.seconds > 0):
+            raise ParameterError(f"EveryT: seconds == {self.seconds!r}, must be > 0")
+        self._next: float | None = None
+
+    def first_trigger(
+        self, n_learned: int, errors: np.ndarray, times: np.ndarray | None = None
+    ) -> int:
+        if times is None:
+            raise ParameterError("EveryT needs stream time: give the BatchLearner a time_column")
+        if len(times) == 0:
+            return -1
+        if self._next is None:
+            self._next = float(times[0]) + self.seconds
+        hits = np.nonzero(times >= self._next)[0]
+        if len(hits) == 0:
+            return -1
+        k = int(hits[0])
+        self._next = float(times[k]) + self.seconds
+        return k
+
+    def get_state(self) -> dict[str, Any]:
+        return {"next": self._next}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._next = state["next"]
 
 
 class OnDrift(RetrainPolicy):
@@ -90,7 +142,9 @@ class OnDrift(RetrainPolicy):
             self._detector = copy.deepcopy(self.detector)
             self._detector.reset()
 
-    def first_trigger(self, n_learned: int, errors: np.ndarray) -> int:
+    def first_trigger(
+        self, n_learned: int, errors: np.ndarray, times: np.ndarray | None = None
+    ) -> int:
         before = copy.deepcopy(self._detector)
         alarms = self._detector.update_many(errors)
         if len(alarms) == 0:
@@ -134,7 +188,9 @@ class MetricBelow(RetrainPolicy):
     def _scores(self, errors: np.ndarray) -> np.ndarray:
         return -errors if self.regression else 1.0 - errors
 
-    def first_trigger(self, n_learned: int, errors: np.ndarray) -> int:
+    def first_trigger(
+        self, n_learned: int, errors: np.ndarray, times: np.ndarray | None = None
+    ) -> int:
         w = self.window
         scores = np.concatenate([self._tail, self._scores(errors)])
         csum = np.concatenate([[0.0], np.cumsum(scores)])
@@ -191,17 +247,23 @@ class AnyOf(RetrainPolicy):
         for p in self.policies:
             p.start()
 
-    def first_trigger(self, n_learned: int, errors: np.ndarray) -> int:
+    @property
+    def needs_time(self) -> bool:  # type: ignore[override]
+        return any(p.needs_time for p in self.policies)
+
+    def first_trigger(
+        self, n_learned: int, errors: np.ndarray, times: np.ndarray | None = None
+    ) -> int:
         # each policy may only consume rows up to the earliest trigger: find it, then replay
         saved = [copy.deepcopy(p) for p in self.policies]
-        hits = [p.first_trigger(n_learned, errors) for p in self.policies]
+        hits = [p.first_trigger(n_learned, errors, times) for p in self.policies]
         fired = [h for h in hits if h >= 0]
         if not fired:
             return -1
         k = min(fired)
         self.policies = tuple(saved)
         for p in self.policies:
-            p.first_trigger(n_learned, errors[: k + 1])
+            p.first_trigger(n_learned, errors[: k + 1], None if times is None else times[: k + 1])
         return k
 
     def retrained(self) -> None:

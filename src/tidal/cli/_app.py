@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tidal.base.exceptions import TidalError
+from tidal.base.exceptions import ParameterError, TidalError
 
 app = typer.Typer(
     name="tidal",
@@ -89,6 +89,7 @@ def run_compare(
     show_verdict: bool = True,
     schema: Path | None = None,
     quarantine: str | None = None,
+    task: str | None = None,
 ) -> Any:
     """Open the data, build the learners, run the prequential engine, print the table."""
     from tidal import zoo
@@ -99,7 +100,9 @@ def run_compare(
     console = _console()
     source = open_source(path, target, time_column)
     guard = None if schema is None else guard_for_source(schema, source, path, quarantine)
-    task = source.task
+    if task is not None and task not in ("binary", "multiclass", "regression"):
+        raise ParameterError(f"--task {task!r}: expected binary, multiclass or regression")
+    task = task or source.task
     specs = _split_models(models) if models else _default_models(task or "multiclass")
     if not specs:
         raise typer.BadParameter("no models given")
@@ -208,6 +211,10 @@ def compare(
     quarantine: Annotated[
         str | None, typer.Option("--quarantine", help="SQLite file for the rejected rows")
     ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="binary, multiclass or regression [default: inferred from the target]"),
+    ] = None,
 ) -> None:
     """Run models side by side on a stream, test-then-train; print scores, costs and a verdict."""
     points = _change_points(change_points)
@@ -226,6 +233,7 @@ def compare(
             change_points=points,
             schema=schema,
             quarantine=quarantine,
+            task=task,
         )
     except (TidalError, FileNotFoundError, OSError) as err:
         raise _fail(str(err)) from None

@@ -420,6 +420,11 @@ def prequential(
         rec["error"] = t.error
         if t.meter is not None:
             rec.update(t.meter.summary())
+        # batch learners say what a report must show: skipped retrains, a window larger than
+        # the stream, a policy that never fired (never a silent fallback)
+        for w in getattr(t.learner, "stream_warnings", lambda n: [])(seen):
+            if w not in t.warnings:
+                t.warnings.append(w)
         rec["warnings"] = list(t.warnings)
         rows.append(rec)
     analysis = _analyze(tracks, rows, window, change_points, recovery_window)

@@ -168,6 +168,18 @@ def _changes_html(results: Any) -> str:
     return f"<details><summary>{summary}</summary>{table}</details>"
 
 
+def _warnings_html(results: Any) -> str:
+    """Every learner's warnings and errors: what went wrong is shown, never silent."""
+    items = [
+        f"<li><b>{html.escape(r['learner'])}</b>: {html.escape(str(w))}</li>"
+        for r in results.rows
+        for w in [*(r.get("warnings") or ()), *([r["error"]] if r.get("error") else [])]
+    ]
+    if not items:
+        return ""
+    return f"<h2>Warnings</h2><ul class='warnings'>{''.join(items)}</ul>"
+
+
 def _verdict_html(v: Verdict) -> str:
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in v.reasons)
     answers = "".join(
@@ -250,6 +262,7 @@ def write_report(
 {_table_html(results)}
 <h2>Recovery after each change point</h2>
 {_changes_html(results)}
+{_warnings_html(results)}
 </body></html>
 """
     path = Path(path)
