@@ -131,9 +131,33 @@ _ENTRIES = [
         "ht", "tidal.tree:HoeffdingTreeClassifier", "Hoeffding tree classifier", "classification"
     ),
     ZooEntry(
+        "hat",
+        "tidal.tree:HoeffdingAdaptiveTreeClassifier",
+        "Hoeffding adaptive tree classifier (ADWIN at every node)",
+        "classification",
+    ),
+    ZooEntry(
         "arf",
-        "tidal.ensemble:AdaptiveRandomForestClassifier",
-        "adaptive random forest classifier",
+        "tidal.ensemble:ARFClassifier",
+        "adaptive random forest classifier (10 trees)",
+        "classification",
+    ),
+    ZooEntry(
+        "lbag",
+        "tidal.ensemble:LeveragingBaggingClassifier",
+        "leveraging bagging of Hoeffding trees (10)",
+        "classification",
+    ),
+    ZooEntry(
+        "bag",
+        "tidal.ensemble:BaggingClassifier",
+        "Oza online bagging of Hoeffding trees (10)",
+        "classification",
+    ),
+    ZooEntry(
+        "knn",
+        "tidal.neighbors:KNNClassifier",
+        "k nearest neighbours over a sliding window",
         "classification",
     ),
     ZooEntry(

@@ -269,7 +269,7 @@ def datasets() -> None:
     _console().print(table)
 
 
-DEMO_MODELS = ("lr", "nb", "ht", "batch-lr", "batch-lgbm", "hybrid", "majority", "nochange")
+DEMO_MODELS = ("lr", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "hybrid", "majority", "nochange")
 
 
 @app.command()

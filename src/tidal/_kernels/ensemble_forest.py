@@ -1,0 +1,412 @@
+"""Ensembles of Hoeffding trees (ARF, online bagging, leveraging bagging), compiled.
+
+Every member's trees live in one "forest": the arrays of ``tree_hoeffding`` with a leading tree
+axis (``node_i[t]`` is tree ``t``'s ``node_i``). ARF keeps ``2 * M`` trees (a foreground and a
+background tree per member, ``fg[m]`` / ``bg[m]`` say which); bagging keeps ``M``.
+
+Members are independent given their own random draws, so :func:`run_members` runs member by
+member over the whole block, in parallel (``prange`` over members); the ensemble vote only
+combines each member's prediction made before it learned the row, written to ``out_m[m, i]``.
+Random numbers come from a counter-based generator keyed by (seed, member, row number): the
+draws do not depend on the block size, the number of threads, or on re-running a row.
+
+A member stops early (``pos[m]`` < n) before a row when one of its trees could run out of node
+or slot rows; the caller grows the arrays and calls again. In leveraging bagging a member also
+stops after a row where its ADWIN detected an increase of its error (``pending[m]``): the
+caller then resets the worst member at that row (members only interact there).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+from tidal._kernels import jit
+from tidal._kernels.drift_adwin import adwin_reset, adwin_update
+from tidal._kernels.tree_hoeffding import (
+    _append_child,
+    _argmax_present,
+    _attempt_split,
+    _branch,
+    _deactivate,
+    _estimate_model_size,
+    _learn_leaf,
+    _most_common_child,
+    _new_node,
+    leaf_proba,
+    leaf_total,
+    predict_leaf,
+)
+from tidal._kernels.tree_layout import (
+    LEAF,
+    MF_OVERHEAD,
+    MF_WSEEN,
+    MI_GROWTH,
+    MI_NACTIVE,
+    MI_NEXTSLOT,
+    MI_NFREE,
+    MI_NINACTIVE,
+    MI_NNODES,
+    MI_ROOT,
+    NF_EDGE,
+    NF_LAST,
+    NI_ACTIVE,
+    NI_DEPTH,
+    NI_FEAT,
+    NI_KIND,
+    NOMINAL_MULTIWAY,
+    PF_GRACE,
+    PF_MAXDEPTH,
+    PF_MEMPERIOD,
+)
+
+MODE_BAG, MODE_ARF, MODE_LB = 0, 1, 2
+# leveraging bagging's resampling methods (River's names)
+LB_BAG, LB_ME, LB_HALF, LB_WT, LB_SUBAG = 0, 1, 2, 3, 4
+# per-member counters
+C_WARN, C_DRIFT, N_COUNTS = 0, 1, 2
+
+_ADWIN_TOTAL, _ADWIN_WIDTH = 2, 4
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
+# ----------------------------------------------------------------------------- random numbers
+@jit
+def mix64(z):
+    """SplitMix64's finaliser: a bijection of uint64 with good avalanche."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@jit
+def member_key(seed, m):
+    return mix64(mix64(np.uint64(seed) + _GOLDEN) ^ mix64(np.uint64(m) * _GOLDEN + _GOLDEN))
+
+
+@jit
+def _row_stream(key, t, rs):
+    """Start the stream of member ``key`` at row number ``t`` (held in ``rs[0]``)."""
+    rs[0] = mix64(key ^ mix64(np.uint64(t) + _GOLDEN))
+
+
+@jit
+def uniform(rs):
+    """The next float in [0, 1) of the stream in ``rs[0]``."""
+    rs[0] = rs[0] + _GOLDEN
+    return float(mix64(rs[0]) >> _S11) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def poisson(rate, rs):
+    """Knuth's algorithm, as River's ``utils.random.poisson``."""
+    lim = math.exp(-rate)
+    k = 0
+    p = 1.0
+    while p > lim:
+        k += 1
+        p *= uniform(rs)
+    return k - 1
+
+
+# ----------------------------------------------------------------------------- one tree
+@jit
+def clear_tree(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord,
+               slot_free, meta_i, meta_f, sub, t):  # fmt: skip
+    """Make tree ``t`` empty, every row as freshly allocated (so that the state does not keep
+    traces of when, within a block, a tree was replaced)."""
+    node_i[t] = -1
+    node_f[t] = 0.0
+    stats[t] = 0.0
+    present[t] = 0
+    disabled[t] = 0
+    g[t] = 0.0
+    fw[t] = 0.0
+    rank[t] = -1
+    nrank[t] = 0
+    cnt[t] = 0.0
+    cnt_ord[t] = -1
+    slot_free[t] = 0
+    meta_i[t, :] = 0
+    meta_i[t, MI_ROOT] = -1
+    meta_i[t, MI_GROWTH] = 1
+    meta_f[t, :] = 0.0
+    meta_f[t, MF_OVERHEAD] = 1.0
+    sub[t, :] = 0
+
+
+@jit
+def needs_room(meta_i, t, n_nodes, n_slots, maxc):
+    """Whether learning one row could overflow tree ``t``'s node or slot rows."""
+    if meta_i[t, MI_NNODES] + maxc + 1 > n_nodes:
+        return True
+    return meta_i[t, MI_NFREE] == 0 and meta_i[t, MI_NEXTSLOT] >= n_slots
+
+
+@jit
+def tree_proba(node_i, node_f, stats, present, g, fw, rank, cnt, cnt_ord, meta_i, x, nom_idx, pf,
+               pi, out, tw, work, order, votes, info):  # fmt: skip
+    """Write the tree's probabilities for ``x`` to ``out``; return the predicted class code
+    (River's ``predict_one``: first maximum in the leaf's dict order), -1 for "None".
+    ``info`` gets the leaf and ``leaf_proba``'s naive Bayes flag, for ``tree_learn``."""
+    out[:] = 0.0
+    info[0] = -1
+    info[1] = -1
+    root = meta_i[MI_ROOT]
+    if root < 0:
+        return -1
+    leaf = predict_leaf(node_i, node_f, stats, present, root, x, tw, work)
+    info[0] = leaf
+    info[1] = leaf_proba(stats, present, leaf, x, node_i, node_f, g, fw, rank, cnt, cnt_ord,
+                         nom_idx, order, votes, out, pf, pi)  # fmt: skip
+    return _argmax_present(out, present, leaf)
+
+
+@jit
+def _sample_subspace(disabled, node, k, rs, perm):
+    """Monitor ``k`` features drawn without replacement at this leaf (ARF's random subspace)."""
+    F = perm.shape[0]
+    for f in range(F):
+        perm[f] = f
+        disabled[node, f] = 1
+    for r in range(k):
+        j = r + int(uniform(rs) * (F - r))
+        tmp = perm[r]
+        perm[r] = perm[j]
+        perm[j] = tmp
+        disabled[node, perm[r]] = 0
+
+
+@jit
+def tree_learn(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord,
+               slot_free, meta_i, meta_f, sub, x, yc, wi, nom_idx, label_rank, pf, pi, maxf, rs,
+               tw, work, leaves, order, votes, tmp, post, post_p, perm, info, nb_out):  # fmt: skip
+    """Learn one row: the learning half of ``tree_hoeffding.step``, plus a random feature
+    subspace drawn the first time a leaf learns when ``maxf`` < number of features. When
+    ``info[0]`` is the leaf the row reaches, ``nb_out`` holds its prediction (``tree_proba``'s)
+    and naive Bayes is not computed twice; pass ``info[0] = -1`` otherwise."""
+    meta_f[MF_WSEEN] += wi
+    if meta_i[MI_ROOT] < 0:
+        meta_i[MI_ROOT] = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
+        meta_i[MI_NACTIVE] = 1
+    node = meta_i[MI_ROOT]
+    clean = True
+    while node_i[node, NI_KIND] != LEAF:
+        b = _branch(node_i, node_f, node, x)
+        if b < 0:
+            clean = False
+            break
+        node = b
+    if not clean:
+        while True:
+            fv = x[node_i[node, NI_FEAT]]
+            if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
+                depth = node_i[node, NI_DEPTH] + 1
+                leaf = _new_node(node_i, node_f, stats, present, disabled, meta_i, node, depth)
+                node_f[leaf, NF_EDGE] = fv
+                _append_child(node_i, node, leaf)
+                meta_i[MI_NACTIVE] += 1
+                node = leaf
+            else:
+                node = _most_common_child(node_i, stats, present, node, tw, work)
+                while node_i[node, NI_KIND] != LEAF:
+                    b = _branch(node_i, node_f, node, x)
+                    if b < 0:
+                        break
+                    node = b
+            if node_i[node, NI_KIND] == LEAF:
+                break
+    if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:
+        _sample_subspace(disabled, node, maxf, rs, perm)
+        sub[node] = 1
+    nb_done = info[1] if node == info[0] else -1
+    _learn_leaf(node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw,
+                rank, nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done,
+                nb_out)  # fmt: skip
+    if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
+        if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
+            _deactivate(node_i, node, meta_i, slot_free)
+            meta_i[MI_NACTIVE] -= 1
+            meta_i[MI_NINACTIVE] += 1
+        else:
+            ws = leaf_total(stats, present, node)
+            if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
+                n0 = meta_i[MI_NNODES]
+                _attempt_split(node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g,
+                               fw, rank, cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post,
+                               post_p, work, leaves)  # fmt: skip
+                for k in range(n0, meta_i[MI_NNODES]):
+                    sub[k] = 0
+                node_f[node, NF_LAST] = ws
+    if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
+        _estimate_model_size(pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free,
+                             work, leaves)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- the ensemble
+@jit
+def adwin_estimation(s):
+    return s[_ADWIN_TOTAL] / s[_ADWIN_WIDTH] if s[_ADWIN_WIDTH] > 0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, Xp, Xl, y, w, do_pred,
+                do_learn, same_x, nom_idx, label_rank, pf, pi, node_i, node_f, stats, present,
+                disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f, sub, fg,
+                bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts, out_m,
+                est_hist):  # fmt: skip
+    """Run every member from ``pos[m]`` over the block (see the module docstring)."""
+    M = pos.shape[0]
+    n = out_m.shape[1]
+    C = stats.shape[2]
+    F = fw.shape[2]
+    Nn = node_i.shape[1]
+    Ns = g.shape[1]
+    maxc = max(2, cnt.shape[3])
+    for m in prange(M):
+        if pending[m] >= 0:
+            continue
+        key = member_key(seed, m)
+        rs = np.zeros(1, dtype=np.uint64)
+        tw = np.empty(Nn)
+        work = np.empty(Nn + 1, dtype=np.int64)
+        leaves = np.empty(Nn, dtype=np.int64)
+        order = np.empty(F, dtype=np.int64)
+        perm = np.empty(F, dtype=np.int64)
+        votes = np.empty(C)
+        tmp = np.empty(C)
+        pr = np.empty(C)
+        info = np.full(2, -1, dtype=np.int64)
+        none = np.full(2, -1, dtype=np.int64)  # "no prediction to reuse": never written
+        post = np.empty((maxc, C))
+        post_p = np.empty((maxc, C), dtype=np.int64)
+        i = pos[m]
+        while i < n:
+            t = fg[m]
+            if do_learn:
+                if needs_room(meta_i, t, Nn, Ns, maxc):
+                    break
+                if bg_on[m] == 1 and needs_room(meta_i, bg[m], Nn, Ns, maxc):
+                    break
+            yp = -2
+            if do_pred:
+                yp = tree_proba(node_i[t], node_f[t], stats[t], present[t], g[t], fw[t], rank[t],
+                                cnt[t], cnt_ord[t], meta_i[t], Xp[i], nom_idx, pf, pi, pr, tw,
+                                work, order, votes, info)  # fmt: skip
+                scale = 1.0
+                if weighted and metric[m, 1] > 0 and metric[m, 0] > 0:
+                    scale = metric[m, 0] / metric[m, 1]
+                for c in range(C):
+                    out_m[m, i, c] = pr[c] * scale
+            if not do_learn:
+                i += 1
+                continue
+            if not (w[i] > 0.0):
+                if mode == MODE_LB:
+                    est_hist[m, i] = adwin_estimation(s_drift[m])
+                i += 1
+                continue
+            x = Xl[i]
+            yc = y[i]
+            _row_stream(key, t0 + i, rs)
+            have = do_pred and same_x  # pr and info hold the tree's prediction of this x
+            if (mode == MODE_ARF or (mode == MODE_LB and lb_method == LB_ME)) and not have:
+                yp = tree_proba(node_i[t], node_f[t], stats[t], present[t], g[t], fw[t], rank[t],
+                                cnt[t], cnt_ord[t], meta_i[t], x, nom_idx, pf, pi, pr, tw, work,
+                                order, votes, info)  # fmt: skip
+                have = True
+            if mode == MODE_ARF:
+                metric[m, 1] += 1.0
+                if yp == yc:
+                    metric[m, 0] += 1.0
+            k = 0
+            if mode == MODE_LB and lb_method != LB_BAG:
+                if lb_method == LB_ME:
+                    err = adwin_estimation(s_drift[m])
+                    if yp != yc:
+                        k = 1
+                    elif err != 1.0 and uniform(rs) < err / (1.0 - err):
+                        k = 1
+                elif lb_method == LB_HALF:
+                    k = 1 if uniform(rs) < 0.5 else 0
+                elif lb_method == LB_WT:
+                    k = 1 + poisson(1.0, rs)
+                else:
+                    k = 1 if poisson(1.0, rs) > 0 else 0
+            else:
+                k = poisson(lam, rs)
+            if k > 0:
+                wk = k * w[i]
+                reuse = info if have else none
+                if mode == MODE_ARF and bg_on[m] == 1:
+                    b = bg[m]
+                    tree_learn(node_i[b], node_f[b], stats[b], present[b], disabled[b], g[b],
+                               fw[b], rank[b], nrank[b], cnt[b], cnt_ord[b], slot_free[b],
+                               meta_i[b], meta_f[b], sub[b], x, yc, wk, nom_idx, label_rank, pf,
+                               pi, maxf, rs, tw, work, leaves, order, votes, tmp, post, post_p,
+                               perm, none, tmp)  # fmt: skip
+                tree_learn(node_i[t], node_f[t], stats[t], present[t], disabled[t], g[t], fw[t],
+                           rank[t], nrank[t], cnt[t], cnt_ord[t], slot_free[t], meta_i[t],
+                           meta_f[t], sub[t], x, yc, wk, nom_idx, label_rank, pf, pi, maxf, rs,
+                           tw, work, leaves, order, votes, tmp, post, post_p, perm,
+                           reuse, pr)  # fmt: skip
+                if mode == MODE_ARF:
+                    _arf_detect(m, yp != yc, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift,
+                                metric, counts, node_i, node_f, stats, present, disabled, g, fw,
+                                rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f,
+                                sub)  # fmt: skip
+            if mode == MODE_LB:
+                yq = tree_proba(node_i[t], node_f[t], stats[t], present[t], g[t], fw[t], rank[t],
+                                cnt[t], cnt_ord[t], meta_i[t], x, nom_idx, pf, pi, tmp, tw, work,
+                                order, votes, info)  # fmt: skip
+                before = adwin_estimation(s_drift[m])
+                up = False
+                if meta_i[t, MI_ROOT] >= 0:
+                    if adwin_update(p_drift, s_drift[m], 1.0 if yq != yc else 0.0):
+                        up = adwin_estimation(s_drift[m]) > before
+                est_hist[m, i] = adwin_estimation(s_drift[m])
+                if up:
+                    pending[m] = i
+                    i += 1
+                    break
+            i += 1
+        pos[m] = i
+
+
+@jit
+def _arf_detect(m, wrong, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts, node_i,
+                node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+                meta_i, meta_f, sub):  # fmt: skip
+    """ARF's warning and drift detectors of member ``m`` after it learned a row."""
+    x = 1.0 if wrong else 0.0
+    fresh = -1  # a new background tree
+    dropped = -1  # the tree a drift discards
+    if p_warn[0] > 0 and adwin_update(p_warn, s_warn[m], x):
+        fresh = bg[m]
+        bg_on[m] = 1
+        adwin_reset(s_warn[m])
+        counts[m, C_WARN] += 1
+    if p_drift[0] > 0 and adwin_update(p_drift, s_drift[m], x):
+        if bg_on[m] == 1:
+            # the background tree takes over; the replaced tree's rows become the spare tree
+            dropped = fg[m]
+            fg[m] = bg[m]
+            bg[m] = dropped
+            bg_on[m] = 0
+            adwin_reset(s_warn[m])
+        else:
+            dropped = fg[m]
+        adwin_reset(s_drift[m])
+        metric[m, 0] = 0.0
+        metric[m, 1] = 0.0
+        counts[m, C_DRIFT] += 1
+    for t in (fresh, dropped):
+        if t >= 0:
+            clear_tree(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord,
+                       slot_free, meta_i, meta_f, sub, t)  # fmt: skip

@@ -1,0 +1,212 @@
+"""Adaptive Random Forest classifier (Gomes et al., 2017), compiled."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tidal._kernels import ensemble_forest as E
+from tidal.base import ParameterError, Tags
+from tidal.ensemble._forest import TreeEnsemble
+
+__all__ = ["ARFClassifier"]
+
+_TREE_PARAMS = (
+    "grace_period",
+    "max_depth",
+    "split_criterion",
+    "delta",
+    "tau",
+    "leaf_prediction",
+    "nb_threshold",
+    "nominal_attributes",
+    "splitter",
+    "binary_split",
+    "min_branch_fraction",
+    "max_share_to_split",
+    "max_size",
+    "memory_estimate_period",
+    "stop_mem_management",
+    "remove_poor_attrs",
+    "merit_preprune",
+)
+
+
+class ARFClassifier(TreeEnsemble):
+    """Adaptive Random Forest: Hoeffding trees on Poisson-resampled rows and random feature
+    subspaces, each with a warning and a drift detector; a warning starts a background tree,
+    a drift replaces the tree by it.
+
+    River 0.26.1's ``forest.ARFClassifier`` algorithm, parameters, defaults and update order:
+    for each member, predict the row, update the member's accuracy, draw ``k ~
+    Poisson(lambda_value)`` and, when ``k > 0``, learn the row with weight ``k`` (background
+    tree first), then feed "the member was wrong" to the warning detector (ADWIN, delta 0.01)
+    and the drift detector (ADWIN, delta 0.001). Each leaf monitors ``max_features`` features
+    drawn at random the first time it learns. The vote adds each member's probabilities
+    weighted by its accuracy since it was last replaced.
+
+    The random numbers come from tidal's own generator (keyed by seed, member and row), so the
+    trees differ from River's for the same seed; results never depend on the block size or on
+    the number of threads. Members are updated in parallel (numba threads).
+
+    Parameters
+    ----------
+    n_models
+        Number of trees.
+    max_features
+        Features monitored per leaf: an int, a float (share of the features), ``"sqrt"``,
+        ``"log2"`` or ``None`` (all).
+    lambda_value
+        Rate of the Poisson resampling weights.
+    disable_weighted_vote
+        Add the members' probabilities unweighted.
+    warning_delta, drift_delta
+        Confidence of the ADWIN warning and drift detectors (``None`` disables warnings, and
+        so background trees; ``drift_delta=None`` disables tree replacement).
+    grace_period, max_depth, split_criterion, delta, tau, leaf_prediction, nb_threshold,
+    nominal_attributes, splitter, binary_split, min_branch_fraction, max_share_to_split,
+    max_size, memory_estimate_period, stop_mem_management, remove_poor_attrs, merit_preprune
+        The trees' parameters (see :class:`tidal.tree.HoeffdingTreeClassifier`; the defaults
+        are River's ARF defaults: grace period 50, delta 0.01).
+    seed
+        Seed of the random numbers (``None``: a fresh random seed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tidal.ensemble import ARFClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((4000, 4))
+    >>> y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    >>> model = ARFClassifier(n_models=5, seed=1)
+    >>> pred = model.step_many(X, y)  # predict each row, then learn it
+    >>> bool((pred[2000:] == y[2000:]).mean() > 0.9)
+    True
+    >>> len(model.n_nodes)
+    5
+    """
+
+    _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True, stochastic=True)
+    _mode = E.MODE_ARF
+    _trees_per_member = 2
+
+    def __init__(
+        self,
+        n_models: int = 10,
+        max_features: int | float | str | None = "sqrt",
+        lambda_value: float = 6,
+        disable_weighted_vote: bool = False,
+        warning_delta: float | None = 0.01,
+        drift_delta: float | None = 0.001,
+        grace_period: int = 50,
+        max_depth: int | None = None,
+        split_criterion: str = "info_gain",
+        delta: float = 0.01,
+        tau: float = 0.05,
+        leaf_prediction: str = "nba",
+        nb_threshold: int = 0,
+        nominal_attributes: list[str] | None = None,
+        splitter: str | None = None,
+        binary_split: bool = False,
+        min_branch_fraction: float = 0.01,
+        max_share_to_split: float = 0.99,
+        max_size: float = 100.0,
+        memory_estimate_period: int = 2_000_000,
+        stop_mem_management: bool = False,
+        remove_poor_attrs: bool = False,
+        merit_preprune: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.n_models = n_models
+        self.max_features = max_features
+        self.lambda_value = lambda_value
+        self.disable_weighted_vote = disable_weighted_vote
+        self.warning_delta = warning_delta
+        self.drift_delta = drift_delta
+        self.grace_period = grace_period
+        self.max_depth = max_depth
+        self.split_criterion = split_criterion
+        self.delta = delta
+        self.tau = tau
+        self.leaf_prediction = leaf_prediction
+        self.nb_threshold = nb_threshold
+        self.nominal_attributes = nominal_attributes
+        self.splitter = splitter
+        self.binary_split = binary_split
+        self.min_branch_fraction = min_branch_fraction
+        self.max_share_to_split = max_share_to_split
+        self.max_size = max_size
+        self.memory_estimate_period = memory_estimate_period
+        self.stop_mem_management = stop_mem_management
+        self.remove_poor_attrs = remove_poor_attrs
+        self.merit_preprune = merit_preprune
+        self.seed = seed
+
+    @classmethod
+    def _unit_test_params(cls):  # noqa: ANN206
+        yield {"n_models": 3, "grace_period": 20, "seed": 42}
+
+    def _check_params(self) -> None:
+        self._check_common()
+        mf = self.max_features
+        ok = (
+            mf is None
+            or mf in ("sqrt", "log2")
+            or (isinstance(mf, int) and not isinstance(mf, bool))
+            or (isinstance(mf, float) and 0 < mf <= 1)
+        )
+        if not ok:
+            raise ParameterError(
+                f'max_features == {mf!r}, must be an int, a float in (0, 1], "sqrt", "log2" or None'
+            )
+        if not self.lambda_value > 0:
+            raise ParameterError(f"lambda_value == {self.lambda_value!r}, must be > 0")
+        for name in ("warning_delta", "drift_delta"):
+            v = getattr(self, name)
+            if v is not None and not 0 < v < 1:
+                raise ParameterError(f"{name} == {v!r}, must be None or in (0, 1)")
+
+    def _tree_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in _TREE_PARAMS}
+
+    def _lambda(self) -> float:
+        return float(self.lambda_value)
+
+    def _max_features(self, n_features: int) -> int:
+        """River's ``_set_max_features``."""
+        mf = self.max_features
+        if mf == "sqrt":
+            k = round(math.sqrt(n_features))
+        elif mf == "log2":
+            k = round(math.log2(n_features))
+        elif mf is None:
+            k = n_features
+        elif isinstance(mf, float):
+            k = int(mf * n_features)
+        else:
+            k = int(mf)
+        if k < 0:
+            k += n_features
+        return min(max(k, 1), n_features)
+
+    def _detector_deltas(self) -> tuple[float, float]:
+        # the kernel skips a detector whose delta is 0
+        return (self.warning_delta or 0.0), (self.drift_delta or 0.0)
+
+    def _weighted(self) -> bool:
+        return not self.disable_weighted_vote
+
+    def n_warnings_detected(self, tree_id: int | None = None) -> int:
+        """Warnings detected in total, or by member ``tree_id``."""
+        return self._count(E.C_WARN, tree_id)
+
+    def n_drifts_detected(self, tree_id: int | None = None) -> int:
+        """Drifts detected (trees replaced) in total, or by member ``tree_id``."""
+        return self._count(E.C_DRIFT, tree_id)
+
+    def _count(self, col: int, tree_id: int | None) -> int:
+        members = getattr(self, "_members", None)
+        if members is None:
+            return 0
+        c = members["counts"][:, col]
+        return int(c.sum() if tree_id is None else c[tree_id])

@@ -1,0 +1,333 @@
+"""What the tree ensembles share: the forest arrays, growing them, and the block loop."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import numpy as np
+
+from tidal._kernels import ensemble_forest as E
+from tidal._kernels import tree_hoeffding as K
+from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
+from tidal.base import CategoryEncoder, Classifier, ParameterError
+from tidal.tree import HoeffdingTreeClassifier
+from tidal.tree._render import TreeView
+
+__all__ = ["TreeEnsemble", "MemberTree"]
+
+_TREE = (
+    "node_i",
+    "node_f",
+    "stats",
+    "present",
+    "disabled",
+    "g",
+    "fw",
+    "rank",
+    "nrank",
+    "cnt",
+    "cnt_ord",
+    "slot_free",
+    "meta_i",
+    "meta_f",
+    "sub",
+)
+_NODE_AXIS = ("node_i", "node_f", "stats", "present", "disabled", "sub")
+_SLOT_AXIS = ("g", "fw", "rank", "nrank", "cnt", "cnt_ord", "slot_free")
+_FILL = {"node_i": -1, "rank": -1, "cnt_ord": -1}
+_MEMBER = ("fg", "bg", "bg_on", "s_warn", "s_drift", "metric", "counts")
+
+
+def _pad(a: np.ndarray, axis: int, extra: int, fill: float = 0) -> np.ndarray:
+    shape = list(a.shape)
+    shape[axis] = extra
+    return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)], axis=axis)
+
+
+def _adwin_params(delta: float) -> np.ndarray:
+    """River's ADWIN defaults besides ``delta``: clock 32, 5 buckets, min window 5, grace 10."""
+    return np.array([delta, 32, 5, 5, 10], dtype=np.float64)
+
+
+class MemberTree(TreeView):
+    """Read-only view of one member's current tree (sizes, ``to_text``, importances)."""
+
+    def __init__(self, owner: TreeEnsemble, t: int) -> None:
+        self._tree = {k: owner._forest[k][t] for k in _TREE}
+        self.feature_names_in_ = owner.feature_names_in_
+        self._labels = list(getattr(owner, "_labels", []))
+        self._value_codes = owner._value_codes
+        self._categories = getattr(owner, "_categories", None)
+
+
+class TreeEnsemble(Classifier):
+    """Base of the compiled ensembles of Hoeffding trees (subclasses set the mode)."""
+
+    _mode = E.MODE_BAG
+    _trees_per_member = 1
+
+    # subclass hooks --------------------------------------------------------------------
+    def _tree_params(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _lambda(self) -> float:
+        raise NotImplementedError
+
+    def _max_features(self, n_features: int) -> int:
+        return n_features
+
+    def _detector_deltas(self) -> tuple[float, float]:
+        return 0.01, 0.001
+
+    def _lb_method(self) -> int:
+        return E.LB_BAG
+
+    def _weighted(self) -> bool:
+        return False
+
+    # parameters -------------------------------------------------------------------------
+    def _check_common(self) -> None:
+        if not (isinstance(self.n_models, int | np.integer) and self.n_models >= 1):
+            raise ParameterError(f"n_models == {self.n_models!r}, must be an int >= 1")
+        if self.seed is not None and not (
+            isinstance(self.seed, int | np.integer) and self.seed >= 0
+        ):
+            raise ParameterError(f"seed == {self.seed!r}, must be None or an int >= 0")
+        self._ht()._check_params()
+
+    def _ht(self) -> HoeffdingTreeClassifier:
+        ht = HoeffdingTreeClassifier(**self._tree_params())
+        ht._labels = list(getattr(self, "_labels", []))
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            ht.feature_names_in_ = names
+        return ht
+
+    # state ------------------------------------------------------------------------------
+    def _init_state(self) -> None:
+        names = self.feature_names_in_
+        F = len(names)
+        declared = set(self._tree_params().get("nominal_attributes") or [])
+        nominal = [n for n in names if n in self.categorical_features_ or n in declared]
+        self._nom_idx = np.full(F, -1, dtype=np.int64)
+        for j, n in enumerate(nominal):
+            self._nom_idx[names.index(n)] = j
+        self._numeric_nominal = [n for n in nominal if n not in self.categorical_features_]
+        self._value_codes = CategoryEncoder()
+        M = self.n_models
+        T = M * self._trees_per_member
+        Nn, Ns, C, J = 16, 8, len(getattr(self, "_labels", None) or []), len(nominal)
+        f = {
+            "node_i": np.full((T, Nn, K.N_NI), -1, dtype=np.int64),
+            "node_f": np.zeros((T, Nn, K.N_NF)),
+            "stats": np.zeros((T, Nn, C)),
+            "present": np.zeros((T, Nn, C), dtype=np.int64),
+            "disabled": np.zeros((T, Nn, F), dtype=np.uint8),
+            "g": np.zeros((T, Ns, F, C, K.N_G)),
+            "fw": np.zeros((T, Ns, F)),
+            "rank": np.full((T, Ns, F), -1, dtype=np.int64),
+            "nrank": np.zeros((T, Ns), dtype=np.int64),
+            "cnt": np.zeros((T, Ns, J, 1, C)),
+            "cnt_ord": np.full((T, Ns, J, C), -1, dtype=np.int64),
+            "slot_free": np.zeros((T, Ns), dtype=np.int64),
+            "meta_i": np.zeros((T, K.N_MI), dtype=np.int64),
+            "meta_f": np.zeros((T, K.N_MF)),
+            "sub": np.zeros((T, Nn), dtype=np.uint8),
+        }
+        for t in range(T):
+            E.clear_tree(*(f[k] for k in _TREE), t)
+        self._forest = f
+        size = adwin_state_size(5)
+        s_warn = np.zeros((M, size))
+        s_drift = np.zeros((M, size))
+        for m in range(M):
+            adwin_reset(s_warn[m])
+            adwin_reset(s_drift[m])
+        self._members = {
+            "fg": np.arange(M, dtype=np.int64),
+            "bg": np.arange(M, dtype=np.int64) + (M if self._trees_per_member == 2 else 0),
+            "bg_on": np.zeros(M, dtype=np.int64),
+            "s_warn": s_warn,
+            "s_drift": s_drift,
+            "metric": np.zeros((M, 2)),
+            "counts": np.zeros((M, E.N_COUNTS), dtype=np.int64),
+        }
+        self._seed = int(self.seed) if self.seed is not None else secrets.randbits(62)
+        self._t = 0
+        self._n_resets = 0
+
+    def _on_new_classes(self, n_classes: int) -> None:
+        f = getattr(self, "_forest", None)
+        if f is None:
+            return
+        extra = n_classes - f["stats"].shape[2]
+        if extra <= 0:
+            return
+        for k, axis in (("stats", 2), ("present", 2), ("g", 3), ("cnt", 4), ("cnt_ord", 3)):
+            f[k] = _pad(f[k], axis, extra, _FILL.get(k, 0))
+
+    def _get_state(self) -> dict[str, Any]:
+        # only the rows in use: the spare capacity depends on how the stream was cut in blocks
+        f = self._forest
+        nodes = max(1, int(f["meta_i"][:, K.MI_NNODES].max()))
+        slots = max(1, int(f["meta_i"][:, K.MI_NEXTSLOT].max()))
+        state: dict[str, Any] = {}
+        for k, v in f.items():
+            if k in _NODE_AXIS:
+                v = v[:, :nodes]
+            elif k in _SLOT_AXIS:
+                v = v[:, :slots]
+            if k == "cnt":
+                v = v[:, :, :, : max(1, int(f["meta_i"][:, K.MI_NCATS].max()))]
+            state[k] = v.copy()
+        state.update({k: v.copy() for k, v in self._members.items()})
+        state["nom_idx"] = self._nom_idx.copy()
+        state["numeric_nominal"] = list(self._numeric_nominal)
+        state["value_codes"] = self._value_codes.to_json()
+        state["seed_used"] = int(self._seed)
+        state["t"] = int(self._t)
+        state["n_resets"] = int(self._n_resets)
+        return state
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self._forest = {k: np.array(state[k]) for k in _TREE}
+        self._members = {k: np.array(state[k]) for k in _MEMBER}
+        self._nom_idx = np.array(state["nom_idx"], dtype=np.int64)
+        self._numeric_nominal = list(state["numeric_nominal"])
+        self._value_codes = CategoryEncoder.from_json(state["value_codes"])
+        self._seed = int(state["seed_used"])
+        self._t = int(state["t"])
+        self._n_resets = int(state["n_resets"])
+
+    # inspection -------------------------------------------------------------------------
+    def member(self, m: int) -> MemberTree:
+        """A view of member ``m``'s current tree (``n_nodes``, ``depth``, ``to_text()``...)."""
+        if getattr(self, "_forest", None) is None:
+            raise IndexError("the ensemble has not learned anything yet")
+        if not 0 <= m < self.n_models:
+            raise IndexError(f"member {m} out of range: there are {self.n_models}")
+        return MemberTree(self, int(self._members["fg"][m]))
+
+    @property
+    def n_nodes(self) -> list[int]:
+        """Number of nodes of each member's tree."""
+        if getattr(self, "_forest", None) is None:
+            return [0] * self.n_models
+        return [self.member(m).n_nodes for m in range(self.n_models)]
+
+    @property
+    def n_leaves(self) -> list[int]:
+        if getattr(self, "_forest", None) is None:
+            return [0] * self.n_models
+        return [self.member(m).n_leaves for m in range(self.n_models)]
+
+    @property
+    def depth(self) -> list[int]:
+        if getattr(self, "_forest", None) is None:
+            return [0] * self.n_models
+        return [self.member(m).depth for m in range(self.n_models)]
+
+    # the kernel hook --------------------------------------------------------------------
+    # numeric columns declared nominal -> category codes, exactly as the single tree does
+    _codes = HoeffdingTreeClassifier._codes
+
+    def _ensure_categories(self, X: np.ndarray) -> None:
+        nom = np.nonzero(self._nom_idx >= 0)[0]
+        if len(nom) == 0 or X.shape[0] == 0:
+            return
+        cols = X[:, nom]
+        if np.isnan(cols).all():
+            return
+        need = int(np.nanmax(cols)) + 1
+        cnt = self._forest["cnt"]
+        if need > cnt.shape[3]:
+            self._forest["cnt"] = _pad(cnt, 3, max(need, 2 * cnt.shape[3]) - cnt.shape[3])
+
+    def _grow(self) -> None:
+        f = self._forest
+        mi = f["meta_i"]
+        Nn = f["node_i"].shape[1]
+        maxc = max(2, f["cnt"].shape[3])
+        if (mi[:, K.MI_NNODES] + maxc + 1 > Nn).any():
+            extra = max(Nn, maxc + 1)
+            for k in _NODE_AXIS:
+                f[k] = _pad(f[k], 1, extra, _FILL.get(k, 0))
+        Ns = f["g"].shape[1]
+        if ((mi[:, K.MI_NFREE] == 0) & (mi[:, K.MI_NEXTSLOT] >= Ns)).any():
+            for k in _SLOT_AXIS:
+                f[k] = _pad(f[k], 1, Ns, _FILL.get(k, 0))
+
+    def _run_kernel(self, pos, pending, Xp, Xl, yv, wv, out_m, est, flags, params) -> None:  # noqa: ANN001
+        f, mb = self._forest, self._members
+        E.run_members(
+            self._mode, self._lb_method(), self._weighted(), self._lambda(), self._maxf,
+            self._seed, self._t, pos, pending, Xp, Xl, yv, wv, *flags, self._nom_idx, *params,
+            *(f[k] for k in _TREE), mb["fg"], mb["bg"], mb["bg_on"], self._p_warn,
+            self._p_drift, mb["s_warn"], mb["s_drift"], mb["metric"], mb["counts"], out_m, est,
+        )  # fmt: skip
+
+    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
+        n = out.shape[0]
+        learn = X_learn is not None
+        if learn:
+            same = X_pred is X_learn
+            X_learn = self._codes(X_learn, learn=True)
+            X_pred = X_learn if same else X_pred
+            self._ensure_categories(X_learn)
+        if X_pred is not None and X_pred is not X_learn:
+            X_pred = self._codes(X_pred, learn=False)
+        F = self.n_features_in_
+        empty = np.zeros((0, F))
+        Xl = empty if not learn else np.ascontiguousarray(X_learn, dtype=np.float64)
+        if X_pred is None:
+            Xp = empty
+        else:
+            Xp = Xl if X_pred is X_learn else np.ascontiguousarray(X_pred, dtype=np.float64)
+        yv = np.zeros(0, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
+        wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
+        ht = self._ht()
+        pf, pi = ht._params_arrays()
+        params = (ht._label_rank(), pf, pi)
+        self._maxf = self._max_features(F)
+        warn, drift = self._detector_deltas()
+        self._p_warn, self._p_drift = _adwin_params(warn), _adwin_params(drift)
+        M = self.n_models
+        C = self._forest["stats"].shape[2]
+        out_m = np.zeros((M, n, C))
+        est = np.zeros((M, n if learn and self._mode == E.MODE_LB else 0))
+        flags = (X_pred is not None, learn, learn and Xp is Xl)
+        pos = np.zeros(M, dtype=np.int64)
+        pending = np.full(M, -1, dtype=np.int64)
+        while True:
+            self._run_kernel(pos, pending, Xp, Xl, yv, wv, out_m, est, flags, params)
+            if ((pending < 0) & (pos < n)).any():  # stopped for room
+                self._grow()
+                continue
+            if not (pending >= 0).any():
+                break
+            self._reset_worst(pos, pending, est)
+        if X_pred is not None:
+            total = out_m.sum(axis=0)
+            s = total.sum(axis=1, keepdims=True)
+            np.divide(total, s, out=out, where=s > 0)
+            out[(s <= 0)[:, 0]] = 0.0
+        if learn:
+            self._t += n
+
+    def _reset_worst(self, pos: np.ndarray, pending: np.ndarray, est: np.ndarray) -> None:
+        """Leveraging bagging: at the earliest row where a member's error rose, replace the
+        member whose ADWIN estimates the largest error by a new tree (River's order)."""
+        r = int(pending[pending >= 0].min())
+        j = int(np.argmax(est[:, r]))
+        t = int(self._members["fg"][j])
+        f = self._forest
+        E.clear_tree(*(f[k] for k in _TREE), t)
+        s = self._members["s_drift"][j]
+        s[:] = 0.0
+        adwin_reset(s)  # a new detector: its count of detections starts again too
+        self._members["counts"][pending == r, E.C_DRIFT] += 1
+        pos[j] = r + 1
+        pending[j] = -1
+        pending[pending == r] = -1
+        self._n_resets += 1
