@@ -103,3 +103,19 @@ def test_nan_is_rejected_without_learning():
 def test_bad_parameter():
     with pytest.raises(ParameterError, match="with_std"):
         StandardScaler(with_std="yes").learn_one({"a": 1.0})
+
+
+def test_constant_feature_below_the_mean_is_exactly_positive_zero():
+    scaler = StandardScaler().learn_many({"c": np.full(5, 3.0)})
+    out = scaler.transform_many({"c": np.array([2.0])})
+    assert out[0, 0] == 0.0 and not np.signbit(out[0, 0])
+
+
+def test_large_offset_small_spread_stays_within_1e9_of_river():
+    xs = 1e6 + 1e-3 * np.random.default_rng(0).normal(size=500)
+    ours, river = StandardScaler(), river_pp.StandardScaler()
+    for x in xs:
+        river.learn_one({"x": x})
+        expected = river.transform_one({"x": x})["x"]
+        ours.learn_one({"x": x})
+        assert abs(ours.transform_one({"x": x})["x"] - expected) <= 1e-9

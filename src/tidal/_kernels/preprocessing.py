@@ -7,38 +7,71 @@ learning input ``Xl[i]`` is learned and transformed with the state *after* (into
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from tidal._kernels import jit
+from tidal._kernels import jit, njit
 
 
-@jit
-def _scale_row(x, o, with_std, mean, var):
-    for j in range(x.shape[0]):
-        if with_std:
-            v = var[j]
-            # River: (x - mean) / v**0.5 if v else 0.0 -- a constant feature becomes 0
-            o[j] = (x[j] - mean[j]) / v**0.5 if v != 0.0 else 0.0
-        else:
-            o[j] = x[j] - mean[j]
+def _vector_jit(fn):  # type: ignore[no-untyped-def]
+    """``jit`` with numpy's error model: ``/`` then needs no zero-divisor branch, so LLVM can
+    vectorise the feature loops (every divisor here is checked or is a count >= 1, so no
+    ZeroDivisionError could be raised anyway). Still no fastmath: results stay exact."""
+    return njit(cache=True, nogil=True, error_model="numpy")(fn)
 
 
-@jit
+@_vector_jit
+def _inverse_std(v):
+    # River divides by var ** 0.5 (0.0 out for a constant feature); multiplying by the
+    # reciprocal of the correctly rounded sqrt stays within a few ulp of it (relative to the
+    # output) and costs one division per feature and row instead of two
+    s = math.sqrt(v)
+    return 1.0 / s if s != 0.0 else 0.0
+
+
+@_vector_jit
+def _scaled(centred, inv):
+    # + 0.0 turns the -0.0 of a negative value times the 0 of a constant feature into River's 0.0
+    return centred * inv + 0.0
+
+
+@_vector_jit
+def _scale_row(X, out, i, mean, inv):
+    for j in range(X.shape[1]):
+        out[i, j] = _scaled(X[i, j] - mean[j], inv[j])
+
+
+@_vector_jit
 def standard_scaler_pair(Xp, Xl, Op, Ol, do_pred, do_learn, with_std, count, mean, var):
     n_rows = Xp.shape[0] if do_pred else Xl.shape[0]
-    n_features = mean.shape[0]
+    d = mean.shape[0]
+    # 1 / std of the current state (1 without std), refreshed by each learned row: the
+    # prediction of row i + 1 reuses what learning row i computed
+    inv = np.ones(d)
+    if with_std:
+        for j in range(d):
+            inv[j] = _inverse_std(var[j])
     for i in range(n_rows):
         if do_pred:
-            _scale_row(Xp[i], Op[i], with_std, mean, var)
-        if do_learn:
-            for j in range(n_features):
-                x = Xl[i, j]
-                count[j] += 1.0
-                old = mean[j]
-                mean[j] = old + (x - old) / count[j]
-                if with_std:
-                    var[j] += ((x - old) * (x - mean[j]) - var[j]) / count[j]
-            _scale_row(Xl[i], Ol[i], with_std, mean, var)
+            _scale_row(Xp, Op, i, mean, inv)
+        if not do_learn:
+            continue
+        # River's Welford updates, divisions included: the state stays River's bit for bit
+        # (a reciprocal here would move the mean by an ulp, which a feature with a large
+        # offset and a small spread turns into much more than 1e-9 once scaled)
+        for j in range(d):
+            c = count[j] + 1.0
+            count[j] = c
+            x = Xl[i, j]
+            old = mean[j]
+            new = old + (x - old) / c
+            mean[j] = new
+            if with_std:
+                v = var[j] + ((x - old) * (x - new) - var[j]) / c
+                var[j] = v
+                inv[j] = _inverse_std(v)
+            Ol[i, j] = _scaled(x - new, inv[j])
 
 
 @jit

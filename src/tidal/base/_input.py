@@ -247,6 +247,10 @@ def check_finite(M: np.ndarray, names: Sequence[str], owner: str, allow_nan: boo
     """Raise an InputError naming the first non-finite cell (row and column)."""
     if M.size == 0:
         return
+    # a NaN or an infinity anywhere makes the sum non-finite: one cheap pass for the usual
+    # all-finite case (an overflowing sum only sends it to the exact check below)
+    if np.isfinite(M.sum()):
+        return
     ok = np.isfinite(M)
     if ok.all():
         return

@@ -476,6 +476,9 @@ class Classifier(ClassifierMixin, _Supervised):
             arr = arr.reshape(1)
         if len(arr) != n:
             raise InputError(f"{owner}: {len(arr)} labels for {n} rows")
+        codes = self._integer_codes(arr)
+        if codes is not None:
+            return codes
         labels = list(getattr(self, "_labels", []))
         index = {lab: i for i, lab in enumerate(labels)}
         if arr.dtype.kind in "biuf":
@@ -530,6 +533,22 @@ class Classifier(ClassifierMixin, _Supervised):
             self._on_new_classes(len(labels))
         return codes
 
+    def _integer_codes(self, arr: np.ndarray) -> np.ndarray | None:
+        """Codes without ``np.unique`` when they are the labels themselves.
+
+        That is the usual binary case (labels ``[0, 1]`` or ``[False, True]``, integer or
+        boolean arrays): when every value is a known label ``k`` at position ``k``, there is no
+        new class and nothing else to check. Anything else (None) takes the general path.
+        """
+        labels = self.__dict__.get("_labels")
+        if arr.dtype.kind not in "biu" or arr.ndim != 1 or not len(arr):
+            return None
+        if not _codes_are_labels(labels):
+            return None
+        if arr.min() < 0 or arr.max() >= len(labels):
+            return None
+        return arr.astype(np.int64)
+
     def _fixed_classes(self) -> list[Any] | None:
         classes = getattr(self, "classes", None)
         return list(classes) if classes is not None else None
@@ -542,8 +561,18 @@ class Classifier(ClassifierMixin, _Supervised):
         labels = getattr(self, "_labels", [])
         if proba.shape[1] == 0 or not labels:
             return np.full(n, None, dtype=object)
+        plain = _codes_are_labels(labels) and len(labels) >= proba.shape[1]
+        if plain and proba.shape[1] == 2:
+            # binary: argmax and the row sums over two columns, without numpy's slow
+            # row-wise reductions (NaNs and empty rows take the general path below)
+            total = proba[:, 0] + proba[:, 1]
+            if not (total <= 0).any() and not np.isnan(total).any():
+                return (proba[:, 1] > proba[:, 0]).astype(type(labels[0]))
         codes = np.argmax(proba, axis=1)
         empty = proba.sum(axis=1) <= 0
+        if plain and not empty.any():
+            # labels 0..k-1 (or False/True): the codes are the answer, no object array needed
+            return codes.astype(type(labels[0]))
         table = np.array(labels + [None], dtype=object)
         if len(labels) < proba.shape[1]:  # binary learner before its second class is named
             codes = np.minimum(codes, len(labels))
@@ -631,6 +660,14 @@ def _missing(values: np.ndarray) -> np.ndarray:
 
 def _mixed(labels: list[Any]) -> bool:
     return len({type(v) for v in labels}) > 1
+
+
+def _codes_are_labels(labels: list[Any] | None) -> bool:
+    """Labels ``[0, 1, ..., k - 1]`` (Python ints) or ``[False, True]``: label k has code k."""
+    if not labels:
+        return False
+    kind = type(labels[0])
+    return kind in (int, bool) and all(type(v) is kind and v == k for k, v in enumerate(labels))
 
 
 class Regressor(RegressorMixin, _Supervised):

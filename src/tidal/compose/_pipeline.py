@@ -157,7 +157,12 @@ class Pipeline(Learner):
         return out
 
     def _step_list(self) -> list[Any]:
-        return [_unwrap(item)[1] for item in self.steps]
+        # called several times per block: unwrap once per distinct steps sequence
+        key = tuple(self.steps)
+        hit = self.__dict__.get("_step_cache")
+        if hit is None or hit[0] != key:
+            hit = self.__dict__["_step_cache"] = (key, tuple(_unwrap(item)[1] for item in key))
+        return list(hit[1])
 
     @property
     def named_steps(self) -> dict[str, Learner]:

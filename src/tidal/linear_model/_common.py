@@ -28,22 +28,32 @@ def kernel_args(
     ``same`` lets a kernel reuse the prediction's dot product for learning when both matrices
     are one object (outside pipelines), which is most of the cost saved per row.
     """
-    empty = np.empty((0, n_features))
     same = X_pred is not None and X_pred is X_learn
-    Xp = empty if X_pred is None else np.ascontiguousarray(X_pred, dtype=np.float64)
-    if same:
-        Xl = Xp
-    else:
-        Xl = empty if X_learn is None else np.ascontiguousarray(X_learn, dtype=np.float64)
+    Xp = _float_matrix(X_pred, n_features)
+    Xl = Xp if same else _float_matrix(X_learn, n_features)
     if y is None:
         yv = np.empty(0, dtype=y_dtype)
-    elif isinstance(y, np.ndarray) and y.dtype in (np.int64, np.float64):
-        yv = np.ascontiguousarray(y)  # class codes stay integers: no per-block conversion
+    elif isinstance(y, np.ndarray) and y.dtype.type in (np.int64, np.float64):
+        yv = y if y.flags.c_contiguous else np.ascontiguousarray(y)  # codes stay integers
     else:
         yv = np.ascontiguousarray(y, dtype=y_dtype)
-    wv = _NO_ROWS if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    wv = _NO_ROWS if w is None else _float_vector(w)
     out2 = out.reshape(out.shape[0], -1)
     return Xp, Xl, X_pred is not None, X_learn is not None, same, yv, wv, out2
+
+
+def _float_matrix(X: np.ndarray | None, n_features: int) -> np.ndarray:
+    if X is None:
+        return np.empty((0, n_features))
+    if type(X) is np.ndarray and X.dtype.type is np.float64 and X.flags.c_contiguous:
+        return X  # what the base and the transformers hand over: no conversion to ask numpy
+    return np.ascontiguousarray(X, dtype=np.float64)
+
+
+def _float_vector(w: Any) -> np.ndarray:
+    if type(w) is np.ndarray and w.dtype.type is np.float64 and w.flags.c_contiguous:
+        return w
+    return np.ascontiguousarray(w, dtype=np.float64)
 
 
 def named_weights(names: tuple[str, ...], coef: np.ndarray) -> dict[str, float]:
