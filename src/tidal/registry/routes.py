@@ -130,6 +130,11 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
         except (RegistryError, ValueError) as e:
             raise error(422, str(e), ["body"], "invalid") from e
 
+    def _sync_shadows(name: str) -> None:
+        """A version entered or left stage shadow: it joins or leaves the served traffic."""
+        if name in service.hosts and getattr(service, "shadows", None) is not None:
+            service.shadows.sync(name, service.registry)
+
     def known(name: str) -> None:
         if name not in service.hosts and not service.registry.versions(name):
             raise error(
@@ -210,6 +215,7 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
         )
         if body.install:
             service.install(name, version)
+        _sync_shadows(name)
         return v
 
     @router.post("/models/{name}/versions/{version}/approve", response_model=ModelVersion)
@@ -220,7 +226,9 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
     @router.post("/models/{name}/versions/{version}/shadow", response_model=ModelVersion)
     def shadow(body: _Body, request: Request, name: str = name_p, version: int = version_p) -> Any:
         """Put a candidate in shadow."""
-        return call(service.registry.shadow, name, version, by=actor(request, body), why=body.why)
+        v = call(service.registry.shadow, name, version, by=actor(request, body), why=body.why)
+        _sync_shadows(name)
+        return v
 
     @router.post("/models/{name}/rollback", response_model=ModelVersion)
     def rollback(body: RollbackRequest, request: Request, name: str = name_p) -> Any:
@@ -230,6 +238,7 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
             service.registry.rollback, name, body.to_version, by=actor(request, body), why=body.why
         )
         service.install(name, v.version)
+        _sync_shadows(name)
         return v
 
     @router.get("/audit", response_model=list[AuditEntry])

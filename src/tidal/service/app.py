@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tidal.base import InputError, NotFittedError, TidalError, save_state
 from tidal.service.config import MODEL_NAME_PATTERN, ServiceConfig
-from tidal.service.host import ModelHost, UnknownPredictionError
+from tidal.service.host import FrozenError, ModelHost, UnknownPredictionError
 from tidal.service.runtime import Service
 from tidal.service.schemas import (
     LearnRequest,
@@ -35,6 +35,7 @@ from tidal.service.schemas import (
     PredictRequest,
     PredictResponse,
 )
+from tidal.service.shadow import freeze
 from tidal.service.wal import WalError
 
 __all__ = ["ServiceError", "create_app", "run"]
@@ -103,6 +104,14 @@ class _TooLarge(Exception):
     pass
 
 
+class _ErrorJSON(JSONResponse):
+    """Error bodies as ASCII JSON: a message may quote the client's text, and text with a lone
+    surrogate (valid JSON, ``"\\ud800"``) cannot be encoded as UTF-8 (a 500 otherwise)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":"), default=str).encode("ascii")
+
+
 def _input_error(e: InputError, where: str, learn: bool) -> ServiceError:
     """A 422 whose ``loc`` names the item (or row) and the feature or label at fault.
 
@@ -162,7 +171,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         metrics.rejected.labels(route=request.url.path.rsplit("/", 1)[-1], status=exc.status).inc()
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+        return _ErrorJSON({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -173,12 +182,12 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
                 err["msg"] = f"malformed JSON body at character {err['loc'][-1]}"
             detail.append(err)
         metrics.rejected.labels(route=request.url.path.rsplit("/", 1)[-1], status=422).inc()
-        return JSONResponse({"detail": detail}, status_code=422)
+        return _ErrorJSON({"detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         msg = f"{exc.detail}: {request.method} {request.url.path}"
-        return JSONResponse(
+        return _ErrorJSON(
             {"detail": [{"loc": ["path"], "msg": msg, "type": "http"}]},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
@@ -222,6 +231,10 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         except InputError as e:
             raise _input_error(e, "row" if body.row is not None else "rows", False) from e
         metrics.predictions.labels(model=name).inc(len(rows))
+        svc.recorder.count(name, "predict", len(rows))
+        svc.shadows.observe(name, res.prediction_ids, rows)  # never in the response
+        if svc.config.freeze_floor > 0 and res.probabilities is not None:
+            svc.shadows.watch(name, h.model).keep(res.prediction_ids, res.predictions)
         return vars(res)  # shallow: asdict's deep copy costs more than the prediction
 
     @app.post("/v1/models/{name}/learn", response_model=LearnResponse, tags=["models"])
@@ -230,6 +243,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         h = host(name)
         items = body.all_items()
         check_size(len(items), "items")
+        probe = svc.recorder.probe(h, [it.features for it in items], [it.label for it in items])
         try:
             res = h.learn(
                 [it.features for it in items],
@@ -247,21 +261,43 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             raise _input_error(e, "items" if body.items is not None else "", True) from e
         except WalError as e:
             raise ServiceError(503, str(e), [], "unavailable") from e
+        except FrozenError as e:
+            raise ServiceError(409, str(e), ["path", "name"], "frozen") from e
         except TidalError as e:
             raise ServiceError(422, f"model {name!r}: {e}", ["body"], "invalid") from e
         svc.learned(h)
         metrics.learn_events.labels(model=name).inc(res.learned)
+        svc.recorder.count(name, "learn", res.learned)
+        if probe is not None and res.learned:
+            svc.recorder.score(name, *probe)
+        done = set(res.already_learned)  # a retried label is scored and learned once
+        learned = [it for i, it in enumerate(items) if i not in done]
+        svc.shadows.score(
+            name,
+            [it.prediction_id for it in learned],
+            [it.label for it in learned],
+            [it.features for it in learned],
+        )
+        floor = svc.config.freeze_floor
+        watch = svc.shadows.watch(name, h.model) if floor > 0 and res.learned else None
+        if watch is not None and watch.metric == "accuracy":
+            watch.score([it.prediction_id for it in learned], [it.label for it in learned])
+            value, n = watch.value, watch.info()["window_events"]
+            if value is not None and n >= svc.config.freeze_min_events and value < floor:
+                if h.frozen is None:
+                    freeze(svc, h, value, floor)
         return vars(res)
 
     @app.get("/v1/models", response_model=list[ModelInfo], tags=["models"])
     def list_models() -> Any:
         """Every served model and where it stands."""
-        return [h.info() for h in svc.hosts.values()]
+        return [h.info() | {"shadows": svc.shadows.info(n)} for n, h in svc.hosts.items()]
 
     @app.get("/v1/models/{name}", response_model=ModelInfo, tags=["models"])
     def model_info(name: str = ModelName) -> Any:
-        """One model: class, features, version, log and snapshot positions."""
-        return host(name).info()
+        """One model: class, features, version, log and snapshot positions, and its shadows
+        (challengers scored on the same traffic: rolling metric over their last labels)."""
+        return host(name).info() | {"shadows": svc.shadows.info(name)}
 
     @app.get("/v1/models/{name}/state", tags=["models"], response_class=Response)
     def model_state(name: str = ModelName) -> Response:
@@ -290,7 +326,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         broken = {n: h.broken for n, h in svc.hosts.items() if h.broken}
         return PlainTextResponse(f"not ready: {broken or 'shutting down'}", status_code=503)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def prometheus() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -298,6 +334,9 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
     from tidal.registry.routes import registry_router
 
     app.include_router(registry_router(svc, ServiceError))
+    from tidal.service.dashboard import mount_dashboard
+
+    mount_dashboard(app, svc)
     app.add_middleware(_BodyLimit, limit=svc.config.max_body_bytes)
     return app
 
@@ -313,4 +352,10 @@ def run(config: ServiceConfig) -> None:
             "for predictions behind a load balancer instead"
         )
     app = create_app(config)  # fails now (lock held, bad model) before uvicorn binds the port
-    uvicorn.run(app, host=config.host, port=config.port, workers=1, log_level=config.log_level)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=config.host, port=config.port, workers=1, log_level=config.log_level
+        )
+    )
+    app.state.uvicorn_server = server  # open dashboard streams end when it should exit
+    server.run()

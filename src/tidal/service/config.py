@@ -19,6 +19,10 @@
     gate_min_events = 100      # ... on at least this many of ...
     gate_last_n = 1000         # ... the last N labelled events
     gate_metric = "accuracy"   # default metric of the gate: accuracy, mae or rmse
+    shadows = { churn = { challenger = "pa" } }   # challengers fed the same predict traffic
+    shadow_window = 1000       # labelled events in a shadow's rolling metric
+    freeze_floor = 0.7         # pause learning when rolling accuracy falls below (0: never)
+    freeze_min_events = 100    # ... once this many labelled predictions are in the window
 
     [models]
     default = "lr"                                   # a zoo name (see ``tidal.zoo``)
@@ -106,6 +110,13 @@ class ServiceConfig:
     gate_margin: float = 0.0
     gate_min_events: int = 100
     gate_last_n: int = 1000
+    #: challengers that shadow a model: {model: {key: spec}} (registry shadows join them)
+    shadows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shadow_window: int = 1000  # labelled events in a shadow's rolling metric
+    #: freeze an online classifier when its rolling accuracy (last shadow_window labels of
+    #: its own predictions, once freeze_min_events are in) falls below this; 0: never
+    freeze_floor: float = 0.0
+    freeze_min_events: int = 100
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -115,7 +126,17 @@ class ServiceConfig:
                     f"model name {name!r} is not allowed: use 1-64 letters, digits, '_' or '-', "
                     "starting with a letter or digit"
                 )
-        for key in ("port", "snapshot_every", "max_body_bytes", "max_rows", "pending_max"):
+        for name in self.shadows:
+            if name not in self.models:
+                raise ConfigError(f"shadows: {name!r} is not a served model: {sorted(self.models)}")
+        for key in (
+            "port",
+            "snapshot_every",
+            "max_body_bytes",
+            "max_rows",
+            "pending_max",
+            "shadow_window",
+        ):
             if getattr(self, key) < 1 and key != "port":
                 raise ConfigError(f"{key} == {getattr(self, key)}, must be >= 1")
 
@@ -140,6 +161,14 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         return dict(value)
     if key == "data":
         return Path(value)
+    if key == "shadows":
+        try:
+            return {str(k): dict(v) for k, v in dict(value).items()}
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{source}: shadows must be a table {{model = {{key = spec}}}} (set it in "
+                f"tidal.toml), got {value!r}"
+            ) from None
     try:
         if isinstance(default, bool):
             return str(value).lower() in ("1", "true", "yes", "on")

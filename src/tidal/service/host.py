@@ -36,7 +36,15 @@ from tidal.base import InputError, StateError, learner_from_state
 from tidal.service.snapshots import SnapshotStore
 from tidal.service.wal import WalError, WriteAheadLog
 
-__all__ = ["LearnResult", "ModelHost", "PredictResult", "UnknownPredictionError"]
+__all__ = ["FrozenError", "LearnResult", "ModelHost", "PredictResult", "UnknownPredictionError"]
+
+
+class FrozenError(RuntimeError):
+    """Learning is paused: the model's rolling metric fell below the configured floor.
+
+    >>> FrozenError("frozen: rolling accuracy 0.61 < floor 0.70").args[0][:6]
+    'frozen'
+    """
 
 
 class UnknownPredictionError(LookupError):
@@ -162,6 +170,7 @@ class ModelHost:
         self._pending = _Bounded(pending_max)  # prediction id -> (row, monotonic time)
         self._learned = _Bounded(learned_ids_max)  # prediction id -> seq it was learned at
         self.broken: str | None = None
+        self.frozen: str | None = None  # why learning is paused (rolling metric under a floor)
         self.snapshots = SnapshotStore(self.data / "snapshots" / name)
         snap = self.snapshots.latest()
         if snap is not None:
@@ -255,6 +264,8 @@ class ModelHost:
         with self._lock:
             if self.broken:
                 raise WalError(self.broken)
+            if self.frozen:
+                raise FrozenError(f"model {self.name!r} does not learn: {self.frozen}")
             x, y, events, skipped, where, seen = [], [], [], [], [], set()
             for i, (row, pid, label) in enumerate(zip(rows, pids, labels, strict=True)):
                 if pid is not None:
@@ -357,6 +368,7 @@ class ModelHost:
                 "snapshot_seq": self.snapshot_seq,
                 "pending_predictions": len(self._pending),
                 "broken": self.broken,
+                "frozen": self.frozen,
             }
 
     def close(self, snapshot: bool = True) -> None:

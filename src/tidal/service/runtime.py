@@ -10,8 +10,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
+from tidal.service.dashboard import Recorder
 from tidal.service.host import ModelHost
 from tidal.service.lock import DataFolderLock
+from tidal.service.shadow import ShadowSet
 
 __all__ = ["Metrics", "Service"]
 
@@ -85,6 +87,10 @@ class Service:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.metrics = Metrics()
+        self.recorder = Recorder()  # the dashboard's time series
+        self.shadows = ShadowSet(
+            self.metrics.registry, max_pending=config.pending_max, window=config.shadow_window
+        )
         self._lock = DataFolderLock(config.data)
         self.hosts: dict[str, ModelHost] = {}
         try:
@@ -102,6 +108,9 @@ class Service:
                     on_fsync=self.metrics.fsync_hook(name),
                     durable_reads=config.durable_reads,
                 )
+            for name, challengers in config.shadows.items():
+                for key, spec in challengers.items():
+                    self.shadows.add(name, key, build_model(f"{name}.{key}", spec))
             self._registry: Any = None
             self._registry_lock = threading.Lock()
             if config.db or (Path(config.data) / "registry.sqlite").exists():
@@ -157,6 +166,7 @@ class Service:
                     prod = reg.production(name)
                     if prod is not None and host.version is None:
                         host.version = str(prod.version)
+                    self.shadows.sync(name, reg)
                 self._registry = reg
             return self._registry
 
@@ -172,6 +182,7 @@ class Service:
             with host._lock:
                 host.model = model
                 host.version = str(version)
+                host.frozen = None  # a version put in on purpose learns again
                 seq = host.applied_seq
                 state = copy.deepcopy(model.state_dict())
                 learned = [[k, v] for k, v in host._learned.items()]
@@ -179,6 +190,7 @@ class Service:
             # same seq as an older snapshot is fine: save replaces it atomically
             host.snapshots.save(state, seq, {"learned_ids": learned, "model_name": name})
             host.snapshot_seq = seq
+        self.shadows.reset_watch(name)
 
     @property
     def ready(self) -> bool:

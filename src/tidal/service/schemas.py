@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "LearnItem",
@@ -16,10 +16,40 @@ __all__ = [
     "PredictResponse",
 ]
 
+
+def plain_scalar(v: Any) -> Any:
+    """Reject what JSON carries but a model, its log or a response cannot: integers beyond the
+    float range, and text with a lone surrogate (``"\\ud800"``), which is not UTF-8.
+
+    >>> plain_scalar(3), plain_scalar("a")
+    (3, 'a')
+    >>> plain_scalar(10**400)
+    Traceback (most recent call last):
+    ...
+    ValueError: an integer of 401 digits is outside the float range (about 1.8e308)
+    """
+    if type(v) is int:
+        try:
+            float(v)
+        except OverflowError:
+            digits = len(str(abs(v)))
+            raise ValueError(
+                f"an integer of {digits} digits is outside the float range (about 1.8e308)"
+            ) from None
+    elif isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError(
+                f"text with a lone surrogate at character {e.start}: not valid Unicode"
+            ) from None
+    return v
+
+
 #: a feature value as JSON carries it: numbers, text for categorical features, null for missing
-Value = float | int | str | bool | None
-Label = float | int | str | bool
-Row = dict[str, Value]
+Value = Annotated[float | int | str | bool | None, AfterValidator(plain_scalar)]
+Label = Annotated[float | int | str | bool, AfterValidator(plain_scalar)]
+Row = dict[Annotated[str, AfterValidator(plain_scalar)], Value]
 
 
 class _Strict(BaseModel):

@@ -1,0 +1,275 @@
+"""Shadow models: challengers that see the production traffic but never answer it.
+
+A shadow is a registry version of a served model in stage ``shadow`` (key ``"v<version>"``) or
+a challenger named in the configuration (``shadows = {model = {key = spec}}``). Every predict
+request to the model is predicted by its shadows too; their predictions are kept by prediction
+id (bounded: the oldest are forgotten beyond ``max_pending``) and scored when a label for that
+id arrives, delayed labels included. Each shadow keeps a rolling metric over its last
+``window`` labelled events: accuracy for classifiers, mean absolute error for regressors. It is
+shown in ``GET /v1/models/{name}`` (``shadows``) and in ``/metrics``
+(``tidal_shadow_metric{model, shadow, metric}``).
+
+A shadow never changes an answer: its failures (a feature it does not know, not fitted yet)
+are counted in ``errors`` and nothing else. A shadow learns the labelled events its model
+learns, after scoring them (prequential, like the champion). Shadows are not in the
+write-ahead log: after a restart a registry shadow starts again from its registered state, a
+configured one from scratch, with no pending predictions and an empty window.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from typing import Any
+
+import numpy as np
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+__all__ = ["Shadow", "ShadowSet", "freeze"]
+
+_MISSING = object()
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+class Shadow:
+    """One challenger: predicts, keeps its predictions by id, scores them against labels.
+
+    >>> from tidal.dummy import RunningMeanRegressor
+    >>> m = RunningMeanRegressor().learn_many([{"x": 0.0}, {"x": 0.0}], [1.0, 3.0])
+    >>> s = Shadow("c", m, max_pending=10, window=10)
+    >>> s.observe(["p1", "p2"], [{"x": 1.0}, {"x": 2.0}])
+    >>> s.score(["p1", "p2", "p3"], [1.0, 4.0, 0.0])  # p3: never predicted, ignored
+    2
+    >>> s.metric, s.value
+    ('mae', 1.5)
+    """
+
+    def __init__(
+        self, key: str, model: Any, *, max_pending: int, window: int, learns: bool = True
+    ) -> None:
+        from tidal.base import Classifier
+
+        self.key = key
+        self.learns = learns
+        self.model = model
+        self.metric = "accuracy" if isinstance(model, Classifier) else "mae"
+        self.max_pending = int(max_pending)
+        self._pending: OrderedDict[str, Any] = OrderedDict()
+        self._window: deque[float] = deque(maxlen=int(window))
+        self._lock = threading.Lock()
+        self.predicted = 0
+        self.scored = 0
+        self.errors = 0
+
+    def observe(self, ids: list[str], rows: list[dict[str, Any]]) -> None:
+        """Predict ``rows`` and keep row and prediction under ``ids`` (never raises). A shadow
+        that cannot predict (not fitted yet) keeps the rows to learn from their labels."""
+        with self._lock:
+            try:
+                preds = [_plain(p) for p in np.asarray(self.model.predict_many(rows)).tolist()]
+                self.predicted += len(rows)
+            except Exception:  # noqa: BLE001 - a shadow must never fail the request
+                self.errors += len(rows)
+                preds = [_MISSING] * len(rows)
+            self._pending.update(zip(ids, zip(rows, preds)))
+            while len(self._pending) > self.max_pending:
+                self._pending.popitem(last=False)
+
+    def keep(self, ids: list[str], preds: list[Any]) -> None:
+        """Keep predictions made elsewhere (the production model's) to score them later."""
+        with self._lock:
+            self._pending.update(zip(ids, ((None, p) for p in preds)))
+            while len(self._pending) > self.max_pending:
+                self._pending.popitem(last=False)
+
+    def score(
+        self,
+        ids: list[str | None],
+        labels: list[Any],
+        rows: list[dict[str, Any] | None] | None = None,
+    ) -> int:
+        """Score the kept predictions of ``ids`` against ``labels``, then learn the labelled
+        events (``rows[i]`` for items without an id). Returns how many were scored: each id
+        once, since its prediction is dropped when scored."""
+        rows = rows if rows is not None else [None] * len(ids)
+        n, x, y = 0, [], []
+        with self._lock:
+            for pid, label, row in zip(ids, labels, rows, strict=True):
+                if pid is not None:
+                    row, pred = self._pending.pop(pid, (None, _MISSING))
+                    if pred is not _MISSING:
+                        n += self._add(pred, label)
+                if row is not None:
+                    x.append(row)
+                    y.append(label)
+            self.scored += n
+            if x and self.learns:
+                try:  # prequential: scored on what it predicted, then it learns
+                    self.model.learn_many(x, y)
+                except Exception:  # noqa: BLE001 - a shadow must never fail the request
+                    self.errors += len(x)
+        return n
+
+    def _add(self, pred: Any, label: Any) -> int:
+        if self.metric == "accuracy":
+            self._window.append(1.0 if pred is not None and pred == label else 0.0)
+            return 1
+        try:
+            self._window.append(abs(float(pred) - float(label)))
+        except (TypeError, ValueError):
+            self.errors += 1
+            return 0
+        return 1
+
+    @property
+    def value(self) -> float | None:
+        """The rolling metric over the last ``window`` scored events (None before the first)."""
+        with self._lock:
+            return sum(self._window) / len(self._window) if self._window else None
+
+    def info(self) -> dict[str, Any]:
+        with self._lock:
+            n = len(self._window)
+            value = sum(self._window) / n if n else None
+            return {
+                "shadow": self.key,
+                "class": type(self.model).__module__ + "." + type(self.model).__qualname__,
+                "metric": self.metric,
+                "value": value,
+                "window_events": n,
+                "window": self._window.maxlen,
+                "predicted": self.predicted,
+                "scored": self.scored,
+                "pending": len(self._pending),
+                "errors": self.errors,
+            }
+
+
+class ShadowSet:
+    """The shadows of every served model, with their Prometheus metrics.
+
+    >>> from tidal.dummy import RunningMeanRegressor
+    >>> shadows = ShadowSet(CollectorRegistry(), max_pending=100, window=50)
+    >>> m = RunningMeanRegressor().learn_many([{"x": 0.0}], [2.0])
+    >>> shadows.add("price", "challenger", m)
+    >>> shadows.observe("price", ["a"], [{"x": 5.0}])
+    >>> shadows.score("price", ["a"], [3.0])
+    >>> [(s["shadow"], s["value"]) for s in shadows.info("price")]
+    [('challenger', 1.0)]
+    """
+
+    def __init__(self, registry: CollectorRegistry, *, max_pending: int, window: int) -> None:
+        self.max_pending = max_pending
+        self.window = window
+        self._shadows: dict[str, dict[str, Shadow]] = {}
+        self._watch: dict[str, Shadow] = {}
+        self._lock = threading.Lock()
+        self._metric = Gauge(
+            "tidal_shadow_metric",
+            "rolling metric of a shadow model over its last labelled events",
+            ["model", "shadow", "metric"],
+            registry=registry,
+        )
+        self._scored = Counter(
+            "tidal_shadow_scored",
+            "shadow predictions scored against a label",
+            ["model", "shadow"],
+            registry=registry,
+        )
+
+    def add(self, model: str, key: str, learner: Any) -> None:
+        """Shadow ``model``'s traffic with ``learner`` under ``key`` (replacing one there)."""
+        shadow = Shadow(key, learner, max_pending=self.max_pending, window=self.window)
+        with self._lock:
+            self._shadows = {**self._shadows, model: {**self._shadows.get(model, {}), key: shadow}}
+
+    def remove(self, model: str, key: str) -> None:
+        with self._lock:
+            kept = {k: s for k, s in self._shadows.get(model, {}).items() if k != key}
+            self._shadows = {**self._shadows, model: kept}
+        for metric in ("accuracy", "mae"):
+            try:
+                self._metric.remove(model, key, metric)
+            except KeyError:
+                pass
+
+    def of(self, model: str) -> dict[str, Shadow]:
+        return self._shadows.get(model, {})
+
+    def watch(self, model: str, learner: Any) -> Shadow:
+        """The tracker of ``model``'s own rolling metric (production predictions, scored)."""
+        with self._lock:
+            w = self._watch.get(model)
+            if w is None:
+                w = Shadow(
+                    "production",
+                    learner,
+                    max_pending=self.max_pending,
+                    window=self.window,
+                    learns=False,
+                )
+                self._watch[model] = w
+            return w
+
+    def reset_watch(self, model: str) -> None:
+        """A new model version is served: its rolling metric starts again."""
+        with self._lock:
+            self._watch.pop(model, None)
+
+    def sync(self, model: str, registry: Any) -> None:
+        """Make ``model``'s registry shadows (``v<n>``) the versions now in stage shadow."""
+        wanted = {
+            f"v{v.version}": v.version for v in registry.versions(model) if v.stage == "shadow"
+        }
+        have = {k for k in self.of(model) if k.startswith("v") and k[1:].isdigit()}
+        for key in have - set(wanted):
+            self.remove(model, key)
+        for key in set(wanted) - have:
+            self.add(model, key, registry.load(model, wanted[key]))
+
+    def observe(self, model: str, ids: list[str], rows: list[dict[str, Any]]) -> None:
+        for shadow in self.of(model).values():
+            shadow.observe(ids, rows)
+
+    def score(
+        self,
+        model: str,
+        ids: list[str | None],
+        labels: list[Any],
+        rows: list[dict[str, Any] | None] | None = None,
+    ) -> None:
+        """Score and teach ``model``'s shadows the labelled events the model just learned."""
+        for key, shadow in self.of(model).items():
+            n = shadow.score(ids, labels, rows)
+            if n:
+                self._scored.labels(model=model, shadow=key).inc(n)
+                value = shadow.value
+                if value is not None:
+                    self._metric.labels(model=model, shadow=key, metric=shadow.metric).set(value)
+
+    def info(self, model: str) -> list[dict[str, Any]]:
+        return [s.info() for s in self.of(model).values()]
+
+
+def freeze(service: Any, host: Any, value: float, floor: float) -> str:
+    """Pause ``host``'s learning (learn answers 409 until a promote or rollback installs a
+    version) and record why in the registry's audit log. Returns the reason."""
+    reason = f"frozen: rolling accuracy {value:.2f} < floor {floor:.2f}"
+    host.frozen = reason
+    reg = service.registry
+    version = int(host.version) if host.version is not None else None
+    with reg.engine.begin() as c:
+        # Registry has no public "note" call yet: its own audit writer keeps the format
+        reg._audit(
+            c,
+            "tidal",
+            "freeze",
+            reason,
+            name=host.name,
+            version=version,
+            details={"metric": "accuracy", "value": value, "floor": floor},
+        )
+    return reason
