@@ -12,6 +12,7 @@ from tidal._kernels import tree_hoeffding as K
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
 from tidal.base import CategoryEncoder, Classifier, ParameterError
 from tidal.tree import HoeffdingTreeClassifier
+from tidal.tree._hoeffding_classifier import _pad, grow_categories, tree_inputs
 from tidal.tree._render import TreeView
 
 __all__ = ["TreeEnsemble", "MemberTree"]
@@ -37,12 +38,6 @@ _NODE_AXIS = ("node_i", "node_f", "stats", "present", "disabled", "sub")
 _SLOT_AXIS = ("g", "fw", "rank", "nrank", "cnt", "cnt_ord", "slot_free")
 _FILL = {"node_i": -1, "rank": -1, "cnt_ord": -1}
 _MEMBER = ("fg", "bg", "bg_on", "s_warn", "s_drift", "metric", "counts")
-
-
-def _pad(a: np.ndarray, axis: int, extra: int, fill: float = 0) -> np.ndarray:
-    shape = list(a.shape)
-    shape[axis] = extra
-    return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)], axis=axis)
 
 
 def _adwin_params(delta: float) -> np.ndarray:
@@ -233,16 +228,7 @@ class TreeEnsemble(Classifier):
     _codes = HoeffdingTreeClassifier._codes
 
     def _ensure_categories(self, X: np.ndarray) -> None:
-        nom = np.nonzero(self._nom_idx >= 0)[0]
-        if len(nom) == 0 or X.shape[0] == 0:
-            return
-        cols = X[:, nom]
-        if np.isnan(cols).all():
-            return
-        need = int(np.nanmax(cols)) + 1
-        cnt = self._forest["cnt"]
-        if need > cnt.shape[3]:
-            self._forest["cnt"] = _pad(cnt, 3, max(need, 2 * cnt.shape[3]) - cnt.shape[3])
+        grow_categories(self._forest, "cnt", 3, self._nom_idx, X)
 
     def _grow(self) -> None:
         f = self._forest
@@ -270,22 +256,8 @@ class TreeEnsemble(Classifier):
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         n = out.shape[0]
         learn = X_learn is not None
-        if learn:
-            same = X_pred is X_learn
-            X_learn = self._codes(X_learn, learn=True)
-            X_pred = X_learn if same else X_pred
-            self._ensure_categories(X_learn)
-        if X_pred is not None and X_pred is not X_learn:
-            X_pred = self._codes(X_pred, learn=False)
+        Xp, Xl, yv, wv = tree_inputs(self, X_pred, X_learn, y, w)
         F = self.n_features_in_
-        empty = np.zeros((0, F))
-        Xl = empty if not learn else np.ascontiguousarray(X_learn, dtype=np.float64)
-        if X_pred is None:
-            Xp = empty
-        else:
-            Xp = Xl if X_pred is X_learn else np.ascontiguousarray(X_pred, dtype=np.float64)
-        yv = np.zeros(0, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
-        wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
         ht = self._ht()
         pf, pi = ht._params_arrays()
         params = (ht._label_rank(), pf, pi)

@@ -9,7 +9,7 @@ import numpy as np
 from tidal._kernels import tree_adaptive as KA
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
 from tidal.base import ParameterError
-from tidal.tree._hoeffding_classifier import _ARRAYS, HoeffdingTreeClassifier, _pad
+from tidal.tree._hoeffding_classifier import _ARRAYS, HoeffdingTreeClassifier, _pad, tree_inputs
 
 __all__ = ["HoeffdingAdaptiveTreeClassifier"]
 
@@ -224,22 +224,7 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         n = out.shape[0]
         learn = X_learn is not None
-        if learn:
-            same = X_pred is X_learn
-            X_learn = self._codes(X_learn, learn=True)
-            X_pred = X_learn if same else X_pred
-            self._ensure_categories(X_learn)
-        if X_pred is not None and X_pred is not X_learn:
-            X_pred = self._codes(X_pred, learn=False)
-        F = self.n_features_in_
-        empty = np.zeros((0, F))
-        Xl = empty if not learn else np.ascontiguousarray(X_learn, dtype=np.float64)
-        if X_pred is None:
-            Xp = empty
-        else:
-            Xp = Xl if X_pred is X_learn else np.ascontiguousarray(X_pred, dtype=np.float64)
-        yv = np.zeros(0, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
-        wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
+        Xp, Xl, yv, wv = tree_inputs(self, X_pred, X_learn, y, w)
         pf, pi = self._params_arrays()
         pi2 = pi.copy()
         pi2[KA.PI_LEAF_NBA[0]] = KA.PI_LEAF_NBA[1]  # HAT leaves always keep both counts

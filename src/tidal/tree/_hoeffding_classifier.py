@@ -292,16 +292,7 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         return X
 
     def _ensure_categories(self, X: np.ndarray) -> None:
-        nom = np.nonzero(self._nom_idx >= 0)[0]
-        if len(nom) == 0 or X.shape[0] == 0:
-            return
-        cols = X[:, nom]
-        if np.isnan(cols).all():
-            return
-        need = int(np.nanmax(cols)) + 1
-        cnt = self._tree["cnt"]
-        if need > cnt.shape[2]:
-            self._tree["cnt"] = _pad(cnt, 2, max(need, 2 * cnt.shape[2]) - cnt.shape[2])
+        grow_categories(self._tree, "cnt", 2, self._nom_idx, X)
 
     def _grow(self) -> None:
         s = self._tree
@@ -322,22 +313,7 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         n = out.shape[0]
         learn = X_learn is not None
-        if learn:
-            same = X_pred is X_learn
-            X_learn = self._codes(X_learn, learn=True)
-            X_pred = X_learn if same else X_pred
-            self._ensure_categories(X_learn)
-        if X_pred is not None and X_pred is not X_learn:
-            X_pred = self._codes(X_pred, learn=False)
-        F = self.n_features_in_
-        empty = np.zeros((0, F))
-        Xl = empty if not learn else np.ascontiguousarray(X_learn, dtype=np.float64)
-        if X_pred is None:
-            Xp = empty
-        else:
-            Xp = Xl if X_pred is X_learn else np.ascontiguousarray(X_pred, dtype=np.float64)
-        yv = np.zeros(0, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
-        wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
+        Xp, Xl, yv, wv = tree_inputs(self, X_pred, X_learn, y, w)
         pf, pi = self._params_arrays()
         label_rank = self._label_rank()
         s = self._tree
@@ -356,3 +332,46 @@ def _pad(a: np.ndarray, axis: int, extra: int, fill: float = 0) -> np.ndarray:
     shape = list(a.shape)
     shape[axis] = extra
     return np.concatenate([a, np.full(shape, fill, dtype=a.dtype)], axis=axis)
+
+
+def tree_inputs(
+    model: Any, X_pred: Any, X_learn: Any, y: Any, w: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays a tree kernel takes for one block: nominal columns as category codes, C-ordered
+    float64 matrices (one shared array when the same rows are predicted and learned, which the
+    kernels detect by identity), int64 labels and float64 weights; empty arrays for what is
+    absent. Shared by the single trees and the forests."""
+    learn = X_learn is not None
+    if learn:
+        same = X_pred is X_learn
+        X_learn = model._codes(X_learn, learn=True)
+        X_pred = X_learn if same else X_pred
+        model._ensure_categories(X_learn)
+    if X_pred is not None and X_pred is not X_learn:
+        X_pred = model._codes(X_pred, learn=False)
+    empty = np.zeros((0, model.n_features_in_))
+    Xl = empty if not learn else np.ascontiguousarray(X_learn, dtype=np.float64)
+    if X_pred is None:
+        Xp = empty
+    else:
+        Xp = Xl if X_pred is X_learn else np.ascontiguousarray(X_pred, dtype=np.float64)
+    yv = np.zeros(0, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
+    wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
+    return Xp, Xl, yv, wv
+
+
+def grow_categories(
+    arrays: dict[str, np.ndarray], key: str, axis: int, nom_idx: np.ndarray, X: np.ndarray
+) -> None:
+    """Widen ``arrays[key]`` along its category ``axis`` (doubling) so that every category code
+    in the nominal columns of ``X`` has a slot."""
+    nom = np.nonzero(nom_idx >= 0)[0]
+    if len(nom) == 0 or X.shape[0] == 0:
+        return
+    cols = X[:, nom]
+    if np.isnan(cols).all():
+        return
+    need = int(np.nanmax(cols)) + 1
+    table = arrays[key]
+    if need > table.shape[axis]:
+        arrays[key] = _pad(table, axis, max(need, 2 * table.shape[axis]) - table.shape[axis])

@@ -10,7 +10,7 @@ from tidal._kernels import tree_regressor as K
 from tidal._kernels.tree_layout import MF_OVERHEAD, MI_GROWTH, MI_ROOT
 from tidal._kernels.tree_regressor_ebst import N_EM
 from tidal.base import CategoryEncoder, ParameterError, Regressor, Tags
-from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier, _pad
+from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier, _pad, grow_categories
 from tidal.tree._render import TreeView
 
 __all__ = ["HoeffdingTreeRegressor"]
@@ -279,16 +279,7 @@ class HoeffdingTreeRegressor(TreeView, Regressor):
         return order
 
     def _ensure_categories(self, X: np.ndarray) -> None:
-        nom = np.nonzero(self._nom_idx >= 0)[0]
-        if len(nom) == 0 or X.shape[0] == 0:
-            return
-        cols = X[:, nom]
-        if np.isnan(cols).all():
-            return
-        need = int(np.nanmax(cols)) + 1
-        ncat = self._tree["ncat"]
-        if need > ncat.shape[2]:
-            self._tree["ncat"] = _pad(ncat, 2, max(need, 2 * ncat.shape[2]) - ncat.shape[2])
+        grow_categories(self._tree, "ncat", 2, self._nom_idx, X)
 
     def _grow(self) -> None:
         s = self._tree
