@@ -33,7 +33,10 @@ from typing import Any
 
 from tidal.base.exceptions import ParameterError
 
-__all__ = ["BatchEntry", "ZooEntry", "entries", "make", "names", "parse"]
+__all__ = ["BatchEntry", "DEFAULT_SEED", "ZooEntry", "entries", "make", "names", "parse"]
+
+#: the seed given to stochastic learners built from a short name without ``seed=``
+DEFAULT_SEED = 42
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class ZooEntry:
             from tidal.optim import SGD
 
             params["optimizer"] = SGD(params.pop("lr", 0.01))
+        if "seed" in self.param_names() and params.get("seed") is None:
+            # a short name must give the same numbers twice: stochastic learners get seed 42
+            # unless one is given (the results are stamped with it)
+            params["seed"] = DEFAULT_SEED
         estimator = cls(**params)
         check = getattr(estimator, "_check_params", None)
         if check is not None:

@@ -127,3 +127,10 @@ def test_compare_with_a_text_column(tmp_path):
     result = runner.invoke(app, ["compare", str(path), "-t", "y", "-m", "nb,majority"])
     assert result.exit_code == 0, result.output
     assert "failed" not in result.output
+
+
+def test_error_messages_are_printed_as_text_not_markup(tmp_path):
+    missing = tmp_path / "data[service].csv"
+    result = CliRunner().invoke(app, ["compare", str(missing), "--target", "y"])
+    assert result.exit_code == 2
+    assert "data[service].csv" in result.output

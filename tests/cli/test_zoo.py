@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tidal import zoo
@@ -103,3 +104,14 @@ def test_batch_entry_bad_option_names_it():
         zoo.make("batch-lr:every=0")
     with pytest.raises(ParameterError, match="unknown parameter 'depth'"):
         zoo.make("batch-lr:depth=3")
+
+
+def test_stochastic_short_names_get_a_fixed_seed_unless_given():
+    from tidal import zoo
+
+    assert zoo.make("arf").seed == zoo.DEFAULT_SEED
+    assert zoo.make("arf:seed=7").seed == 7
+    a, b = zoo.make("lbag"), zoo.make("lbag")
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    y = (X[:, 0] > 0).astype(int)
+    assert (a.step_many(X, y) == b.step_many(X, y)).all()
