@@ -18,19 +18,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tidal.base import InputError, NotFittedError, TidalError, save_state
+from tidal.guards import QuarantineError
 from tidal.service.config import MODEL_NAME_PATTERN, ServiceConfig
+from tidal.service.guarding import GuardedLearnResponse
 from tidal.service.host import FrozenError, ModelHost, UnknownPredictionError
 from tidal.service.runtime import Service
 from tidal.service.schemas import (
     LearnRequest,
-    LearnResponse,
     ModelInfo,
     PredictRequest,
     PredictResponse,
@@ -237,9 +238,17 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             svc.shadows.watch(name, h.model).keep(res.prediction_ids, res.predictions)
         return vars(res)  # shallow: asdict's deep copy costs more than the prediction
 
-    @app.post("/v1/models/{name}/learn", response_model=LearnResponse, tags=["models"])
+    @app.post(
+        "/v1/models/{name}/learn",
+        response_model=GuardedLearnResponse,
+        response_model_exclude_unset=True,  # unguarded models answer exactly as before
+        tags=["models"],
+    )
     def learn(body: LearnRequest, name: str = ModelName) -> Any:
-        """Learn labelled rows, or labels for earlier predictions. Answers once on disk."""
+        """Learn labelled rows, or labels for earlier predictions. Answers once on disk.
+
+        A guarded model (one with a schema) checks the rows first: ``verdicts`` says per item
+        whether it was learned (maybe repaired) or quarantined (kept, not learned), and why."""
         h = host(name)
         items = body.all_items()
         check_size(len(items), "items")
@@ -263,6 +272,8 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             raise ServiceError(503, str(e), [], "unavailable") from e
         except FrozenError as e:
             raise ServiceError(409, str(e), ["path", "name"], "frozen") from e
+        except QuarantineError as e:  # a guarded model cannot keep its rejected rows
+            raise ServiceError(503, str(e), [], "unavailable") from e
         except TidalError as e:
             raise ServiceError(422, f"model {name!r}: {e}", ["body"], "invalid") from e
         svc.learned(h)
@@ -270,7 +281,20 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         svc.recorder.count(name, "learn", res.learned)
         if probe is not None and res.learned:
             svc.recorder.score(name, *probe)
+        for rule in res.guard_rules:  # guard events on the dashboard's timeline
+            svc.recorder.mark(name, "guard", rule)
+        if h.guard is not None and h.guard.learning_paused and h.frozen is None:
+            rules = ", ".join(h.guard.paused_rules())
+            freeze(
+                svc,
+                h,
+                0.0,
+                0.0,
+                reason=f"frozen: guard burst ({rules}): learning paused",
+                details={"guard": "burst", "rules": h.guard.paused_rules()},
+            )
         done = set(res.already_learned)  # a retried label is scored and learned once
+        done.update(i for i, v in enumerate(res.verdicts or ()) if v["verdict"] == "quarantined")
         learned = [it for i, it in enumerate(items) if i not in done]
         svc.shadows.score(
             name,
@@ -286,7 +310,39 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             if value is not None and n >= svc.config.freeze_min_events and value < floor:
                 if h.frozen is None:
                     freeze(svc, h, value, floor)
-        return vars(res)
+        out = dict(vars(res))
+        del out["guard_rules"]
+        if res.verdicts is None:
+            del out["quarantined"], out["verdicts"]
+        return out
+
+    def guard_of(name: str) -> Any:
+        h = host(name)
+        if h.guard is None:
+            msg = (
+                f'model {name!r} has no guards: give it a schema (schema = "schema.json" in '
+                "its [models] table) to monitor its features"
+            )
+            raise ServiceError(404, msg, ["path", "name"], "not_guarded")
+        return h.guard
+
+    @app.get("/v1/models/{name}/drift", tags=["guards"])
+    def drift(name: str = ModelName) -> Any:
+        """Per-feature drift of a guarded model's learned rows: one row per feature and test
+        (PSI, Kolmogorov-Smirnov, Wasserstein; chi-square for categorical features)."""
+        return guard_of(name).drift()
+
+    @app.get("/v1/quarantine", tags=["guards"])
+    def quarantine(
+        model: str | None = Query(None, pattern=MODEL_NAME_PATTERN, description="one model"),
+        limit: int = Query(50, ge=1, le=1000, description="rows, newest first"),
+    ) -> Any:
+        """The latest quarantined rows (newest first) with rule, reason and original record."""
+        if model is not None:
+            host(model)
+        if svc.quarantine is None:
+            return []
+        return svc.quarantine.latest(model, limit)
 
     @app.get("/v1/models", response_model=list[ModelInfo], tags=["models"])
     def list_models() -> Any:

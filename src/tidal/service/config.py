@@ -23,11 +23,20 @@
     shadow_window = 1000       # labelled events in a shadow's rolling metric
     freeze_floor = 0.7         # pause learning when rolling accuracy falls below (0: never)
     freeze_min_events = 100    # ... once this many labelled predictions are in the window
+    guards = { price = "price.schema.json" }   # a tidal.guards Schema per guarded model ...
+    drift_reference = 1000     # ... whose learned rows feed a feature-drift monitor
+    drift_window = 1000
+    quarantine_max_rows = 100000   # rows kept in <data>/quarantine.sqlite (oldest purged)
 
     [models]
     default = "lr"                                   # a zoo name (see ``tidal.zoo``)
     price = "linreg:l2=0.01"                         # with parameters
     churn = { class = "tidal.linear_model.LogisticRegression", params = { l2 = 0.001 } }
+    risk = { class = "tidal.linear_model.LogisticRegression", schema = "risk.schema.json" }
+
+A model table's ``schema`` (a :class:`tidal.guards.Schema` JSON file, relative to the config
+file) puts guards in front of its learning, like ``guards`` does (see
+:mod:`tidal.service.guarding`).
 
 Every ``[service]`` key ``k`` can be overridden by the environment variable ``TIDAL_K``
 (``TIDAL_PORT=9000``) and by ``overrides`` (the command line's flags). ``TIDAL_MODELS`` replaces
@@ -117,9 +126,21 @@ class ServiceConfig:
     #: its own predictions, once freeze_min_events are in) falls below this; 0: never
     freeze_floor: float = 0.0
     freeze_min_events: int = 100
+    #: guarded models: {model: schema JSON path}; a model table's ``schema`` key adds to it
+    guards: dict[str, str] = field(default_factory=dict)
+    drift_reference: int = 1000  # rows in a guarded model's drift reference window ...
+    drift_window: int = 1000  # ... and in its sliding current window
+    quarantine_max_rows: int = 100_000
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
+        self.guards = dict(self.guards)
+        for name, spec in self.models.items():
+            if isinstance(spec, Mapping) and spec.get("schema"):
+                self.guards.setdefault(name, str(spec["schema"]))
+        for name in self.guards:
+            if name not in self.models:
+                raise ConfigError(f"guards: {name!r} is not a served model: {sorted(self.models)}")
         for name in self.models:
             if not re.match(MODEL_NAME_PATTERN, str(name)):
                 raise ConfigError(
@@ -136,6 +157,7 @@ class ServiceConfig:
             "max_rows",
             "pending_max",
             "shadow_window",
+            "quarantine_max_rows",
         ):
             if getattr(self, key) < 1 and key != "port":
                 raise ConfigError(f"{key} == {getattr(self, key)}, must be >= 1")
@@ -161,6 +183,17 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         return dict(value)
     if key == "data":
         return Path(value)
+    if key == "guards":
+        try:
+            if isinstance(value, str):
+                pairs = [p.split("=", 1) for p in value.split(";") if p.strip()]
+                return {k.strip(): v.strip() for k, v in pairs}
+            return {str(k): str(v) for k, v in dict(value).items()}
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f'{source}: guards must be a table {{model = "schema.json"}} or '
+                f"'name=path;name=path', got {value!r}"
+            ) from None
     if key == "shadows":
         try:
             return {str(k): dict(v) for k, v in dict(value).items()}
@@ -204,6 +237,11 @@ def load_config(
             values[k] = _coerce(k, v, f"{p} [service]")
         if "models" in doc:
             values["models"] = _coerce("models", doc["models"], f"{p} [models]")
+            for name, spec in values["models"].items():  # schema paths: relative to the file
+                if isinstance(spec, Mapping) and isinstance(spec.get("schema"), str):
+                    values["models"][name] = {**spec, "schema": str(p.parent / spec["schema"])}
+        if isinstance(values.get("guards"), dict):
+            values["guards"] = {k: str(p.parent / v) for k, v in values["guards"].items()}
         unknown = set(doc) - {"service", "models"}
         if unknown:
             raise ConfigError(

@@ -31,7 +31,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.staticfiles import StaticFiles
 
-__all__ = ["Recorder", "TicketSigner", "downsample", "mount_dashboard", "sample_shadows"]
+__all__ = [
+    "Recorder",
+    "TicketSigner",
+    "downsample",
+    "guard_panels",
+    "mount_dashboard",
+    "sample_shadows",
+]
 
 STATIC = Path(__file__).with_name("static")
 MAX_POINTS = 1000
@@ -367,7 +374,31 @@ def dashboard_state(svc: Any, role: str | None) -> dict[str, Any]:
         name: series.get(name) or {"series": {}, "marks": [], "guard_rules": {}, "metric": "metric"}
         for name in svc.hosts
     }
+    for name, host in svc.hosts.items():  # guarded models: drift scores, latest quarantined
+        panels = guard_panels(svc, name, getattr(host, "guard", None))
+        if panels:
+            models[name] = {**models[name], **panels}
     return {"models": models, "registry": _registry_view(svc, admin), "role": role or "admin"}
+
+
+def guard_panels(svc: Any, name: str, guard: Any, rows: int = 10) -> dict[str, Any]:
+    """A guarded model's dashboard panels: ``drift`` (per feature: PSI and whether any test
+    says drifted) and ``quarantine`` (its latest quarantined rows); {} when unguarded.
+
+    >>> guard_panels(None, "m", None)
+    {}
+    """
+    if guard is None:
+        return {}
+    drift: dict[str, dict[str, Any]] = {}
+    for r in guard.drift()["features"]:
+        d = drift.setdefault(r["feature"], {"feature": r["feature"], "psi": None, "drifted": False})
+        if r["test"] == "psi":
+            d["psi"] = r["score"]
+        d["drifted"] = d["drifted"] or bool(r["drifted"])
+    quarantine = getattr(svc, "quarantine", None)
+    latest = quarantine.latest(name, rows) if quarantine is not None else []
+    return {"drift": list(drift.values()), "quarantine": latest}
 
 
 def mount_dashboard(

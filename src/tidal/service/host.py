@@ -91,6 +91,10 @@ class LearnResult:
     last_seq: int | None
     version: dict[str, Any]
     already_learned: list[int] = field(default_factory=list)
+    #: guarded models only: items quarantined, a verdict per item, rule hits in this request
+    quarantined: int = 0
+    verdicts: list[dict[str, Any]] | None = None
+    guard_rules: dict[str, int] = field(default_factory=dict)
 
 
 def _plain(v: Any) -> Any:
@@ -171,6 +175,7 @@ class ModelHost:
         self._learned = _Bounded(learned_ids_max)  # prediction id -> seq it was learned at
         self.broken: str | None = None
         self.frozen: str | None = None  # why learning is paused (rolling metric under a floor)
+        self.guard: Any = None  # a tidal.service.guarding.ModelGuard: screens rows before learning
         self.snapshots = SnapshotStore(self.data / "snapshots" / name)
         snap = self.snapshots.latest()
         if snap is not None:
@@ -285,8 +290,22 @@ class ModelHost:
                 events.append(
                     {"x": row, "y": label} if pid is None else {"x": row, "y": label, "pid": pid}
                 )
+            verdicts, rules = None, {}
+            if self.guard is not None:
+                verdicts = [{"verdict": "already_learned", "rule": "", "reason": ""}] * n
+                if x:  # quarantined rows are kept by the guard, neither learned nor logged
+                    screen = self.guard.screen(x, y)
+                    for k, v in enumerate(screen.verdicts):
+                        verdicts[where[k]] = v
+                    y = [y[k] for k in screen.keep]
+                    where = [where[k] for k in screen.keep]
+                    events = [{**events[k], "x": r} for k, r in zip(screen.keep, screen.rows)]
+                    x, rules = screen.rows, screen.rules
+            held = sum(v["verdict"] == "quarantined" for v in verdicts or ())
             if not events:
-                return LearnResult(0, None, None, self.model_version(), skipped)
+                return LearnResult(
+                    0, None, None, self.model_version(), skipped, held, verdicts, rules
+                )
             try:  # the learner validates everything before it changes anything
                 self.model.learn_many(x, y)
             except InputError as e:
@@ -299,6 +318,8 @@ class ModelHost:
                 self.broken = f"model {self.name!r} stopped learning: {e}"
                 raise
             self.applied_seq = last
+            if self.guard is not None:
+                self.guard.observe(x)
             for k, ev in enumerate(events):
                 pid = ev.get("pid")
                 if pid is not None:
@@ -310,7 +331,8 @@ class ModelHost:
         except WalError as e:
             self.broken = f"model {self.name!r} stopped learning: {e}"
             raise
-        return LearnResult(len(events), last - len(events) + 1, last, version, skipped)
+        first = last - len(events) + 1
+        return LearnResult(len(events), first, last, version, skipped, held, verdicts, rules)
 
     # ------------------------------------------------------------------ snapshots
     @property

@@ -93,6 +93,7 @@ class Service:
         )
         self._lock = DataFolderLock(config.data)
         self.hosts: dict[str, ModelHost] = {}
+        self.quarantine: Any = None  # <data>/quarantine.sqlite, opened when a model is guarded
         try:
             for name, spec in config.models.items():
                 self.hosts[name] = ModelHost(
@@ -108,6 +109,7 @@ class Service:
                     on_fsync=self.metrics.fsync_hook(name),
                     durable_reads=config.durable_reads,
                 )
+            self._guard_models()
             for name, challengers in config.shadows.items():
                 for key, spec in challengers.items():
                     self.shadows.add(name, key, build_model(f"{name}.{key}", spec))
@@ -118,6 +120,8 @@ class Service:
         except BaseException:
             if getattr(self, "_registry", None) is not None:
                 self._registry.close()
+            if self.quarantine is not None:
+                self.quarantine.close()
             for host in self.hosts.values():
                 host.close(snapshot=False)
             self._lock.release()
@@ -126,6 +130,31 @@ class Service:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._snapshot_loop, name="tidal-snap", daemon=True)
         self._thread.start()
+
+    def _guard_models(self) -> None:
+        """Put a guard (and a feature-drift monitor) in front of each guarded model."""
+        if not self.config.guards:
+            return
+        from tidal.guards import Schema, SchemaError
+        from tidal.service.config import ConfigError
+        from tidal.service.guarding import GuardQuarantine, ModelGuard
+
+        cfg = self.config
+        self.quarantine = GuardQuarantine(
+            Path(cfg.data) / "quarantine.sqlite", max_rows=cfg.quarantine_max_rows
+        )
+        for name, path in cfg.guards.items():
+            try:
+                schema = Schema.from_json(Path(path))
+                self.hosts[name].guard = ModelGuard(
+                    name,
+                    schema,
+                    self.quarantine,
+                    drift_reference=cfg.drift_reference,
+                    drift_window=cfg.drift_window,
+                )
+            except (SchemaError, ValueError) as e:
+                raise ConfigError(f"model {name!r}: guards: {e}") from e
 
     def learned(self, host: ModelHost) -> None:
         """Tell the snapshot thread that ``host`` learned (it snapshots every N events)."""
@@ -207,4 +236,6 @@ class Service:
             host.close(snapshot=True)
         if self._registry is not None:
             self._registry.close()
+        if self.quarantine is not None:
+            self.quarantine.close()
         self._lock.release()

@@ -254,10 +254,19 @@ class ShadowSet:
         return [s.info() for s in self.of(model).values()]
 
 
-def freeze(service: Any, host: Any, value: float, floor: float) -> str:
+def freeze(
+    service: Any,
+    host: Any,
+    value: float,
+    floor: float,
+    *,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> str:
     """Pause ``host``'s learning (learn answers 409 until a promote or rollback installs a
-    version) and record why in the registry's audit log. Returns the reason."""
-    reason = f"frozen: rolling accuracy {value:.2f} < floor {floor:.2f}"
+    version) and record why in the registry's audit log. Returns the reason. ``reason`` and
+    ``details`` replace the rolling-metric ones (the guards freeze with a burst's)."""
+    reason = reason or f"frozen: rolling accuracy {value:.2f} < floor {floor:.2f}"
     host.frozen = reason
     reg = service.registry
     version = int(host.version) if host.version is not None else None
@@ -270,6 +279,6 @@ def freeze(service: Any, host: Any, value: float, floor: float) -> str:
             reason,
             name=host.name,
             version=version,
-            details={"metric": "accuracy", "value": value, "floor": floor},
+            details=details or {"metric": "accuracy", "value": value, "floor": floor},
         )
     return reason

@@ -172,6 +172,7 @@ function card(name) {
     el("h2", {}, name),
     el("div", { class: "plot", id: "plot-" + name }),
     el("div", { class: "guards", id: "guards-" + name }),
+    el("div", { class: "features", id: "features-" + name }),
     el("div", { class: "msg", id: "msg-" + name, hidden: true }),
     el("div", { class: "registry", id: "registry-" + name }));
   $("models").append(c);
@@ -187,6 +188,28 @@ function guards(name, m) {
     el("table", {}, el("tr", {}, el("th", {}, "rule"), el("th", {}, "rejections")),
       ...rules.map(([r, n]) => el("tr", {}, el("td", {}, r), el("td", {}, String(n))))),
     el("p", { class: "stamp" }, "latest: " + latest.map((k) => new Date(k.t).toISOString() + " " + k.text).join(", ")));
+}
+
+// guarded models: per-feature drift (PSI as a bar) and the latest quarantined rows
+function features(name, m) {
+  const box = $("features-" + name);
+  const drift = m.drift || [], rows = m.quarantine || [];
+  if (!m.drift && !m.quarantine) { box.replaceChildren(); return; }
+  const top = Math.max(0.25, ...drift.map((d) => d.psi || 0));
+  const bar = (d) => el("div", { class: "bar" + (d.drifted ? " drifted" : ""),
+    style: "width:" + Math.round(100 * Math.min(1, (d.psi || 0) / top)) + "%" });
+  const fmt = (v) => (typeof v === "number" ? v.toFixed(3) : "");
+  box.replaceChildren(
+    el("div", { class: "panel" }, el("h3", {}, "Feature drift (PSI)"),
+      drift.length ? el("table", {}, el("tr", {}, el("th", {}, "feature"), el("th", {}, "PSI"), el("th", {}, ""), el("th", {}, "drifted")),
+        ...drift.map((d) => el("tr", {}, el("td", {}, d.feature), el("td", {}, fmt(d.psi)),
+          el("td", { class: "barcell" }, bar(d)), el("td", {}, d.drifted ? "yes" : "no"))))
+        : el("p", { class: "stamp" }, "waiting for a full reference window of learned rows")),
+    el("div", { class: "panel" }, el("h3", {}, "Latest quarantined rows"),
+      rows.length ? el("table", {}, el("tr", {}, el("th", {}, "time"), el("th", {}, "rule"), el("th", {}, "reason"), el("th", {}, "record")),
+        ...rows.map((r) => el("tr", {}, el("td", {}, new Date(r.time * 1000).toISOString()), el("td", {}, r.rule),
+          el("td", {}, r.reason), el("td", {}, el("code", {}, JSON.stringify(r.record))))))
+        : el("p", { class: "stamp" }, "none")));
 }
 
 function evidence(name, v) {
@@ -283,6 +306,7 @@ function render(data) {
       drawn[name] = key;
     }
     guards(name, m);
+    features(name, m);
     registry(name);
   }
   audit(data.registry.audit);
