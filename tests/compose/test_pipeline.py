@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from tidal.linear_model import LinearRegression, LogisticRegression
 from tidal.naive_bayes import GaussianNB
 from tidal.preprocessing import OneHotEncoder, StandardScaler
 
-ELEC2 = "/work/shared/data/elec2.csv"
+ELEC2 = str(resources.files("tidal.datasets") / "elec2.csv.gz")  # bundled copy
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numba
@@ -179,7 +180,7 @@ def test_bad_parameters_are_rejected_with_a_clear_message(make, match):
 
 
 # --------------------------------------------------------------------------- Elec2 accuracy
-ELEC2 = Path("/work/shared/data/elec2.csv")
+ELEC2 = Path(str(resources.files("tidal.datasets") / "elec2.csv.gz"))  # bundled copy
 
 
 @pytest.fixture(scope="module")

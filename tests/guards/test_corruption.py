@@ -14,6 +14,8 @@ is measured on the rows whose features were not corrupted, against their true la
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +24,7 @@ from tidal.guards import Guard, Schema
 from tidal.linear_model import LogisticRegression
 from tidal.preprocessing import StandardScaler
 
-DATA = "/work/shared/data/elec2.csv"
+DATA = str(resources.files("tidal.datasets") / "elec2.csv.gz")  # bundled copy
 BLOCK = 50
 BURST = np.arange(25_000, 26_000)
 KINDS = ("nan", "far_out", "string", "bad_label")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pandas as pd
 import pytest
 
-ELEC2 = "/work/shared/data/elec2.csv"
+ELEC2 = str(resources.files("tidal.datasets") / "elec2.csv.gz")  # bundled copy
 
 
 class Stream:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from river import naive_bayes as river_nb
 from tidal.base import learner_from_state
 from tidal.naive_bayes import GaussianNB
 
-ELEC2 = "/work/shared/data/elec2.csv"
+ELEC2 = str(resources.files("tidal.datasets") / "elec2.csv.gz")  # bundled copy
 
 
 def _river_probas(rows, labels, classes):

@@ -1,3 +1,4 @@
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ from tidal.base import ParameterError, learner_from_state
 from tidal.neighbors import KNNClassifier, KNNRegressor
 
 river_neighbors = pytest.importorskip("river.neighbors")
-ELEC2 = Path("/work/shared/data/elec2.csv")
+ELEC2 = Path(str(resources.files("tidal.datasets") / "elec2.csv.gz"))  # bundled copy
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from river import preprocessing as river_pp
 from tidal.base import InputError, ParameterError, learner_from_state
 from tidal.preprocessing import StandardScaler
 
-ELEC2 = "/work/shared/data/elec2.csv"
+ELEC2 = str(resources.files("tidal.datasets") / "elec2.csv.gz")  # bundled copy
 
 
 def _stream(n=1500, seed=5):

@@ -3,6 +3,7 @@
 import gzip
 import json
 import time
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 from tidal.base import InputError, ParameterError
 from tidal.stream import guess_task, read_csv, read_jsonl, read_parquet
 
-ELEC2 = "/work/shared/data/elec2.csv"
+ELEC2 = str(resources.files("tidal.datasets") / "elec2.csv.gz")  # bundled copy
 
 CSV = (
     "t,id,x,colour,flag,y\n"

@@ -1,12 +1,13 @@
 """Streams shared by the tree tests."""
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ELEC2 = Path("/work/shared/data/elec2.csv")
+ELEC2 = Path(str(resources.files("tidal.datasets") / "elec2.csv.gz"))  # bundled copy
 
 
 def load_elec2() -> pd.DataFrame:
