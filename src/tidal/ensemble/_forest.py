@@ -12,28 +12,14 @@ from tidal._kernels import tree_hoeffding as K
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
 from tidal.base import CategoryEncoder, Classifier, ParameterError
 from tidal.tree import HoeffdingTreeClassifier
-from tidal.tree._hoeffding_classifier import _pad, grow_categories, tree_inputs
+from tidal.tree._hoeffding_classifier import _ARRAYS, _pad, grow_categories, tree_inputs
 from tidal.tree._render import TreeView
 
 __all__ = ["TreeEnsemble", "MemberTree"]
 
-_TREE = (
-    "node_i",
-    "node_f",
-    "stats",
-    "present",
-    "disabled",
-    "g",
-    "fw",
-    "rank",
-    "nrank",
-    "cnt",
-    "cnt_ord",
-    "slot_free",
-    "meta_i",
-    "meta_f",
-    "sub",
-)
+# a forest holds every array of a single tree, with a member axis in front, plus the feature
+# subspace of each leaf
+_TREE = (*_ARRAYS, "sub")
 _NODE_AXIS = ("node_i", "node_f", "stats", "present", "disabled", "sub")
 _SLOT_AXIS = ("g", "fw", "rank", "nrank", "cnt", "cnt_ord", "slot_free")
 _FILL = {"node_i": -1, "rank": -1, "cnt_ord": -1}
