@@ -11,7 +11,10 @@ Speed: updates/s of tidal's array form (``update_many``, one compiled call), tid
 best of ``--repeat``; both loops read ``drift_detected`` after each update. "same" says whether all
 three gave the same alarm rows. Compile time (numba cache load or compile) is reported separately.
 
-Run: ``.venv/bin/python benchmarks/bench_drift.py [--rows 50000] [--repeat 3]``
+ADWIN also runs on a real-valued stream (unit-variance Gaussian values whose mean moves by 1
+every 5,000 rows), the kind of signal it is meant for besides error bits.
+
+Run: ``.venv/bin/python benchmarks/bench_drift.py [--rows 50000] [--repeat 3] [--only ADWIN]``
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ def switching_bits(n: int, period: int) -> np.ndarray:
     rng = np.random.default_rng(0)
     rate = np.where(np.arange(n) % (2 * period) < period, 0.1, 0.4)
     return (rng.random(n) < rate).astype(np.float64)
+
+
+def shifting_gaussian(n: int, period: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.normal(np.arange(n) // period % 2, 1.0)
 
 
 def quality(make) -> list[str]:  # type: ignore[no-untyped-def]
@@ -121,16 +129,21 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=50_000, help="rows of the speed stream")
     ap.add_argument("--kswin-rows", type=int, default=3_000, help="KSWIN's (River is slow)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="detector names (default: all)")
     args = ap.parse_args()
+    names = [d[0] for d in DETECTORS]
+    if args.only and set(args.only) - set(names):
+        ap.error(f"--only {' '.join(args.only)}: expected names among {', '.join(names)}")
+    detectors = [d for d in DETECTORS if not args.only or d[0] in args.only]
 
     t = time.perf_counter()
-    for _, ours, _, params in DETECTORS:
+    for _, ours, _, params in detectors:
         ours(**params).update_many([0.0, 1.0])
         ours(**params).update(1.0)
     print(f"numba kernels ready in {time.perf_counter() - t:.2f} s (cache load or compile)\n")
 
     rows = [
-        [name, *quality(lambda o=ours, p=params: o(**p))] for name, ours, _, params in DETECTORS
+        [name, *quality(lambda o=ours, p=params: o(**p))] for name, ours, _, params in detectors
     ]
     print("Detection quality (tidal, defaults; change at row 5,000 of 10,000, 20 seeds)")
     print(
@@ -149,15 +162,20 @@ def main() -> None:
     )
 
     rows = []
-    for name, ours, theirs, params in DETECTORS:
+    for name, ours, theirs, params in detectors:
         if name == "KSWIN":
             xs = switching_bits(args.kswin_rows, 1_000)
         else:
             xs = switching_bits(args.rows, 5_000)
         rows.append([name, str(len(xs)), *speed(ours, theirs, params, xs, args.repeat)])
+        if name == "ADWIN":
+            xs = shifting_gaussian(args.rows, 5_000)
+            speed_row = speed(ours, theirs, params, xs, args.repeat)
+            rows.append(["ADWIN (gaussian)", str(len(xs)), *speed_row])
     print(
         f"\nSpeed (updates/s, best of {args.repeat}, interleaved; error bits whose rate switches"
-        " between 0.1 and 0.4 every 5,000 rows, every 1,000 for KSWIN)"
+        " between 0.1 and 0.4 every 5,000 rows, every 1,000 for KSWIN; ADWIN (gaussian): values"
+        " whose mean switches between 0 and 1 every 5,000 rows)"
     )
     print(
         table(
