@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tidal._kernels import ensemble_forest as E
-from tidal.base import ParameterError
+from tidal.base import ParameterError, learner_from_state
 from tidal.ensemble import ARFClassifier, BaggingClassifier, LeveragingBaggingClassifier
 from tidal.stream.synth import Agrawal, ConceptDrift
 from tidal.tree import HoeffdingTreeClassifier
@@ -164,12 +164,52 @@ def test_members_are_inspectable(stream):
         model.member(3)
 
 
+def monitored_per_leaf(model: ARFClassifier) -> set[int]:
+    """Numbers of features the leaves that drew a subspace monitor (all members)."""
+    f = model._forest
+    drew = f["sub"] == 1
+    return {int(n) for n in (1 - f["disabled"][drew]).sum(axis=1)}
+
+
+@pytest.mark.parametrize(
+    ("n_features", "params", "expected"),
+    [
+        (6, {}, 4),  # MOA: round(60 % of 6 = 3.6)
+        (8, {}, 5),  # round(4.8)
+        (5, {"max_features": 0.5}, 3),  # round(2.5) half up, as Java's Math.round (River: 2)
+        (6, ARFClassifier.river_params, 2),  # River: round(sqrt(6))
+        (8, ARFClassifier.river_params, 3),
+    ],
+)
+def test_leaves_monitor_moa_share_of_the_features(n_features, params, expected):
+    rng = np.random.default_rng(n_features)
+    X = rng.random((3000, n_features))
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    model = ARFClassifier(n_models=3, grace_period=30, seed=2, **params).learn_many(X, y)
+    assert model._max_features(n_features) == expected
+    assert monitored_per_leaf(model) == {expected}
+
+
+def test_arf_state_from_before_nb_likelihood_keeps_river_naive_bayes(stream):
+    X, y = stream
+    old = ARFClassifier(n_models=3, grace_period=30, seed=1, nb_likelihood="river")
+    old.learn_many(X[:800], y[:800])
+    state = old.state_dict()
+    del state["params"]["nb_likelihood"]  # a snapshot written before the parameter existed
+    restored = learner_from_state(state)
+    assert restored.nb_likelihood == "river"
+    expected = old.step_proba_many(X[800:], y[800:])
+    assert len(expected) == 400
+    np.testing.assert_array_equal(restored.step_proba_many(X[800:], y[800:]), expected)
+
+
 @pytest.mark.parametrize(
     ("make", "match"),
     [
         (lambda: ARFClassifier(max_features="cube"), "max_features"),
         (lambda: ARFClassifier(n_models=0), "n_models"),
         (lambda: ARFClassifier(drift_delta=2.0), "drift_delta"),
+        (lambda: ARFClassifier(nb_likelihood="weka"), "nb_likelihood == 'weka'"),
         (lambda: LeveragingBaggingClassifier(bagging_method="boost"), "bagging_method"),
         (lambda: BaggingClassifier(model=ARFClassifier()), "HoeffdingTreeClassifier"),
     ],
@@ -201,14 +241,15 @@ def _mean_accuracy(make, X, y, seeds=(0, 1, 2)) -> float:  # noqa: ANN001
 @pytest.mark.parametrize(
     ("make", "threshold"),
     [
-        # River 0.855 with these (River's) defaults: the threshold is River minus 1 point
-        (lambda s: ARFClassifier(seed=s), 0.845),
-        # MOA's subspace (60 % of 6 features = 4): the better of River and MOA (0.876) - 1 point
-        (lambda s: ARFClassifier(max_features=4, seed=s), 0.866),
+        # River 0.855 with River's defaults: the threshold is River minus 1 point
+        (lambda s: ARFClassifier(**ARFClassifier.river_params, seed=s), 0.845),
+        # tidal's defaults (MOA's subspace, 60 % of 6 features = 4, and MOA's naive Bayes):
+        # the better of River and MOA (0.876) minus 1 point
+        (lambda s: ARFClassifier(seed=s), 0.866),
         # River 0.862, MOA 0.862
         (lambda s: LeveragingBaggingClassifier(seed=s), 0.852),
     ],
-    ids=["arf-river-defaults", "arf-moa-subspace", "leveraging-bagging"],
+    ids=["arf-river-params", "arf-defaults", "leveraging-bagging"],
 )
 def test_elec2_accuracy_mean_over_seeds(elec2, make, threshold):
     X, y = elec2

@@ -34,7 +34,9 @@ def _river_proba(model, frame: pd.DataFrame, y, classes) -> np.ndarray:
 
 def _assert_same(frame: pd.DataFrame, y, **kw) -> tuple:
     river = river_tree.HoeffdingAdaptiveTreeClassifier(bootstrap_sampling=False, **kw)
-    ours = HoeffdingAdaptiveTreeClassifier(bootstrap_sampling=False, **kw)
+    ours = HoeffdingAdaptiveTreeClassifier(
+        bootstrap_sampling=False, **{**HoeffdingAdaptiveTreeClassifier.river_params, **kw}
+    )
     got = np.asarray(ours.step_proba_many(frame, y))
     expected = _river_proba(river, frame, list(y), list(ours.classes_))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
@@ -69,11 +71,12 @@ def test_equals_river_elec2():
 
 
 def test_elec2_accuracy_with_bootstrap():
-    # River 0.812 / MOA 0.824 (single runs); the mean over seeds must not be a point below River
+    # River 0.812 / MOA 0.824 (single runs); the mean over seeds of tidal's defaults must not be
+    # a point below the better of the two
     df = load_elec2()
     X, y = df.drop(columns=["up"]), df["up"].to_numpy()
     accs = [(HoeffdingAdaptiveTreeClassifier(seed=s).step_many(X, y) == y).mean() for s in range(3)]
-    assert np.mean(accs) >= 0.802
+    assert np.mean(accs) >= 0.814
 
 
 def test_recovers_after_drift():

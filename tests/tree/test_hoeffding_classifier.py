@@ -106,7 +106,7 @@ def test_numeric_column_declared_nominal_is_split_by_value():
 def test_same_first_splits_and_probabilities_as_river_on_elec2(elec2):
     X = elec2.drop(columns="up")
     y = elec2["up"].to_numpy()
-    m = HoeffdingTreeClassifier()
+    m = HoeffdingTreeClassifier(**HoeffdingTreeClassifier.river_params)
     P = m.step_proba_many(X, y)
     rm = river_tree.HoeffdingTreeClassifier()
     labels = list(m.classes_)
@@ -138,7 +138,9 @@ def test_same_first_splits_and_probabilities_as_river_on_elec2(elec2):
 )
 def test_river_oracle_multiclass_nominal_and_missing(params):
     frame, y, rows = nominal_stream(3000, seed=3)
-    m = HoeffdingTreeClassifier(grace_period=50, **params)
+    m = HoeffdingTreeClassifier(
+        grace_period=50, **{**HoeffdingTreeClassifier.river_params, **params}
+    )
     P = m.step_proba_many(frame, y)
     rm = river_tree.HoeffdingTreeClassifier(grace_period=50, **params)
     R = river_prequential(rm, rows, y, list(m.classes_))
@@ -316,7 +318,7 @@ def test_river_oracle_with_sample_weights(binary_split):
     frame, y, rows = nominal_stream(2000, seed=9)
     w = np.random.default_rng(9).choice([0.5, 1.0, 2.0, 3.0], len(y))
     params = {"grace_period": 30, "binary_split": binary_split}
-    m = HoeffdingTreeClassifier(**params)
+    m = HoeffdingTreeClassifier(**params, **HoeffdingTreeClassifier.river_params)
     P = m.step_proba_many(frame, y, w)
     rm = river_tree.HoeffdingTreeClassifier(**params)
     labels = list(m.classes_)
@@ -333,7 +335,7 @@ def test_river_oracle_hellinger_on_elec2_head(elec2):
     head = elec2.iloc[:6000]
     X, y = head.drop(columns="up"), head["up"].to_numpy()
     params = {"grace_period": 100, "split_criterion": "hellinger"}
-    m = HoeffdingTreeClassifier(**params)
+    m = HoeffdingTreeClassifier(**params, **HoeffdingTreeClassifier.river_params)
     P = m.step_proba_many(X, y)
     rm = river_tree.HoeffdingTreeClassifier(**params)
     R = river_prequential(rm, X.to_dict(orient="records"), y, list(m.classes_))

@@ -86,6 +86,7 @@ from tidal._kernels.tree_layout import (  # noqa: F401  (re-exported for the lea
     PI_CODE1,
     PI_CRIT,
     PI_LEAF,
+    PI_NBMODE,
     PI_POOR,
     PI_PREPRUNE,
     PI_STOPMEM,
@@ -286,10 +287,40 @@ def _mc_proba(stats, present, node, out):
 
 
 @jit
+def _moa_log_likelihood(g, cnt, s, f, j, c, xv, two):
+    """log P(x_f = xv | c) as MOA's Gaussian and nominal attribute observers give it."""
+    if j < 0:
+        if g[s, f, c, G_N] <= 0.0:
+            return -np.inf
+        if g[s, f, c, G_VAR] > 0.0:
+            d = xv - g[s, f, c, G_MEAN]
+            return d**two / g[s, f, c, G_M2VAR] - HALF_LOG_TAU - g[s, f, c, G_HLOGV]
+        return 0.0 if xv == g[s, f, c, G_MEAN] else -np.inf
+    tot = 0.0
+    nv = 0
+    for u in range(cnt.shape[2]):
+        if cnt[s, j, u, c] > 0.0:
+            tot += cnt[s, j, u, c]
+            nv = u + 1
+    if nv == 0:
+        return -np.inf
+    v = int(xv)
+    k = cnt[s, j, v, c] if 0 <= v < cnt.shape[2] else 0.0
+    return math.log((k + 1.0) / (tot + nv))
+
+
+@jit
 def _nb_proba(
-    stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out, pf
+    stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out, pf,
+    moa,
 ):
-    """River's ``do_naive_bayes_prediction``; returns False when it predicts nothing."""
+    """River's ``do_naive_bayes_prediction``; returns False when it predicts nothing.
+
+    With ``moa`` the likelihoods are MOA's (``NaiveBayes.doNaiveBayesPrediction``): a class the
+    leaf has no estimator of for a feature, or whose estimator has zero variance and a mean other
+    than the value, gets likelihood 0 (River skips such features instead); a category gets
+    Laplace-smoothed frequencies. When every class has likelihood 0 it predicts nothing.
+    """
     C = stats.shape[1]
     total = leaf_total(stats, present, node)
     any_present = False
@@ -315,7 +346,7 @@ def _nb_proba(
         if cw > 0:
             vote = math.log(cw / total)
         else:
-            votes[c] = 0.0
+            votes[c] = -np.inf if moa else 0.0
             continue
         for r in range(m):
             f = order[r]
@@ -323,6 +354,9 @@ def _nb_proba(
             if xv != xv:
                 continue
             j = nom_idx[f]
+            if moa:
+                vote += _moa_log_likelihood(g, cnt, s, f, j, c, xv, two)
+                continue
             if j < 0:
                 if g[s, f, c, G_VAR] > 0.0:
                     d = xv - g[s, f, c, G_MEAN]
@@ -344,6 +378,8 @@ def _nb_proba(
     for c in range(C):
         if present[node, c] and votes[c] > max_ll:
             max_ll = votes[c]
+    if max_ll == -np.inf:
+        return False
     acc = 0.0
     if C <= 2:
         for c in range(C):
@@ -390,8 +426,11 @@ def leaf_proba(
     if use_nb:
         ok = _nb_proba(
             stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
-            pf,
+            pf, pi[PI_NBMODE] == 1,
         )
+        if not ok and pi[PI_NBMODE] == 1:
+            # every class has likelihood 0 (MOA then predicts nothing): the counts still know
+            _mc_proba(stats, present, node, out)
         return 1 if ok else 0
     _mc_proba(stats, present, node, out)
     return -1
@@ -420,7 +459,7 @@ def _learn_leaf(
         if nb_done < 0:
             ok = _nb_proba(
                 stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes,
-                tmp, pf,
+                tmp, pf, pi[PI_NBMODE] == 1,
             )
             if ok and _argmax_present(tmp, present, node) == yc:
                 node_f[node, NF_NB] += wi

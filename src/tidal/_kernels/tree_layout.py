@@ -79,7 +79,8 @@ PI_POOR = 4
 PI_STOPMEM = 5
 PI_CODE0 = 6  # class code of label 0 (hellinger), -1 if none
 PI_CODE1 = 7
-N_PI = 8
+PI_NBMODE = 8  # naive Bayes likelihoods: 0 River's, 1 MOA's (see tree_hoeffding._nb_proba)
+N_PI = 9
 
 # gaussian estimator fields (last axis of g)
 G_N = 0

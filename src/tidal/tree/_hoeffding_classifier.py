@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -14,6 +14,7 @@ __all__ = ["HoeffdingTreeClassifier"]
 
 _CRITERIA = {"info_gain": 0, "gini": 1, "hellinger": 2}
 _LEAVES = {"mc": 0, "nb": 1, "nba": 2}
+_NB_LIKELIHOODS = {"river": 0, "moa": 1}
 _ARRAYS = (
     "node_i",
     "node_f",
@@ -35,12 +36,18 @@ _ARRAYS = (
 class HoeffdingTreeClassifier(TreeView, Classifier):
     """Hoeffding tree (Very Fast Decision Tree) classifier, compiled.
 
-    The same algorithm, parameters and defaults as River 0.26.1's
-    ``tree.HoeffdingTreeClassifier`` (with its Gaussian splitter for numeric features and its
-    nominal splitter for categorical ones), and the same arithmetic: on the same stream it
-    chooses the same splits and predicts the same probabilities. The whole per-row loop (sort
-    the row to its leaf, predict, update the leaf's statistics, attempt a split every
-    ``grace_period``) runs in one compiled kernel per block.
+    River 0.26.1's ``tree.HoeffdingTreeClassifier`` algorithm and parameters (with its Gaussian
+    splitter for numeric features and its nominal splitter for categorical ones) and the same
+    arithmetic. Two defaults differ from River's, for accuracy, and ``river_params`` restores
+    them: ``HoeffdingTreeClassifier(**HoeffdingTreeClassifier.river_params)`` chooses the same
+    splits and predicts the same probabilities as River's default tree on the same stream.
+
+    - ``delta=1e-3`` (River and MOA: 1e-7; CapyMOA's default is 1e-3): splits are decided on
+      fewer rows. On Elec2 this is what separates River's 0.773 from CapyMOA's 0.789.
+    - ``nb_likelihood="moa"``: MOA's naive Bayes at the leaves (see the parameter).
+
+    The whole per-row loop (sort the row to its leaf, predict, update the leaf's statistics,
+    attempt a split every ``grace_period``) runs in one compiled kernel per block.
 
     Parameters
     ----------
@@ -51,7 +58,9 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
     split_criterion
         ``"info_gain"``, ``"gini"`` or ``"hellinger"`` (the latter for labels 0/1, as River).
     delta
-        Significance of the Hoeffding bound (the split confidence is ``1 - delta``).
+        Significance of the Hoeffding bound (the split confidence is ``1 - delta``). The
+        default 1e-3 is CapyMOA's; River's and MOA's own is 1e-7, which waits for more rows
+        before each split (measured on Elec2, prequential: 0.773 with 1e-7, 0.788 with 1e-3).
     tau
         Tie threshold: split anyway when the Hoeffding bound falls below it.
     leaf_prediction
@@ -84,6 +93,16 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         as River).
     merit_preprune
         Consider "no split" as a candidate (pre-pruning).
+    nb_likelihood
+        How naive Bayes (``"nb"``, ``"nba"``) scores a class when a numeric feature's
+        per-class Gaussian at the leaf cannot give a density. ``"moa"`` (MOA's
+        ``NaiveBayes.doNaiveBayesPrediction``): a class without an estimate of that feature
+        since the leaf was made, or whose estimate has zero variance and a mean other than the
+        value, gets likelihood 0; categories get Laplace-smoothed frequencies; when every class
+        gets 0 the leaf predicts its class counts. ``"river"``: such features are skipped for
+        that class (likelihood 1) and categories get raw frequencies. MOA's rule is the
+        maximum-likelihood reading of a feature that never varied, and it helps on features
+        with few distinct values (LED: 0.685 -> 0.727; Elec2: 0.788 -> 0.791).
 
     Missing values (NaN) are skipped in the statistics and follow the branch holding the most
     weight. A category never seen in training follows "not equal" in a binary nominal split and
@@ -101,22 +120,24 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
     >>> print(model.to_text())
     x0 <= 0.278581: predicts 0 (n=811.296, p=1.000)
     x0 > 0.278581
-    |   x0 <= 0.344219
-    |   |   x0 <= 0.302798: predicts 0 (n=54.9772, p=0.873)
-    |   |   x0 > 0.302798: predicts 1 (n=77.0228, p=1.000)
-    |   x0 > 0.344219: predicts 1 (n=1817.7, p=1.000)
+    |   x0 <= 0.34414
+    |   |   x0 <= 0.301655: predicts 0 (n=64, p=0.922)
+    |   |   x0 > 0.301655: predicts 1 (n=108, p=1.000)
+    |   x0 > 0.34414: predicts 1 (n=1820.01, p=1.000)
     >>> model.predict_many(np.array([[0.1, 0.5, 0.5], [0.9, 0.5, 0.5]])).tolist()
     [0, 1]
     """
 
     _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True)
+    #: The parameters whose defaults differ from River's, at River's values.
+    river_params: ClassVar[dict[str, Any]] = {"delta": 1e-7, "nb_likelihood": "river"}
 
     def __init__(
         self,
         grace_period: int = 200,
         max_depth: int | None = None,
         split_criterion: str = "info_gain",
-        delta: float = 1e-7,
+        delta: float = 1e-3,
         tau: float = 0.05,
         leaf_prediction: str = "nba",
         nb_threshold: int = 0,
@@ -131,6 +152,7 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         stop_mem_management: bool = False,
         remove_poor_attrs: bool = False,
         merit_preprune: bool = True,
+        nb_likelihood: str = "moa",
     ) -> None:
         self.grace_period = grace_period
         self.max_depth = max_depth
@@ -150,6 +172,7 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         self.stop_mem_management = stop_mem_management
         self.remove_poor_attrs = remove_poor_attrs
         self.merit_preprune = merit_preprune
+        self.nb_likelihood = nb_likelihood
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self) -> None:
@@ -164,6 +187,11 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         need(self.tau >= 0, "tau", ">= 0")
         need(self.leaf_prediction in _LEAVES, "leaf_prediction", f"one of {list(_LEAVES)}")
         need(self.nb_threshold >= 0, "nb_threshold", ">= 0")
+        need(
+            self.nb_likelihood in _NB_LIKELIHOODS,
+            "nb_likelihood",
+            f"one of {list(_NB_LIKELIHOODS)}",
+        )
         need(self.splitter in (None, "gaussian"), "splitter", 'None or "gaussian"')
         need(int(self.n_splits) == self.n_splits and self.n_splits >= 1, "n_splits", ">= 1")
         need(0 <= self.min_branch_fraction < 1, "min_branch_fraction", "in [0, 1)")
@@ -200,6 +228,7 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         pi[K.PI_PREPRUNE] = int(self.merit_preprune)
         pi[K.PI_POOR] = int(self.remove_poor_attrs)
         pi[K.PI_STOPMEM] = int(self.stop_mem_management)
+        pi[K.PI_NBMODE] = _NB_LIKELIHOODS[self.nb_likelihood]
         labels = getattr(self, "_labels", [])
         pi[K.PI_CODE0] = pi[K.PI_CODE1] = -1
         for code, lab in enumerate(labels):
@@ -220,6 +249,10 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         return rank
 
     # ------------------------------------------------------------------ state
+    def load_state(self, state: dict[str, Any]) -> HoeffdingTreeClassifier:
+        """Restore a :meth:`state_dict` (parameters included). Returns self."""
+        return super().load_state(with_river_nb(state))
+
     def _init_state(self) -> None:
         names = self.feature_names_in_
         F = len(names)
@@ -326,6 +359,15 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
             if i >= n:
                 break
             self._grow()
+
+
+def with_river_nb(state: Any) -> Any:
+    """A state written before ``nb_likelihood`` existed, with the naive Bayes its trees were
+    learned with (River's) instead of today's default."""
+    params = state.get("params") if isinstance(state, dict) else None
+    if isinstance(params, dict) and "nb_likelihood" not in params:
+        return {**state, "params": {**params, "nb_likelihood": "river"}}
+    return state
 
 
 def _pad(a: np.ndarray, axis: int, extra: int, fill: float = 0) -> np.ndarray:
