@@ -56,13 +56,18 @@ class ZooEntry:
     task: str  # "binary", "classification" (any number of classes) or "regression"
     scaled: bool = False  # StandardScaler in front
     sgd: bool = False  # accepts lr= (an SGD learning rate, default 0.01)
+    #: "module:Class" built instead of ``target`` when the task is regression (task "any")
+    regression_target: str | None = None
 
-    def estimator_class(self) -> type:
-        module, _, cls = self.target.partition(":")
+    def estimator_class(self, task: str | None = None) -> type:
+        target = self.target
+        if task == "regression" and self.regression_target is not None:
+            target = self.regression_target
+        module, _, cls = target.partition(":")
         return getattr(importlib.import_module(module), cls)
 
-    def param_names(self) -> list[str]:
-        sig = inspect.signature(self.estimator_class().__init__)
+    def param_names(self, task: str | None = None) -> list[str]:
+        sig = inspect.signature(self.estimator_class(task).__init__)
         names = [
             p.name
             for p in sig.parameters.values()
@@ -72,14 +77,14 @@ class ZooEntry:
             names = [p for p in names if p != "optimizer"] + ["lr"]
         return names
 
-    def build(self, categorical: bool = False, **params: Any) -> Any:
-        cls = self.estimator_class()
+    def build(self, categorical: bool = False, task: str | None = None, **params: Any) -> Any:
+        cls = self.estimator_class(task)
         params = dict(params)
         if self.sgd:
             from tidal.optim import SGD
 
             params["optimizer"] = SGD(params.pop("lr", 0.01))
-        if "seed" in self.param_names() and params.get("seed") is None:
+        if "seed" in self.param_names(task) and params.get("seed") is None:
             # a short name must give the same numbers twice: stochastic learners get seed 42
             # unless one is given (the results are stamped with it)
             params["seed"] = DEFAULT_SEED
@@ -146,8 +151,9 @@ _ENTRIES = [
     ZooEntry(
         "arf",
         "tidal.ensemble:ARFClassifier",
-        "adaptive random forest classifier (10 trees)",
-        "classification",
+        "adaptive random forest (10 trees; the regressor for task=regression)",
+        "any",
+        regression_target="tidal.ensemble:ARFRegressor",
     ),
     ZooEntry(
         "lbag",
@@ -254,7 +260,7 @@ class BatchEntry(ZooEntry):
     'BatchRegressor'
     """
 
-    def param_names(self) -> list[str]:
+    def param_names(self, task: str | None = None) -> list[str]:
         return list(_BATCH_DEFAULTS[self.name])
 
     def build(self, categorical: bool = False, task: str | None = None, **params: Any) -> Any:
@@ -423,7 +429,7 @@ def make(spec: str, categorical: bool = False, task: str | None = None) -> Any:
         close = difflib.get_close_matches(name, list(available), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ParameterError(f"unknown model {name!r}{hint}; valid names: {', '.join(available)}")
-    valid = entry.param_names()
+    valid = entry.param_names(task)
     bad = [k for k in params if k not in valid]
     if bad:
         listed = ", ".join(valid) if valid else "none"
@@ -431,9 +437,7 @@ def make(spec: str, categorical: bool = False, task: str | None = None) -> Any:
             f"model {spec!r}: unknown parameter {bad[0]!r}; {name} takes: {listed}"
         )
     try:
-        if isinstance(entry, BatchEntry):
-            return entry.build(categorical, task=task, **params)
-        return entry.build(categorical, **params)
+        return entry.build(categorical, task=task, **params)
     except ParameterError as err:
         raise ParameterError(f"model {spec!r}: {err}") from None
     except TypeError as err:

@@ -1,4 +1,5 @@
-"""Ensembles of compiled Hoeffding trees: adaptive random forest, online and leveraging bagging.
+"""Ensembles of compiled Hoeffding trees: adaptive random forests (classification and
+regression), online and leveraging bagging.
 
 All members live in one set of arrays and are updated in parallel, member by member over each
 block; results do not depend on the block size or the number of threads.
@@ -10,6 +11,7 @@ block; results do not depend on the block size or the number of threads.
 """
 
 from tidal.ensemble._arf import ARFClassifier
+from tidal.ensemble._arf_regressor import ARFRegressor
 from tidal.ensemble._bagging import BaggingClassifier, LeveragingBaggingClassifier
 
-__all__ = ["ARFClassifier", "BaggingClassifier", "LeveragingBaggingClassifier"]
+__all__ = ["ARFClassifier", "ARFRegressor", "BaggingClassifier", "LeveragingBaggingClassifier"]

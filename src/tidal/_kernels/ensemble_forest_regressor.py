@@ -1,0 +1,394 @@
+"""Adaptive random forest for regression (River 0.26.1's ``forest.ARFRegressor``), compiled.
+
+The forest holds the arrays of ``tree_regressor`` with a leading tree axis (``node_i[t]`` is
+tree ``t``'s ``node_i``), ``2 * M`` trees: a foreground and a background tree per member
+(``fg[m]`` / ``bg[m]``), plus ``sub[t, node]``: whether the leaf drew its feature subspace.
+
+As in ``ensemble_forest`` (the classifiers), members are independent given their own random
+draws, so :func:`run_members` runs member by member over the whole block in parallel
+(``prange``; :func:`run_members_serial` runs them in turn, for blocks too small to be worth
+waking threads). Each member writes the prediction it made before learning row ``i`` to
+``out_m[m, i]`` and its error estimate at that moment to ``out_e[m, i]``, and
+:func:`aggregate` combines them row by row in a fixed order. Random numbers are keyed by
+(seed, member, row number), so nothing depends on the block size or on the number of threads.
+A member stops early (``pos[m]`` < n) before a row that could overflow one of its trees'
+node, slot or E-BST rows; the caller grows the arrays and calls again.
+"""
+
+from __future__ import annotations
+
+# the kernels' long argument lists stay packed
+# fmt: off
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+from tidal._kernels import jit
+from tidal._kernels.drift_adwin import adwin_reset, adwin_update
+from tidal._kernels.ensemble_forest import (
+    C_DRIFT,
+    C_WARN,
+    N_COUNTS,
+    _row_stream,
+    _sample_subspace,
+    member_key,
+    poisson,
+)
+from tidal._kernels.tree_hoeffding import _append_child, _branch, _most_common_child, predict_leaf
+from tidal._kernels.tree_layout import (
+    LEAF,
+    MF_OVERHEAD,
+    MF_WSEEN,
+    MI_GROWTH,
+    MI_NACTIVE,
+    MI_NEXTSLOT,
+    MI_NFREE,
+    MI_NINACTIVE,
+    MI_NNODES,
+    MI_ROOT,
+    NF_EDGE,
+    NF_LAST,
+    NI_ACTIVE,
+    NI_DEPTH,
+    NI_FEAT,
+    NI_KIND,
+    NOMINAL_MULTIWAY,
+)
+from tidal._kernels.tree_regressor import (
+    PF_GRACE,
+    PF_MAXDEPTH,
+    PF_MEMPERIOD,
+    PI_LEAF,
+    _attempt_split,
+    _free_slot,
+    _learn_leaf,
+    _new_node,
+    estimate_model_size,
+    leaf_value,
+)
+from tidal._kernels.tree_regressor_ebst import pool_room, var_get, var_update
+
+__all__ = [
+    "C_DRIFT", "C_WARN", "N_COUNTS", "aggregate", "clear_tree", "run_members",
+    "run_members_serial",
+]
+
+# metric[m]: River's metrics.MSE of the member since it was last replaced, a stats.Mean
+M_N, M_MEAN = 0, 1
+
+
+# ----------------------------------------------------------------------------- one tree
+@jit
+def clear_tree(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei,
+               emeta, meta_i, meta_f, sub, t):
+    """Make tree ``t`` empty, every row as freshly allocated (the state then keeps no trace of
+    where, within a block, a tree was replaced)."""
+    node_i[t] = -1
+    node_f[t] = 0.0
+    nstat[t] = 0.0
+    disabled[t] = 0
+    lm[t] = 0.0
+    eroot[t] = -1
+    rank[t] = -1
+    nrank[t] = 0
+    ncat[t] = 0.0
+    slot_free[t] = 0
+    ef[t] = 0.0
+    ei[t] = -1
+    emeta[t, 0] = 0
+    emeta[t, 1] = -1
+    emeta[t, 2] = 0
+    meta_i[t, :] = 0
+    meta_i[t, MI_ROOT] = -1
+    meta_i[t, MI_GROWTH] = 1
+    meta_f[t, :] = 0.0
+    meta_f[t, MF_OVERHEAD] = 1.0
+    sub[t, :] = 0
+
+
+@jit
+def needs_room(meta_i, emeta, n_nodes, n_slots, n_pool, n_features, maxc):
+    """Whether learning one row could overflow the tree's node, slot or E-BST rows."""
+    if meta_i[MI_NNODES] + maxc + 1 > n_nodes:
+        return True
+    if meta_i[MI_NFREE] == 0 and meta_i[MI_NEXTSLOT] >= n_slots:
+        return True
+    return pool_room(emeta, n_pool) < n_features
+
+
+@jit
+def tree_predict(node_i, node_f, nstat, lm, meta_i, x, xr, lm_use, leaf_kind, present, tw, stack):
+    """The tree's prediction for ``x`` (category codes) / ``xr`` (the leaf models' view);
+    0.0 before the tree learned anything, as River."""
+    root = meta_i[MI_ROOT]
+    if root < 0:
+        return 0.0
+    leaf = predict_leaf(node_i, node_f, nstat[:, :1], present, root, x, tw, stack)
+    return leaf_value(node_f, nstat, lm, leaf, xr, lm_use, leaf_kind)
+
+
+@jit
+def tree_learn(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei,
+               emeta, meta_i, meta_f, sub, x, xr, y, wi, nom_idx, lm_use, cat_order, pf, pi, maxf,
+               rs, present, tw, stack, leaves, ops, frames, post, cand_post, perm):
+    """Learn one row: the learning half of ``tree_regressor.step``, plus ARF's random feature
+    subspace, drawn the first time an active leaf learns when ``maxf`` < number of features
+    (River's ``BaseRandomLeaf``)."""
+    cnt = nstat[:, :1]
+    meta_f[MF_WSEEN] += wi
+    root = meta_i[MI_ROOT]
+    if root < 0:
+        root = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, -1, 0)
+        sub[root] = 0
+        meta_i[MI_ROOT] = root
+        meta_i[MI_NACTIVE] = 1
+    node = root
+    clean = True
+    while node_i[node, NI_KIND] != LEAF:
+        b = _branch(node_i, node_f, node, x)
+        if b < 0:
+            clean = False
+            break
+        node = b
+    if not clean:
+        while True:
+            fv = x[node_i[node, NI_FEAT]]
+            if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
+                leaf = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, node,
+                                 node_i[node, NI_DEPTH] + 1)
+                sub[leaf] = 0
+                node_f[leaf, NF_EDGE] = fv
+                _append_child(node_i, node, leaf)
+                meta_i[MI_NACTIVE] += 1
+                node = leaf
+            else:
+                node = _most_common_child(node_i, cnt, present, node, tw, stack)
+                while node_i[node, NI_KIND] != LEAF:
+                    b = _branch(node_i, node_f, node, x)
+                    if b < 0:
+                        break
+                    node = b
+            if node_i[node, NI_KIND] == LEAF:
+                break
+    if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:
+        _sample_subspace(disabled, node, maxf, rs, perm)
+        sub[node] = 1
+    _learn_leaf(node, x, xr, y, wi, nom_idx, lm_use, pf, pi, node_i, node_f, nstat, disabled, lm,
+                eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i)
+    if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
+        if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
+            _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
+            node_i[node, NI_ACTIVE] = 0
+            meta_i[MI_NACTIVE] -= 1
+            meta_i[MI_NINACTIVE] += 1
+        else:
+            ws = nstat[node, 0]
+            if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
+                n0 = meta_i[MI_NNODES]
+                _attempt_split(node, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
+                               disabled, lm, eroot, rank, ncat, slot_free, ef, ei, emeta, meta_i,
+                               meta_f, post, cand_post, ops, frames, stack, leaves)
+                for k in range(n0, meta_i[MI_NNODES]):
+                    sub[k] = 0  # new leaves draw their own subspace
+                node_f[node, NF_LAST] = ws
+    if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
+        estimate_model_size(pf, pi, node_i, lm, ncat, eroot, ef, ei, emeta, meta_i, meta_f,
+                            slot_free, stack, leaves)
+
+
+# ----------------------------------------------------------------------------- the ensemble
+@jit
+def drift_input(norm, err):
+    """River's ``ARFRegressor._drift_detector_input``: the error min-max normalised with
+    mean +- 3 standard deviations of the member's errors so far (``norm`` = its ``stats.Var``)."""
+    var_update(norm, err, 1.0)
+    if norm[0] == 1.0:
+        return 0.5
+    sd = math.sqrt(var_get(norm))
+    return (err + 3.0 * sd) / (6.0 * sd) if sd > 0.0 else 0.5
+
+
+@jit
+def _detect(m, err, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, node_i,
+            node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta,
+            meta_i, meta_f, sub):
+    """ARF's warning and drift detectors of member ``m`` after it learned a row (River's order:
+    a warning starts a fresh background tree, a drift replaces the tree by it)."""
+    if p_warn[0] <= 0.0 and p_drift[0] <= 0.0:
+        return
+    x = drift_input(dnorm[m], err)
+    fresh = -1
+    dropped = -1
+    if p_warn[0] > 0.0 and adwin_update(p_warn, s_warn[m], x):
+        fresh = bg[m]
+        bg_on[m] = 1
+        adwin_reset(s_warn[m])
+        counts[m, C_WARN] += 1
+    if p_drift[0] > 0.0 and adwin_update(p_drift, s_drift[m], x):
+        dropped = fg[m]
+        if bg_on[m] == 1:
+            # the background tree takes over; the replaced tree's rows become the spare tree
+            fg[m] = bg[m]
+            bg[m] = dropped
+            bg_on[m] = 0
+            adwin_reset(s_warn[m])
+        adwin_reset(s_drift[m])
+        metric[m, M_N] = 0.0
+        metric[m, M_MEAN] = 0.0
+        counts[m, C_DRIFT] += 1
+    for t in (fresh, dropped):
+        if t >= 0:
+            clear_tree(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free,
+                       ef, ei, emeta, meta_i, meta_f, sub, t)
+
+
+@jit
+def run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn, same_x,
+               nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled, lm, eroot,
+               rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub, fg, bg, bg_on,
+               p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m, out_e):
+    """Run member ``m`` from ``pos[m]`` over the block (see the module docstring).
+
+    For each row the member predicts it, updates its MSE, draws ``k ~ Poisson(lam)`` (``k = 1``
+    when ``lam`` <= 0: no resampling) and, when ``k > 0``, learns the row with weight
+    ``k * w[i]`` (background tree first) and feeds its normalised error to its detectors.
+    It touches only its own trees and its own rows of the member arrays.
+    """
+    n = out_m.shape[1]
+    Nn = node_i.shape[1]
+    Ns = eroot.shape[1]
+    P = ef.shape[1]
+    F = eroot.shape[2]
+    maxc = max(2, ncat.shape[3])
+    leaf_kind = pi[PI_LEAF]
+    key = member_key(seed, m)
+    rs = np.zeros(1, dtype=np.uint64)
+    present = np.ones((Nn, 1), dtype=np.int64)
+    tw = np.empty(Nn)
+    stack = np.empty(max(Nn, P) + 1, dtype=np.int64)
+    leaves = np.empty(Nn, dtype=np.int64)
+    ops = np.empty(3 * P + 4, dtype=np.int64)
+    frames = np.empty((P + 1, 5), dtype=np.int64)
+    post = np.empty((maxc, 3))
+    cand_post = np.empty((F + 1, 2, 3))
+    perm = np.empty(F, dtype=np.int64)
+    i = pos[m]
+    while i < n:
+        t = fg[m]
+        if do_learn:
+            if needs_room(meta_i[t], emeta[t], Nn, Ns, P, F, maxc):
+                break
+            b = bg[m]
+            if bg_on[m] == 1 and needs_room(meta_i[b], emeta[b], Nn, Ns, P, F, maxc):
+                break
+        yp = 0.0
+        if do_pred:
+            yp = tree_predict(node_i[t], node_f[t], nstat[t], lm[t], meta_i[t], Xp[i], Xpr[i],
+                              lm_use, leaf_kind, present, tw, stack)
+            out_m[m, i] = yp
+            out_e[m, i] = metric[m, M_MEAN]
+        if not do_learn or not (w[i] > 0.0):
+            i += 1
+            continue
+        if not (do_pred and same_x):
+            yp = tree_predict(node_i[t], node_f[t], nstat[t], lm[t], meta_i[t], Xl[i], Xlr[i],
+                              lm_use, leaf_kind, present, tw, stack)
+        err = y[i] - yp
+        metric[m, M_N] += 1.0
+        metric[m, M_MEAN] += (1.0 / metric[m, M_N]) * (err * err - metric[m, M_MEAN])
+        _row_stream(key, t0 + i, rs)
+        k = 1 if lam <= 0.0 else poisson(lam, rs)
+        if k > 0:
+            wk = k * w[i]
+            if bg_on[m] == 1:
+                b = bg[m]
+                tree_learn(node_i[b], node_f[b], nstat[b], disabled[b], lm[b], eroot[b],
+                           rank[b], nrank[b], ncat[b], slot_free[b], ef[b], ei[b], emeta[b],
+                           meta_i[b], meta_f[b], sub[b], Xl[i], Xlr[i], y[i], wk, nom_idx,
+                           lm_use, cat_order, pf, pi, maxf, rs, present, tw, stack, leaves,
+                           ops, frames, post, cand_post, perm)
+            tree_learn(node_i[t], node_f[t], nstat[t], disabled[t], lm[t], eroot[t], rank[t],
+                       nrank[t], ncat[t], slot_free[t], ef[t], ei[t], emeta[t], meta_i[t],
+                       meta_f[t], sub[t], Xl[i], Xlr[i], y[i], wk, nom_idx, lm_use, cat_order,
+                       pf, pi, maxf, rs, present, tw, stack, leaves, ops, frames, post,
+                       cand_post, perm)
+            _detect(m, err, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric,
+                    counts, node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat,
+                    slot_free, ef, ei, emeta, meta_i, meta_f, sub)
+        i += 1
+    pos[m] = i
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def run_members(lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn, same_x,
+                nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled, lm, eroot,
+                rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub, fg, bg, bg_on,
+                p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m, out_e):
+    """:func:`run_member` for every member, in parallel (numba threads). Members take unequal
+    time (tree sizes, background trees): callers set ``numba.set_parallel_chunksize(1)`` so
+    that a free thread takes the next member rather than waiting for a fixed share to be done
+    (inside the kernel, that call would keep numba from caching it)."""
+    for m in prange(pos.shape[0]):
+        run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn,
+                   same_x, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled,
+                   lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub,
+                   fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m,
+                   out_e)
+
+
+@jit
+def run_members_serial(lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn,
+                       same_x, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
+                       disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i,
+                       meta_f, sub, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm,
+                       metric, counts, out_m, out_e):
+    """:func:`run_member` for every member in turn: the same results as :func:`run_members`,
+    without waking threads (for a few rows, starting them costs more than the work)."""
+    for m in range(pos.shape[0]):
+        run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn,
+                   same_x, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled,
+                   lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub,
+                   fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m,
+                   out_e)
+
+
+@jit
+def aggregate(out_m, out_e, median, weighted, out):
+    """Combine the members' predictions of each row, always in the same order.
+
+    ``median``: the median (mean of the two middle values for an even count). Otherwise the
+    mean or, with ``weighted``, the mean weighted by River's weights ``sum(mse) - mse_m``
+    (``out_e`` holds each member's MSE when it predicted), normalised to sum to 1; the plain
+    mean while those weights are all zero.
+    """
+    M = out_m.shape[0]
+    n = out_m.shape[1]
+    vals = np.empty(M)
+    for i in range(n):
+        if median:
+            for m in range(M):
+                vals[m] = out_m[m, i]
+            vals.sort()
+            h = M // 2
+            out[i] = vals[h] if M % 2 == 1 else (vals[h - 1] + vals[h]) / 2.0
+            continue
+        total = 0.0
+        if weighted:
+            for m in range(M):
+                total += out_e[m, i]
+        norm = 0.0
+        if total != 0.0:
+            for m in range(M):
+                norm += total - out_e[m, i]
+        if norm > 0.0:
+            s = 0.0
+            for m in range(M):
+                s += (total - out_e[m, i]) / norm * out_m[m, i]
+            out[i] = s
+        else:
+            s = 0.0
+            for m in range(M):
+                s += out_m[m, i]
+            out[i] = s / M
