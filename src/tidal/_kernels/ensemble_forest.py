@@ -10,10 +10,12 @@ combines each member's prediction made before it learned the row, written to ``o
 Random numbers come from a counter-based generator keyed by (seed, member, row number): the
 draws do not depend on the block size, the number of threads, or on re-running a row.
 
-A member stops early (``pos[m]`` < n) before a row when one of its trees could run out of node
-or slot rows; the caller grows the arrays and calls again. In leveraging bagging a member also
-stops after a row where its ADWIN detected an increase of its error (``pending[m]``): the
-caller then resets the worst member at that row (members only interact there).
+A member stops early (``pos[m]`` < end) before a row when one of its trees could run out of
+node or slot rows; the caller grows the arrays and calls again. In leveraging bagging a member
+also stops after a row where its ADWIN detected an increase of its error (``pending[m]``): the
+caller then resets the worst member at that row (members only interact there), and runs the
+reset member again from there: its work past that row is lost, so the caller runs leveraging
+bagging in stretches of rows (``end``) rather than the whole block at once.
 """
 
 from __future__ import annotations
@@ -27,18 +29,15 @@ from numba import prange
 from tidal._kernels import jit
 from tidal._kernels.drift_adwin import adwin_reset, adwin_update
 from tidal._kernels.tree_hoeffding import (
-    _append_child,
     _argmax_present,
-    _attempt_split,
-    _branch,
-    _deactivate,
-    _estimate_model_size,
     _learn_leaf,
-    _most_common_child,
     _new_node,
+    category_leaf,
+    grow,
+    inlined,
     leaf_proba,
-    leaf_total,
     predict_leaf,
+    sort_to_leaf,
 )
 from tidal._kernels.tree_layout import (
     LEAF,
@@ -48,19 +47,10 @@ from tidal._kernels.tree_layout import (
     MI_NACTIVE,
     MI_NEXTSLOT,
     MI_NFREE,
-    MI_NINACTIVE,
     MI_NNODES,
     MI_ROOT,
-    NF_EDGE,
-    NF_LAST,
     NI_ACTIVE,
-    NI_DEPTH,
-    NI_FEAT,
     NI_KIND,
-    NOMINAL_MULTIWAY,
-    PF_GRACE,
-    PF_MAXDEPTH,
-    PF_MEMPERIOD,
 )
 
 MODE_BAG, MODE_ARF, MODE_LB = 0, 1, 2
@@ -133,6 +123,12 @@ def clear_tree(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt
     cnt[t] = 0.0
     cnt_ord[t] = -1
     slot_free[t] = 0
+    clear_meta(meta_i, meta_f, sub, t)
+
+
+@jit
+def clear_meta(meta_i, meta_f, sub, t):
+    """The bookkeeping of an empty tree ``t`` (every forest's ``clear_tree`` ends with it)."""
     meta_i[t, :] = 0
     meta_i[t, MI_ROOT] = -1
     meta_i[t, MI_GROWTH] = 1
@@ -141,12 +137,13 @@ def clear_tree(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt
     sub[t, :] = 0
 
 
-@jit
-def needs_room(meta_i, t, n_nodes, n_slots, maxc):
-    """Whether learning one row could overflow tree ``t``'s node or slot rows."""
-    if meta_i[t, MI_NNODES] + maxc + 1 > n_nodes:
+@inlined
+def needs_room(meta_i, n_nodes, n_slots, maxc):
+    """Whether learning one row could overflow a tree's node or slot rows (``meta_i``: the
+    tree's own row)."""
+    if meta_i[MI_NNODES] + maxc + 1 > n_nodes:
         return True
-    return meta_i[t, MI_NFREE] == 0 and meta_i[t, MI_NEXTSLOT] >= n_slots
+    return meta_i[MI_NFREE] == 0 and meta_i[MI_NEXTSLOT] >= n_slots
 
 
 @jit
@@ -190,38 +187,17 @@ def tree_learn(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt
     """Learn one row: the learning half of ``tree_hoeffding.step``, plus a random feature
     subspace drawn the first time a leaf learns when ``maxf`` < number of features. When
     ``info[0]`` is the leaf the row reaches, ``nb_out`` holds its prediction (``tree_proba``'s)
-    and naive Bayes is not computed twice; pass ``info[0] = -1`` otherwise."""
+    and naive Bayes is not computed twice; pass ``info[0] = -1`` otherwise.
+
+    Returns the leaf where a new prediction of ``x`` would end (the row went down by its own
+    values and the leaf did not split), -1 when that takes sorting ``x`` again."""
     meta_f[MF_WSEEN] += wi
     if meta_i[MI_ROOT] < 0:
         meta_i[MI_ROOT] = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
         meta_i[MI_NACTIVE] = 1
-    node = meta_i[MI_ROOT]
-    clean = True
-    while node_i[node, NI_KIND] != LEAF:
-        b = _branch(node_i, node_f, node, x)
-        if b < 0:
-            clean = False
-            break
-        node = b
-    if not clean:
-        while True:
-            fv = x[node_i[node, NI_FEAT]]
-            if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
-                depth = node_i[node, NI_DEPTH] + 1
-                leaf = _new_node(node_i, node_f, stats, present, disabled, meta_i, node, depth)
-                node_f[leaf, NF_EDGE] = fv
-                _append_child(node_i, node, leaf)
-                meta_i[MI_NACTIVE] += 1
-                node = leaf
-            else:
-                node = _most_common_child(node_i, stats, present, node, tw, work)
-                while node_i[node, NI_KIND] != LEAF:
-                    b = _branch(node_i, node_f, node, x)
-                    if b < 0:
-                        break
-                    node = b
-            if node_i[node, NI_KIND] == LEAF:
-                break
+    node, clean = sort_to_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
+    if node_i[node, NI_KIND] != LEAF:
+        node = category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x)
     if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:
         _sample_subspace(disabled, node, maxf, rs, perm)
         sub[node] = 1
@@ -229,24 +205,12 @@ def tree_learn(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt
     _learn_leaf(node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw,
                 rank, nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done,
                 nb_out)  # fmt: skip
-    if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
-        if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
-            _deactivate(node_i, node, meta_i, slot_free)
-            meta_i[MI_NACTIVE] -= 1
-            meta_i[MI_NINACTIVE] += 1
-        else:
-            ws = leaf_total(stats, present, node)
-            if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
-                n0 = meta_i[MI_NNODES]
-                _attempt_split(node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g,
-                               fw, rank, cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post,
-                               post_p, work, leaves)  # fmt: skip
-                for k in range(n0, meta_i[MI_NNODES]):
-                    sub[k] = 0
-                node_f[node, NF_LAST] = ws
-    if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
-        _estimate_model_size(pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free,
-                             work, leaves)  # fmt: skip
+    n0 = meta_i[MI_NNODES]
+    grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt,
+         cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)  # fmt: skip
+    for k in range(n0, meta_i[MI_NNODES]):
+        sub[k] = 0  # the leaves of a split draw their own subspace
+    return node if clean and node_i[node, NI_KIND] == LEAF else -1
 
 
 # ----------------------------------------------------------------------------- the ensemble
@@ -256,14 +220,15 @@ def adwin_estimation(s):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, Xp, Xl, y, w, do_pred,
-                do_learn, same_x, nom_idx, label_rank, pf, pi, node_i, node_f, stats, present,
-                disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f, sub, fg,
-                bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts, out_m,
+def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, end, Xp, Xl, y, w,
+                do_pred, do_learn, same_x, nom_idx, label_rank, pf, pi, node_i, node_f, stats,
+                present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f,
+                sub, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts, out_m,
                 est_hist):  # fmt: skip
-    """Run every member from ``pos[m]`` over the block (see the module docstring)."""
+    """Run every member from ``pos[m]`` up to row ``end`` of the block (see the module
+    docstring)."""
     M = pos.shape[0]
-    n = out_m.shape[1]
+    n = end
     C = stats.shape[2]
     F = fw.shape[2]
     Nn = node_i.shape[1]
@@ -290,9 +255,9 @@ def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, Xp
         while i < n:
             t = fg[m]
             if do_learn:
-                if needs_room(meta_i, t, Nn, Ns, maxc):
+                if needs_room(meta_i[t], Nn, Ns, maxc):
                     break
-                if bg_on[m] == 1 and needs_room(meta_i, bg[m], Nn, Ns, maxc):
+                if bg_on[m] == 1 and needs_room(meta_i[bg[m]], Nn, Ns, maxc):
                     break
             yp = -2
             if do_pred:
@@ -341,6 +306,7 @@ def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, Xp
                     k = 1 if poisson(1.0, rs) > 0 else 0
             else:
                 k = poisson(lam, rs)
+            leaf = -1
             if k > 0:
                 wk = k * w[i]
                 reuse = info if have else none
@@ -351,8 +317,8 @@ def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, Xp
                                meta_i[b], meta_f[b], sub[b], x, yc, wk, nom_idx, label_rank, pf,
                                pi, maxf, rs, tw, work, leaves, order, votes, tmp, post, post_p,
                                perm, none, tmp)  # fmt: skip
-                tree_learn(node_i[t], node_f[t], stats[t], present[t], disabled[t], g[t], fw[t],
-                           rank[t], nrank[t], cnt[t], cnt_ord[t], slot_free[t], meta_i[t],
+                leaf = tree_learn(node_i[t], node_f[t], stats[t], present[t], disabled[t], g[t],
+                           fw[t], rank[t], nrank[t], cnt[t], cnt_ord[t], slot_free[t], meta_i[t],
                            meta_f[t], sub[t], x, yc, wk, nom_idx, label_rank, pf, pi, maxf, rs,
                            tw, work, leaves, order, votes, tmp, post, post_p, perm,
                            reuse, pr)  # fmt: skip
@@ -362,9 +328,19 @@ def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, Xp
                                 rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f,
                                 sub)  # fmt: skip
             if mode == MODE_LB:
-                yq = tree_proba(node_i[t], node_f[t], stats[t], present[t], g[t], fw[t], rank[t],
-                                cnt[t], cnt_ord[t], meta_i[t], x, nom_idx, pf, pi, tmp, tw, work,
-                                order, votes, info)  # fmt: skip
+                # the member's prediction of the row it just learned, for its ADWIN
+                if k == 0 and have:
+                    yq = yp  # the tree has not changed since it predicted this row
+                elif leaf >= 0:  # known leaf: only its prediction is new
+                    tmp[:] = 0.0
+                    leaf_proba(stats[t], present[t], leaf, x, node_i[t], node_f[t], g[t], fw[t],
+                               rank[t], cnt[t], cnt_ord[t], nom_idx, order, votes, tmp, pf,
+                               pi)  # fmt: skip
+                    yq = _argmax_present(tmp, present[t], leaf)
+                else:
+                    yq = tree_proba(node_i[t], node_f[t], stats[t], present[t], g[t], fw[t],
+                                    rank[t], cnt[t], cnt_ord[t], meta_i[t], x, nom_idx, pf, pi,
+                                    tmp, tw, work, order, votes, info)  # fmt: skip
                 before = adwin_estimation(s_drift[m])
                 up = False
                 if meta_i[t, MI_ROOT] >= 0:
@@ -379,33 +355,40 @@ def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, Xp
         pos[m] = i
 
 
-@jit
-def _arf_detect(m, wrong, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts, node_i,
-                node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-                meta_i, meta_f, sub):  # fmt: skip
-    """ARF's warning and drift detectors of member ``m`` after it learned a row."""
-    x = 1.0 if wrong else 0.0
-    fresh = -1  # a new background tree
-    dropped = -1  # the tree a drift discards
+@inlined
+def detect(m, x, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts):
+    """ARF's warning and drift detectors of member ``m``, fed ``x`` after it learned a row
+    (River's order: a warning starts a fresh background tree, a drift replaces the tree by it;
+    a detector whose delta is 0 is off). Returns the trees to clear, -1 for none: the fresh
+    background tree and the discarded one."""
+    fresh = -1
+    dropped = -1
     if p_warn[0] > 0 and adwin_update(p_warn, s_warn[m], x):
         fresh = bg[m]
         bg_on[m] = 1
         adwin_reset(s_warn[m])
         counts[m, C_WARN] += 1
     if p_drift[0] > 0 and adwin_update(p_drift, s_drift[m], x):
+        dropped = fg[m]
         if bg_on[m] == 1:
             # the background tree takes over; the replaced tree's rows become the spare tree
-            dropped = fg[m]
             fg[m] = bg[m]
             bg[m] = dropped
             bg_on[m] = 0
             adwin_reset(s_warn[m])
-        else:
-            dropped = fg[m]
         adwin_reset(s_drift[m])
-        metric[m, 0] = 0.0
-        metric[m, 1] = 0.0
+        metric[m, :] = 0.0  # the member's accuracy (or error) since it was last replaced
         counts[m, C_DRIFT] += 1
+    return fresh, dropped
+
+
+@jit
+def _arf_detect(m, wrong, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts, node_i,
+                node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+                meta_i, meta_f, sub):  # fmt: skip
+    """:func:`detect` fed "the member was wrong", then the trees it names cleared."""
+    fresh, dropped = detect(m, 1.0 if wrong else 0.0, fg, bg, bg_on, p_warn, p_drift, s_warn,
+                            s_drift, metric, counts)  # fmt: skip
     for t in (fresh, dropped):
         if t >= 0:
             clear_tree(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord,

@@ -26,47 +26,36 @@ import numpy as np
 from numba import prange
 
 from tidal._kernels import jit
-from tidal._kernels.drift_adwin import adwin_reset, adwin_update
 from tidal._kernels.ensemble_forest import (
     C_DRIFT,
     C_WARN,
     N_COUNTS,
     _row_stream,
     _sample_subspace,
+    clear_meta,
+    detect,
     member_key,
     poisson,
 )
-from tidal._kernels.tree_hoeffding import _append_child, _branch, _most_common_child, predict_leaf
+from tidal._kernels.ensemble_forest import needs_room as tree_needs_room
+from tidal._kernels.tree_hoeffding import inlined, predict_leaf, sort_to_leaf
 from tidal._kernels.tree_layout import (
     LEAF,
-    MF_OVERHEAD,
     MF_WSEEN,
-    MI_GROWTH,
     MI_NACTIVE,
-    MI_NEXTSLOT,
-    MI_NFREE,
-    MI_NINACTIVE,
     MI_NNODES,
     MI_ROOT,
-    NF_EDGE,
-    NF_LAST,
     NI_ACTIVE,
-    NI_DEPTH,
-    NI_FEAT,
     NI_KIND,
-    NOMINAL_MULTIWAY,
 )
 from tidal._kernels.tree_regressor import (
-    PF_GRACE,
-    PF_MAXDEPTH,
-    PF_MEMPERIOD,
     PI_LEAF,
-    _attempt_split,
-    _free_slot,
     _learn_leaf,
     _new_node,
-    estimate_model_size,
+    category_leaf,
+    grow,
     leaf_value,
+    scratch,
 )
 from tidal._kernels.tree_regressor_ebst import pool_room, var_get, var_update
 
@@ -100,20 +89,13 @@ def clear_tree(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, sl
     emeta[t, 0] = 0
     emeta[t, 1] = -1
     emeta[t, 2] = 0
-    meta_i[t, :] = 0
-    meta_i[t, MI_ROOT] = -1
-    meta_i[t, MI_GROWTH] = 1
-    meta_f[t, :] = 0.0
-    meta_f[t, MF_OVERHEAD] = 1.0
-    sub[t, :] = 0
+    clear_meta(meta_i, meta_f, sub, t)
 
 
-@jit
+@inlined
 def needs_room(meta_i, emeta, n_nodes, n_slots, n_pool, n_features, maxc):
     """Whether learning one row could overflow the tree's node, slot or E-BST rows."""
-    if meta_i[MI_NNODES] + maxc + 1 > n_nodes:
-        return True
-    if meta_i[MI_NFREE] == 0 and meta_i[MI_NEXTSLOT] >= n_slots:
+    if tree_needs_room(meta_i, n_nodes, n_slots, maxc):
         return True
     return pool_room(emeta, n_pool) < n_features
 
@@ -144,58 +126,21 @@ def tree_learn(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, sl
         sub[root] = 0
         meta_i[MI_ROOT] = root
         meta_i[MI_NACTIVE] = 1
-    node = root
-    clean = True
-    while node_i[node, NI_KIND] != LEAF:
-        b = _branch(node_i, node_f, node, x)
-        if b < 0:
-            clean = False
-            break
-        node = b
-    if not clean:
-        while True:
-            fv = x[node_i[node, NI_FEAT]]
-            if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
-                leaf = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, node,
-                                 node_i[node, NI_DEPTH] + 1)
-                sub[leaf] = 0
-                node_f[leaf, NF_EDGE] = fv
-                _append_child(node_i, node, leaf)
-                meta_i[MI_NACTIVE] += 1
-                node = leaf
-            else:
-                node = _most_common_child(node_i, cnt, present, node, tw, stack)
-                while node_i[node, NI_KIND] != LEAF:
-                    b = _branch(node_i, node_f, node, x)
-                    if b < 0:
-                        break
-                    node = b
-            if node_i[node, NI_KIND] == LEAF:
-                break
+    node, clean = sort_to_leaf(node_i, node_f, cnt, present, root, x, tw, stack)
+    if node_i[node, NI_KIND] != LEAF:
+        node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
+        sub[node] = 0  # the new leaf draws its own subspace
     if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:
         _sample_subspace(disabled, node, maxf, rs, perm)
         sub[node] = 1
     _learn_leaf(node, x, xr, y, wi, nom_idx, lm_use, pf, pi, node_i, node_f, nstat, disabled, lm,
                 eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i)
-    if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
-        if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
-            _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-            node_i[node, NI_ACTIVE] = 0
-            meta_i[MI_NACTIVE] -= 1
-            meta_i[MI_NINACTIVE] += 1
-        else:
-            ws = nstat[node, 0]
-            if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
-                n0 = meta_i[MI_NNODES]
-                _attempt_split(node, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
-                               disabled, lm, eroot, rank, ncat, slot_free, ef, ei, emeta, meta_i,
-                               meta_f, post, cand_post, ops, frames, stack, leaves)
-                for k in range(n0, meta_i[MI_NNODES]):
-                    sub[k] = 0  # new leaves draw their own subspace
-                node_f[node, NF_LAST] = ws
-    if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
-        estimate_model_size(pf, pi, node_i, lm, ncat, eroot, ef, ei, emeta, meta_i, meta_f,
-                            slot_free, stack, leaves)
+    n0 = meta_i[MI_NNODES]
+    grow(node, clean, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled, lm,
+         eroot, rank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, post, cand_post, ops, frames,
+         stack, leaves)
+    for k in range(n0, meta_i[MI_NNODES]):
+        sub[k] = 0  # the leaves of a split draw their own subspace
 
 
 # ----------------------------------------------------------------------------- the ensemble
@@ -219,25 +164,7 @@ def _detect(m, err, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metr
     if p_warn[0] <= 0.0 and p_drift[0] <= 0.0:
         return
     x = drift_input(dnorm[m], err)
-    fresh = -1
-    dropped = -1
-    if p_warn[0] > 0.0 and adwin_update(p_warn, s_warn[m], x):
-        fresh = bg[m]
-        bg_on[m] = 1
-        adwin_reset(s_warn[m])
-        counts[m, C_WARN] += 1
-    if p_drift[0] > 0.0 and adwin_update(p_drift, s_drift[m], x):
-        dropped = fg[m]
-        if bg_on[m] == 1:
-            # the background tree takes over; the replaced tree's rows become the spare tree
-            fg[m] = bg[m]
-            bg[m] = dropped
-            bg_on[m] = 0
-            adwin_reset(s_warn[m])
-        adwin_reset(s_drift[m])
-        metric[m, M_N] = 0.0
-        metric[m, M_MEAN] = 0.0
-        counts[m, C_DRIFT] += 1
+    fresh, dropped = detect(m, x, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts)
     for t in (fresh, dropped):
         if t >= 0:
             clear_tree(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free,
@@ -265,14 +192,7 @@ def run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_
     leaf_kind = pi[PI_LEAF]
     key = member_key(seed, m)
     rs = np.zeros(1, dtype=np.uint64)
-    present = np.ones((Nn, 1), dtype=np.int64)
-    tw = np.empty(Nn)
-    stack = np.empty(max(Nn, P) + 1, dtype=np.int64)
-    leaves = np.empty(Nn, dtype=np.int64)
-    ops = np.empty(3 * P + 4, dtype=np.int64)
-    frames = np.empty((P + 1, 5), dtype=np.int64)
-    post = np.empty((maxc, 3))
-    cand_post = np.empty((F + 1, 2, 3))
+    present, tw, stack, leaves, ops, frames, post, cand_post = scratch(Nn, P, F, maxc)
     perm = np.empty(F, dtype=np.int64)
     i = pos[m]
     while i < n:

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from tidal._kernels import jit
+from tidal._kernels import jit, njit
 
 # fmt: off
 from tidal._kernels.tree_layout import (  # noqa: F401  (re-exported for the learners)
@@ -99,8 +99,14 @@ from tidal._kernels.tree_split import (
     numeric_dists,
 )
 
-
 # ----------------------------------------------------------------------------- small helpers
+
+def inlined(fn):  # type: ignore[no-untyped-def]
+    """Helpers run once per row by the learning loops, inlined by numba itself: a call passes
+    every array by value and counts its references, which costs more than some helpers' work."""
+    return njit(cache=True, nogil=True, inline="always")(fn)
+
+
 @jit
 def _next_in_order(present, node, last):
     """The class with the smallest dict position above ``last`` (-1 when none)."""
@@ -151,6 +157,17 @@ def _new_node(node_i, node_f, stats, present, disabled, meta_i, parent, depth):
     present[k, :] = 0
     disabled[k, :] = 0
     return k
+
+
+@jit
+def category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x):
+    """A new leaf under multiway branch ``node`` for ``x``'s category, which has none yet."""
+    depth = node_i[node, NI_DEPTH] + 1
+    leaf = _new_node(node_i, node_f, stats, present, disabled, meta_i, node, depth)
+    node_f[leaf, NF_EDGE] = x[node_i[node, NI_FEAT]]
+    _append_child(node_i, node, leaf)
+    meta_i[MI_NACTIVE] += 1
+    return leaf
 
 
 @jit
@@ -273,6 +290,31 @@ def predict_leaf(node_i, node_f, stats, present, root, x, tw, work):
             b = _most_common_child(node_i, stats, present, node, tw, work)
         node = b
     return node
+
+
+@inlined
+def sort_to_leaf(node_i, node_f, stats, present, node, x, tw, work):
+    """Sort a learning row down from ``node``; return ``(node, clean)``.
+
+    ``node`` is the leaf the row reaches or, when the row's category has no child yet at a
+    multiway branch, that branch (the caller adds the child: each tree lays its nodes out its
+    own way). A missing value, or a category unseen at a binary split, follows the heaviest
+    child and makes the row not ``clean``: the leaf it reaches then attempts no split.
+    """
+    clean = True
+    while True:
+        while node_i[node, NI_KIND] != LEAF:
+            b = _branch(node_i, node_f, node, x)
+            if b < 0:
+                break
+            node = b
+        if node_i[node, NI_KIND] == LEAF:
+            return node, clean
+        clean = False
+        fv = x[node_i[node, NI_FEAT]]
+        if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
+            return node, clean
+        node = _most_common_child(node_i, stats, present, node, tw, work)
 
 
 # ----------------------------------------------------------------------------- leaf predictions
@@ -782,6 +824,29 @@ def _attempt_split(
     enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves)
 
 
+@inlined
+def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt,
+         cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves):  # fmt: skip
+    """After leaf ``node`` learned a row: at the maximum depth, deactivate it; otherwise attempt
+    a split once per grace period of weight (only after a row that went down by its own values,
+    ``clean``). Then estimate the model's size once per ``memory_estimate_period``."""
+    if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
+        if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
+            _deactivate(node_i, node, meta_i, slot_free)
+            meta_i[MI_NACTIVE] -= 1
+            meta_i[MI_NINACTIVE] += 1
+        else:
+            ws = leaf_total(stats, present, node)
+            if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
+                _attempt_split(node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g,
+                               fw, rank, cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post,
+                               post_p, work, leaves)  # fmt: skip
+                node_f[node, NF_LAST] = ws
+    if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
+        _estimate_model_size(pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free,
+                             work, leaves)  # fmt: skip
+
+
 @jit
 def step(
     Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, nom_idx, label_rank, pf, pi, node_i,
@@ -830,63 +895,15 @@ def step(
         if meta_i[MI_ROOT] < 0:
             meta_i[MI_ROOT] = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
             meta_i[MI_NACTIVE] = 1
-        node = meta_i[MI_ROOT]
-        clean = True
-        while node_i[node, NI_KIND] != LEAF:
-            b = _branch(node_i, node_f, node, x)
-            if b < 0:
-                clean = False
-                break
-            node = b
-        if not clean:
-            while True:
-                fv = x[node_i[node, NI_FEAT]]
-                if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
-                    leaf = _new_node(
-                        node_i,
-                        node_f,
-                        stats,
-                        present,
-                        disabled,
-                        meta_i,
-                        node,
-                        node_i[node, NI_DEPTH] + 1,
-                    )
-                    node_f[leaf, NF_EDGE] = fv
-                    _append_child(node_i, node, leaf)
-                    meta_i[MI_NACTIVE] += 1
-                    node = leaf
-                else:
-                    node = _most_common_child(node_i, stats, present, node, tw, work)
-                    while node_i[node, NI_KIND] != LEAF:
-                        b = _branch(node_i, node_f, node, x)
-                        if b < 0:
-                            break
-                        node = b
-                if node_i[node, NI_KIND] == LEAF:
-                    break
+        node, clean = sort_to_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
+        if node_i[node, NI_KIND] != LEAF:
+            node = category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x)
         if not (same_x and node == pred_leaf):
             nb_done = -1
         _learn_leaf(
             node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank,
             nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, out[i],
         )
-        if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
-            if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
-                _deactivate(node_i, node, meta_i, slot_free)
-                meta_i[MI_NACTIVE] -= 1
-                meta_i[MI_NINACTIVE] += 1
-            else:
-                ws = leaf_total(stats, present, node)
-                if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
-                    _attempt_split(
-                        node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw,
-                        rank, cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p,
-                        work, leaves,
-                    )
-                    node_f[node, NF_LAST] = ws
-        if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
-            _estimate_model_size(
-                pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free, work, leaves
-            )
+        grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank,
+             cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)
     return n

@@ -21,10 +21,10 @@ import numpy as np
 from tidal._kernels import jit
 from tidal._kernels.tree_hoeffding import (
     _append_child,
-    _branch,
     _leaves_dfs,
-    _most_common_child,
+    inlined,
     predict_leaf,
+    sort_to_leaf,
 )
 from tidal._kernels.tree_layout import (
     LEAF,
@@ -113,6 +113,16 @@ def _new_node(node_i, node_f, nstat, disabled, lm, meta_i, parent, depth):
     disabled[k, :] = 0
     lm[k, :] = 0.0
     return k
+
+
+@jit
+def category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x):
+    """A new leaf under multiway branch ``node`` for ``x``'s category, which has none yet."""
+    leaf = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, node, node_i[node, NI_DEPTH] + 1)
+    node_f[leaf, NF_EDGE] = x[node_i[node, NI_FEAT]]
+    _append_child(node_i, node, leaf)
+    meta_i[MI_NACTIVE] += 1
+    return leaf
 
 
 @jit
@@ -450,6 +460,42 @@ def estimate_model_size(pf, pi, node_i, lm, ncat, eroot, ef, ei, emeta, meta_i, 
 
 # ----------------------------------------------------------------------------- the block loop
 @jit
+def scratch(Nn, P, F, maxc):
+    """Work arrays for learning rows in a tree with ``Nn`` node rows, ``P`` E-BST rows, ``F``
+    features and ``maxc`` categories: ``present`` (all ones: one statistic, always present),
+    then ``tw``, ``stack``, ``leaves``, ``ops``, ``frames``, ``post`` and ``cand_post``."""
+    return (np.ones((Nn, 1), dtype=np.int64), np.empty(Nn),
+            np.empty(max(Nn, P) + 1, dtype=np.int64), np.empty(Nn, dtype=np.int64),
+            np.empty(3 * P + 4, dtype=np.int64), np.empty((P + 1, 5), dtype=np.int64),
+            np.empty((maxc, 3)), np.empty((F + 1, 2, 3)))
+
+
+@inlined
+def grow(node, clean, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled, lm,
+         eroot, rank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, post, cand_post, ops, frames,
+         stack, leaves):
+    """After leaf ``node`` learned a row: at the maximum depth, deactivate it; otherwise attempt
+    a split once per grace period of weight (only after a row that went down by its own values,
+    ``clean``). Then estimate the model's size once per ``memory_estimate_period``."""
+    if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
+        if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
+            _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
+            node_i[node, NI_ACTIVE] = 0
+            meta_i[MI_NACTIVE] -= 1
+            meta_i[MI_NINACTIVE] += 1
+        else:
+            ws = nstat[node, 0]
+            if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
+                _attempt_split(node, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
+                               disabled, lm, eroot, rank, ncat, slot_free, ef, ei, emeta, meta_i,
+                               meta_f, post, cand_post, ops, frames, stack, leaves)
+                node_f[node, NF_LAST] = ws
+    if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
+        estimate_model_size(pf, pi, node_i, lm, ncat, eroot, ef, ei, emeta, meta_i, meta_f,
+                            slot_free, stack, leaves)
+
+
+@jit
 def step(
     Xp, Xpr, Xl, Xlr, y, w, out, start, do_pred, do_learn, nom_idx, lm_use, cat_order, pf, pi,
     node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta,
@@ -468,14 +514,7 @@ def step(
     F = eroot.shape[1]
     maxc = max(2, ncat.shape[2])
     leaf_kind = pi[PI_LEAF]
-    present = np.ones((Nn, 1), dtype=np.int64)
-    tw = np.empty(Nn)
-    stack = np.empty(max(Nn, P) + 1, dtype=np.int64)
-    leaves = np.empty(Nn, dtype=np.int64)
-    ops = np.empty(3 * P + 4, dtype=np.int64)
-    frames = np.empty((P + 1, 5), dtype=np.int64)
-    post = np.empty((maxc, 3))
-    cand_post = np.empty((F + 1, 2, 3))
+    present, tw, stack, leaves, ops, frames, post, cand_post = scratch(Nn, P, F, maxc)
     cnt = nstat[:, :1]
     for i in range(start, n):
         if do_learn:
@@ -498,57 +537,14 @@ def step(
             root = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, -1, 0)
             meta_i[MI_ROOT] = root
             meta_i[MI_NACTIVE] = 1
-        node = root
-        clean = True
-        while node_i[node, NI_KIND] != LEAF:
-            b = _branch(node_i, node_f, node, x)
-            if b < 0:
-                clean = False
-                break
-            node = b
-        if not clean:
-            while True:
-                fv = x[node_i[node, NI_FEAT]]
-                if node_i[node, NI_KIND] == NOMINAL_MULTIWAY and fv == fv:
-                    leaf = _new_node(
-                        node_i, node_f, nstat, disabled, lm, meta_i, node,
-                        node_i[node, NI_DEPTH] + 1,
-                    )  # fmt: skip
-                    node_f[leaf, NF_EDGE] = fv
-                    _append_child(node_i, node, leaf)
-                    meta_i[MI_NACTIVE] += 1
-                    node = leaf
-                else:
-                    node = _most_common_child(node_i, cnt, present, node, tw, stack)
-                    while node_i[node, NI_KIND] != LEAF:
-                        b = _branch(node_i, node_f, node, x)
-                        if b < 0:
-                            break
-                        node = b
-                if node_i[node, NI_KIND] == LEAF:
-                    break
+        node, clean = sort_to_leaf(node_i, node_f, cnt, present, root, x, tw, stack)
+        if node_i[node, NI_KIND] != LEAF:
+            node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
         _learn_leaf(
             node, x, Xlr[i], y[i], wi, nom_idx, lm_use, pf, pi, node_i, node_f, nstat, disabled,
             lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i,
         )
-        if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
-            if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
-                _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-                node_i[node, NI_ACTIVE] = 0
-                meta_i[MI_NACTIVE] -= 1
-                meta_i[MI_NINACTIVE] += 1
-            else:
-                ws = nstat[node, 0]
-                if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
-                    _attempt_split(
-                        node, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled,
-                        lm, eroot, rank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, post,
-                        cand_post, ops, frames, stack, leaves,
-                    )
-                    node_f[node, NF_LAST] = ws
-        if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
-            estimate_model_size(
-                pf, pi, node_i, lm, ncat, eroot, ef, ei, emeta, meta_i, meta_f, slot_free, stack,
-                leaves,
-            )
+        grow(node, clean, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled, lm,
+             eroot, rank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, post, cand_post, ops,
+             frames, stack, leaves)
     return n

@@ -49,7 +49,7 @@ def _default_models(task: str) -> list[str]:
     have = zoo.names()
     # both families, so that the verdict has something to compare
     if task == "regression":
-        wanted = ["linreg", "par", "htr", "batch-lr", "batch-lgbm", "hybrid", "mean"]
+        wanted = ["linreg", "par", "htr", "arf", "batch-lr", "batch-lgbm", "hybrid", "mean"]
     elif task == "binary":
         wanted = ["lr", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "hybrid", "majority"]
         wanted.append("nochange")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 from tidal._kernels import ensemble_forest as E
 from tidal.base import ParameterError, Tags
 from tidal.ensemble._forest import TreeEnsemble
+from tidal.ensemble._members import ARFMembers
 from tidal.tree._hoeffding_classifier import with_river_nb
 
 __all__ = ["ARFClassifier"]
@@ -34,7 +34,7 @@ _TREE_PARAMS = (
 )
 
 
-class ARFClassifier(TreeEnsemble):
+class ARFClassifier(ARFMembers, TreeEnsemble):
     """Adaptive Random Forest: Hoeffding trees on Poisson-resampled rows and random feature
     subspaces, each with a warning and a drift detector; a warning starts a background tree,
     a drift replaces the tree by it.
@@ -161,24 +161,10 @@ class ARFClassifier(TreeEnsemble):
         yield {"n_models": 3, "grace_period": 20, "seed": 42}
 
     def _check_params(self) -> None:
-        self._check_common()
-        mf = self.max_features
-        ok = (
-            mf is None
-            or mf in ("sqrt", "log2")
-            or (isinstance(mf, int) and not isinstance(mf, bool))
-            or (isinstance(mf, float) and 0 < mf <= 1)
-        )
-        if not ok:
-            raise ParameterError(
-                f'max_features == {mf!r}, must be an int, a float in (0, 1], "sqrt", "log2" or None'
-            )
+        self._check_arf()
+        self._ht()._check_params()
         if not self.lambda_value > 0:
             raise ParameterError(f"lambda_value == {self.lambda_value!r}, must be > 0")
-        for name in ("warning_delta", "drift_delta"):
-            v = getattr(self, name)
-            if v is not None and not 0 < v < 1:
-                raise ParameterError(f"{name} == {v!r}, must be None or in (0, 1)")
 
     def load_state(self, state: dict[str, Any]) -> ARFClassifier:
         """Restore a :meth:`state_dict` (parameters included). Returns self."""
@@ -190,42 +176,5 @@ class ARFClassifier(TreeEnsemble):
     def _lambda(self) -> float:
         return float(self.lambda_value)
 
-    def _max_features(self, n_features: int) -> int:
-        """River's ``_set_max_features``, except that a share is rounded (MOA's
-        ``Math.round(n * m / 100)``) where River truncates it."""
-        mf = self.max_features
-        if mf == "sqrt":
-            k = round(math.sqrt(n_features))
-        elif mf == "log2":
-            k = round(math.log2(n_features))
-        elif mf is None:
-            k = n_features
-        elif isinstance(mf, float):
-            k = math.floor(mf * n_features + 0.5)
-        else:
-            k = int(mf)
-        if k < 0:
-            k += n_features
-        return min(max(k, 1), n_features)
-
-    def _detector_deltas(self) -> tuple[float, float]:
-        # the kernel skips a detector whose delta is 0
-        return (self.warning_delta or 0.0), (self.drift_delta or 0.0)
-
     def _weighted(self) -> bool:
         return not self.disable_weighted_vote
-
-    def n_warnings_detected(self, tree_id: int | None = None) -> int:
-        """Warnings detected in total, or by member ``tree_id``."""
-        return self._count(E.C_WARN, tree_id)
-
-    def n_drifts_detected(self, tree_id: int | None = None) -> int:
-        """Drifts detected (trees replaced) in total, or by member ``tree_id``."""
-        return self._count(E.C_DRIFT, tree_id)
-
-    def _count(self, col: int, tree_id: int | None) -> int:
-        members = getattr(self, "_members", None)
-        if members is None:
-            return 0
-        c = members["counts"][:, col]
-        return int(c.sum() if tree_id is None else c[tree_id])

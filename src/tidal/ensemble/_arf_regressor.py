@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import numba
@@ -10,10 +9,8 @@ import numpy as np
 
 from tidal._kernels import ensemble_forest_regressor as E
 from tidal._kernels import tree_regressor as K
-from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
-from tidal.base import CategoryEncoder, ParameterError, Regressor, Tags
-from tidal.ensemble._arf import ARFClassifier
-from tidal.ensemble._forest import _adwin_params
+from tidal.base import ParameterError, Regressor, Tags
+from tidal.ensemble._members import ARFMembers, adwin_params
 from tidal.tree import HoeffdingTreeRegressor
 from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier, _pad, grow_categories
 from tidal.tree._hoeffding_regressor import _ARRAYS
@@ -63,7 +60,7 @@ class MemberRegressorTree(TreeView):
     _leaf_text = HoeffdingTreeRegressor._leaf_text
 
 
-class ARFRegressor(Regressor):
+class ARFRegressor(ARFMembers, Regressor):
     """Adaptive Random Forest regressor: Hoeffding regression trees on Poisson-resampled rows
     and random feature subspaces, each with a warning and a drift detector on its error; a
     warning starts a background tree, a drift replaces the tree by it.
@@ -130,6 +127,11 @@ class ARFRegressor(Regressor):
 
     _tags = Tags(task="regression", handles_categorical=True, handles_missing=True, stochastic=True)
 
+    _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL = _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL
+    _POOL_AXIS = _POOL_AXIS
+    _CATS = "ncat"
+    _member_view = MemberRegressorTree
+
     def __init__(
         self,
         n_models: int = 10,
@@ -195,23 +197,7 @@ class ARFRegressor(Regressor):
 
     # parameters -------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if not (isinstance(self.n_models, int | np.integer) and self.n_models >= 1):
-            raise ParameterError(f"n_models == {self.n_models!r}, must be an int >= 1")
-        if self.seed is not None and not (
-            isinstance(self.seed, int | np.integer) and self.seed >= 0
-        ):
-            raise ParameterError(f"seed == {self.seed!r}, must be None or an int >= 0")
-        mf = self.max_features
-        ok = (
-            mf is None
-            or mf in ("sqrt", "log2")
-            or (isinstance(mf, int) and not isinstance(mf, bool))
-            or (isinstance(mf, float) and 0 < mf <= 1)
-        )
-        if not ok:
-            raise ParameterError(
-                f'max_features == {mf!r}, must be an int, a float in (0, 1], "sqrt", "log2" or None'
-            )
+        self._check_arf()
         if self.aggregation_method not in _AGGREGATION:
             raise ParameterError(
                 f"aggregation_method == {self.aggregation_method!r}, must be one of {_AGGREGATION}"
@@ -222,10 +208,6 @@ class ARFRegressor(Regressor):
         )
         if lam is not None and not (number and lam > 0):
             raise ParameterError(f"lambda_value == {lam!r}, must be None or > 0")
-        for name in ("warning_delta", "drift_delta"):
-            v = getattr(self, name)
-            if v is not None and not 0 < v < 1:
-                raise ParameterError(f"{name} == {v!r}, must be None or in (0, 1)")
         self._ht()._check_params()
 
     def _ht(self) -> HoeffdingTreeRegressor:
@@ -238,22 +220,13 @@ class ARFRegressor(Regressor):
             ht.categorical_features_ = self.categorical_features_
         return ht
 
-    _max_features = ARFClassifier._max_features
-
     # state ------------------------------------------------------------------------------
     def _init_state(self) -> None:
-        names = self.feature_names_in_
-        F = len(names)
-        declared = set(self.nominal_attributes or [])
-        nominal = [n for n in names if n in self.categorical_features_ or n in declared]
-        self._nom_idx = np.full(F, -1, dtype=np.int64)
-        for j, n in enumerate(nominal):
-            self._nom_idx[names.index(n)] = j
-        self._numeric_nominal = [n for n in nominal if n not in self.categorical_features_]
-        self._value_codes = CategoryEncoder()
+        F = self.n_features_in_
+        J = self._init_nominal(set(self.nominal_attributes or []))
         M = self.n_models
         T = 2 * M
-        Nn, Ns, P, J = 16, 8, 256, len(nominal)
+        Nn, Ns, P = 16, 8, 256
         f = {
             "node_i": np.full((T, Nn, K.N_NI), -1, dtype=np.int64),
             "node_f": np.zeros((T, Nn, K.N_NF)),
@@ -272,105 +245,18 @@ class ARFRegressor(Regressor):
             "meta_f": np.zeros((T, K.N_MF)),
             "sub": np.zeros((T, Nn), dtype=np.uint8),
         }
-        for t in range(T):
-            E.clear_tree(*(f[k] for k in _TREE), t)
-        self._forest = f
-        size = adwin_state_size(5)
-        s_warn = np.zeros((M, size))
-        s_drift = np.zeros((M, size))
-        for m in range(M):
-            adwin_reset(s_warn[m])
-            adwin_reset(s_drift[m])
-        self._members = {
-            "fg": np.arange(M, dtype=np.int64),
-            "bg": np.arange(M, dtype=np.int64) + M,
-            "bg_on": np.zeros(M, dtype=np.int64),
-            "s_warn": s_warn,
-            "s_drift": s_drift,
-            "dnorm": np.zeros((M, 3)),
-            "metric": np.zeros((M, 2)),
-            "counts": np.zeros((M, E.N_COUNTS), dtype=np.int64),
-        }
-        self._seed = int(self.seed) if self.seed is not None else secrets.randbits(62)
-        self._t = 0
+        self._init_forest(f, E.clear_tree, M, dnorm=np.zeros((M, 3)), metric=np.zeros((M, 2)))
 
-    def _get_state(self) -> dict[str, Any]:
-        # only the rows in use: the spare capacity depends on how the stream was cut in blocks
+    def _pool_used(self) -> int:
+        return int(self._forest["emeta"][:, 0].max())
+
+    def _grow_pool(self) -> None:
         f = self._forest
-        mi = f["meta_i"]
-        nodes = max(1, int(mi[:, K.MI_NNODES].max()))
-        slots = max(1, int(mi[:, K.MI_NEXTSLOT].max()))
-        pool = max(1, int(f["emeta"][:, 0].max()))
-        cats = max(1, int(mi[:, K.MI_NCATS].max()))
-        state: dict[str, Any] = {}
-        for k, v in f.items():
-            if k in _NODE_AXIS:
-                v = v[:, :nodes]
-            elif k in _SLOT_AXIS:
-                v = v[:, :slots]
-            elif k in _POOL_AXIS:
-                v = v[:, :pool]
-            if k == "ncat":
-                v = v[:, :, :, :cats]
-            state[k] = v.copy()
-        state.update({k: v.copy() for k, v in self._members.items()})
-        state["nom_idx"] = self._nom_idx.copy()
-        state["numeric_nominal"] = list(self._numeric_nominal)
-        state["value_codes"] = self._value_codes.to_json()
-        state["seed_used"] = int(self._seed)
-        state["t"] = int(self._t)
-        return state
-
-    def _set_state(self, state: dict[str, Any]) -> None:
-        self._forest = {k: np.array(state[k]) for k in _TREE}
-        self._members = {k: np.array(state[k]) for k in _MEMBER}
-        self._nom_idx = np.array(state["nom_idx"], dtype=np.int64)
-        self._numeric_nominal = list(state["numeric_nominal"])
-        self._value_codes = CategoryEncoder.from_json(state["value_codes"])
-        self._seed = int(state["seed_used"])
-        self._t = int(state["t"])
-
-    # inspection -------------------------------------------------------------------------
-    def member(self, m: int) -> MemberRegressorTree:
-        """A view of member ``m``'s current tree (``n_nodes``, ``depth``, ``to_text()``...)."""
-        if getattr(self, "_forest", None) is None:
-            raise IndexError("the ensemble has not learned anything yet")
-        if not 0 <= m < self.n_models:
-            raise IndexError(f"member {m} out of range: there are {self.n_models}")
-        return MemberRegressorTree(self, int(self._members["fg"][m]))
-
-    def _per_member(self, attr: str) -> list[int]:
-        if getattr(self, "_forest", None) is None:
-            return [0] * self.n_models
-        return [getattr(self.member(m), attr) for m in range(self.n_models)]
-
-    @property
-    def n_nodes(self) -> list[int]:
-        """Number of nodes of each member's tree."""
-        return self._per_member("n_nodes")
-
-    @property
-    def n_leaves(self) -> list[int]:
-        return self._per_member("n_leaves")
-
-    @property
-    def depth(self) -> list[int]:
-        return self._per_member("depth")
-
-    def n_warnings_detected(self, tree_id: int | None = None) -> int:
-        """Warnings detected in total, or by member ``tree_id``."""
-        return self._count(E.C_WARN, tree_id)
-
-    def n_drifts_detected(self, tree_id: int | None = None) -> int:
-        """Drifts detected (trees replaced) in total, or by member ``tree_id``."""
-        return self._count(E.C_DRIFT, tree_id)
-
-    def _count(self, col: int, tree_id: int | None) -> int:
-        members = getattr(self, "_members", None)
-        if members is None:
-            return 0
-        c = members["counts"][:, col]
-        return int(c.sum() if tree_id is None else c[tree_id])
+        em = f["emeta"]
+        P, F = f["ef"].shape[1], f["eroot"].shape[2]
+        if (P - em[:, 0] + em[:, 2] < F).any():
+            for k in _POOL_AXIS:
+                f[k] = _pad(f[k], 1, max(P, F), _FILL.get(k, 0))
 
     # the kernel hook --------------------------------------------------------------------
     # numeric columns declared nominal become category codes exactly as in the single trees
@@ -390,9 +276,7 @@ class ARFRegressor(Regressor):
         ht = self._ht()
         pf, pi = ht._params_arrays()
         lam = 0.0 if self.lambda_value is None else float(self.lambda_value)
-        # the kernel skips a detector whose delta is 0
-        p_warn = _adwin_params(self.warning_delta or 0.0)
-        p_drift = _adwin_params(self.drift_delta or 0.0)
+        p_warn, p_drift = (adwin_params(d) for d in self._detector_deltas())
         value = (
             pf,
             pi,
@@ -426,24 +310,6 @@ class ARFRegressor(Regressor):
             codes = [c for _, c in items if c < V]
             order[self._nom_idx[f], : len(codes)] = codes
         return order
-
-    def _grow(self) -> None:
-        f = self._forest
-        mi, em = f["meta_i"], f["emeta"]
-        Nn = f["node_i"].shape[1]
-        maxc = max(2, f["ncat"].shape[3])
-        if (mi[:, K.MI_NNODES] + maxc + 1 > Nn).any():
-            extra = max(Nn, maxc + 1)
-            for k in _NODE_AXIS:
-                f[k] = _pad(f[k], 1, extra, _FILL.get(k, 0))
-        Ns = f["eroot"].shape[1]
-        if ((mi[:, K.MI_NFREE] == 0) & (mi[:, K.MI_NEXTSLOT] >= Ns)).any():
-            for k in _SLOT_AXIS:
-                f[k] = _pad(f[k], 1, Ns, _FILL.get(k, 0))
-        P, F = f["ef"].shape[1], f["eroot"].shape[2]
-        if (P - em[:, 0] + em[:, 2] < F).any():
-            for k in _POOL_AXIS:
-                f[k] = _pad(f[k], 1, max(P, F), _FILL.get(k, 0))
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         n = out.shape[0]

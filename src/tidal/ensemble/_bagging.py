@@ -6,12 +6,33 @@ from typing import Any
 
 from tidal._kernels import ensemble_forest as E
 from tidal.base import ParameterError, Tags
+from tidal.base.state import encode_params
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.tree import HoeffdingTreeClassifier
+from tidal.tree._hoeffding_classifier import with_river_nb
 
 __all__ = ["BaggingClassifier", "LeveragingBaggingClassifier"]
 
 _METHODS = {"bag": E.LB_BAG, "me": E.LB_ME, "half": E.LB_HALF, "wt": E.LB_WT, "subag": E.LB_SUBAG}
+# in the state of a fitted ensemble: written since the trees have ``nb_likelihood``
+_NB_MARK = "members_nb_likelihood"
+
+
+def with_old_members(state: Any) -> Any:
+    """A state written before ``nb_likelihood`` existed, with the members its trees were
+    learned as: an explicit ``model`` keeps River's naive Bayes; ``model=None`` meant the tree
+    defaults of then, which are River's (``HoeffdingTreeClassifier.river_params``)."""
+    params = state.get("params") if isinstance(state, dict) else None
+    if not isinstance(params, dict):
+        return state
+    model = params.get("model")
+    if isinstance(model, dict):
+        return {**state, "params": {**params, "model": with_river_nb(model)}}
+    fitted = state.get("state")
+    if model is None and isinstance(fitted, dict) and _NB_MARK not in fitted:
+        river = HoeffdingTreeClassifier(**HoeffdingTreeClassifier.river_params)
+        return {**state, "params": {**params, "model": encode_params(river)}}
+    return state
 
 
 class _Bagged(TreeEnsemble):
@@ -28,6 +49,15 @@ class _Bagged(TreeEnsemble):
                 "(the members are compiled Hoeffding trees)"
             )
         super()._check_common()
+
+    def load_state(self, state: dict[str, Any]) -> _Bagged:
+        """Restore a :meth:`state_dict` (parameters included). Returns self."""
+        return super().load_state(with_old_members(state))
+
+    def _get_state(self) -> dict[str, Any]:
+        state = super()._get_state()
+        state[_NB_MARK] = self._ht().nb_likelihood
+        return state
 
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import numpy as np
 
 from tidal._kernels import ensemble_forest as E
 from tidal._kernels import tree_hoeffding as K
-from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
-from tidal.base import CategoryEncoder, Classifier, ParameterError
+from tidal._kernels.drift_adwin import adwin_reset
+from tidal.base import Classifier
+from tidal.ensemble._members import Forest, adwin_params
 from tidal.tree import HoeffdingTreeClassifier
 from tidal.tree._hoeffding_classifier import _ARRAYS, _pad, grow_categories, tree_inputs
 from tidal.tree._render import TreeView
@@ -26,11 +26,6 @@ _FILL = {"node_i": -1, "rank": -1, "cnt_ord": -1}
 _MEMBER = ("fg", "bg", "bg_on", "s_warn", "s_drift", "metric", "counts")
 
 
-def _adwin_params(delta: float) -> np.ndarray:
-    """River's ADWIN defaults besides ``delta``: clock 32, 5 buckets, min window 5, grace 10."""
-    return np.array([delta, 32, 5, 5, 10], dtype=np.float64)
-
-
 class MemberTree(TreeView):
     """Read-only view of one member's current tree (sizes, ``to_text``, importances)."""
 
@@ -42,11 +37,16 @@ class MemberTree(TreeView):
         self._categories = getattr(owner, "_categories", None)
 
 
-class TreeEnsemble(Classifier):
+class TreeEnsemble(Forest, Classifier):
     """Base of the compiled ensembles of Hoeffding trees (subclasses set the mode)."""
 
+    _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL = _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL
+    _CATS = "cnt"
+    _member_view = MemberTree
     _mode = E.MODE_BAG
     _trees_per_member = 1
+    #: rows leveraging bagging's members run before they wait for each other
+    _lb_stretch = 256
 
     # subclass hooks --------------------------------------------------------------------
     def _tree_params(self) -> dict[str, Any]:
@@ -69,12 +69,7 @@ class TreeEnsemble(Classifier):
 
     # parameters -------------------------------------------------------------------------
     def _check_common(self) -> None:
-        if not (isinstance(self.n_models, int | np.integer) and self.n_models >= 1):
-            raise ParameterError(f"n_models == {self.n_models!r}, must be an int >= 1")
-        if self.seed is not None and not (
-            isinstance(self.seed, int | np.integer) and self.seed >= 0
-        ):
-            raise ParameterError(f"seed == {self.seed!r}, must be None or an int >= 0")
+        self._check_members()
         self._ht()._check_params()
 
     def _ht(self) -> HoeffdingTreeClassifier:
@@ -87,18 +82,11 @@ class TreeEnsemble(Classifier):
 
     # state ------------------------------------------------------------------------------
     def _init_state(self) -> None:
-        names = self.feature_names_in_
-        F = len(names)
-        declared = set(self._tree_params().get("nominal_attributes") or [])
-        nominal = [n for n in names if n in self.categorical_features_ or n in declared]
-        self._nom_idx = np.full(F, -1, dtype=np.int64)
-        for j, n in enumerate(nominal):
-            self._nom_idx[names.index(n)] = j
-        self._numeric_nominal = [n for n in nominal if n not in self.categorical_features_]
-        self._value_codes = CategoryEncoder()
+        F = self.n_features_in_
+        J = self._init_nominal(set(self._tree_params().get("nominal_attributes") or []))
         M = self.n_models
         T = M * self._trees_per_member
-        Nn, Ns, C, J = 16, 8, len(getattr(self, "_labels", None) or []), len(nominal)
+        Nn, Ns, C = 16, 8, len(getattr(self, "_labels", None) or [])
         f = {
             "node_i": np.full((T, Nn, K.N_NI), -1, dtype=np.int64),
             "node_f": np.zeros((T, Nn, K.N_NF)),
@@ -116,26 +104,8 @@ class TreeEnsemble(Classifier):
             "meta_f": np.zeros((T, K.N_MF)),
             "sub": np.zeros((T, Nn), dtype=np.uint8),
         }
-        for t in range(T):
-            E.clear_tree(*(f[k] for k in _TREE), t)
-        self._forest = f
-        size = adwin_state_size(5)
-        s_warn = np.zeros((M, size))
-        s_drift = np.zeros((M, size))
-        for m in range(M):
-            adwin_reset(s_warn[m])
-            adwin_reset(s_drift[m])
-        self._members = {
-            "fg": np.arange(M, dtype=np.int64),
-            "bg": np.arange(M, dtype=np.int64) + (M if self._trees_per_member == 2 else 0),
-            "bg_on": np.zeros(M, dtype=np.int64),
-            "s_warn": s_warn,
-            "s_drift": s_drift,
-            "metric": np.zeros((M, 2)),
-            "counts": np.zeros((M, E.N_COUNTS), dtype=np.int64),
-        }
-        self._seed = int(self.seed) if self.seed is not None else secrets.randbits(62)
-        self._t = 0
+        bg_offset = M if self._trees_per_member == 2 else 0
+        self._init_forest(f, E.clear_tree, bg_offset, metric=np.zeros((M, 2)))
         self._n_resets = 0
 
     def _on_new_classes(self, n_classes: int) -> None:
@@ -149,65 +119,13 @@ class TreeEnsemble(Classifier):
             f[k] = _pad(f[k], axis, extra, _FILL.get(k, 0))
 
     def _get_state(self) -> dict[str, Any]:
-        # only the rows in use: the spare capacity depends on how the stream was cut in blocks
-        f = self._forest
-        nodes = max(1, int(f["meta_i"][:, K.MI_NNODES].max()))
-        slots = max(1, int(f["meta_i"][:, K.MI_NEXTSLOT].max()))
-        state: dict[str, Any] = {}
-        for k, v in f.items():
-            if k in _NODE_AXIS:
-                v = v[:, :nodes]
-            elif k in _SLOT_AXIS:
-                v = v[:, :slots]
-            if k == "cnt":
-                v = v[:, :, :, : max(1, int(f["meta_i"][:, K.MI_NCATS].max()))]
-            state[k] = v.copy()
-        state.update({k: v.copy() for k, v in self._members.items()})
-        state["nom_idx"] = self._nom_idx.copy()
-        state["numeric_nominal"] = list(self._numeric_nominal)
-        state["value_codes"] = self._value_codes.to_json()
-        state["seed_used"] = int(self._seed)
-        state["t"] = int(self._t)
+        state = super()._get_state()
         state["n_resets"] = int(self._n_resets)
         return state
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self._forest = {k: np.array(state[k]) for k in _TREE}
-        self._members = {k: np.array(state[k]) for k in _MEMBER}
-        self._nom_idx = np.array(state["nom_idx"], dtype=np.int64)
-        self._numeric_nominal = list(state["numeric_nominal"])
-        self._value_codes = CategoryEncoder.from_json(state["value_codes"])
-        self._seed = int(state["seed_used"])
-        self._t = int(state["t"])
+        super()._set_state(state)
         self._n_resets = int(state["n_resets"])
-
-    # inspection -------------------------------------------------------------------------
-    def member(self, m: int) -> MemberTree:
-        """A view of member ``m``'s current tree (``n_nodes``, ``depth``, ``to_text()``...)."""
-        if getattr(self, "_forest", None) is None:
-            raise IndexError("the ensemble has not learned anything yet")
-        if not 0 <= m < self.n_models:
-            raise IndexError(f"member {m} out of range: there are {self.n_models}")
-        return MemberTree(self, int(self._members["fg"][m]))
-
-    @property
-    def n_nodes(self) -> list[int]:
-        """Number of nodes of each member's tree."""
-        if getattr(self, "_forest", None) is None:
-            return [0] * self.n_models
-        return [self.member(m).n_nodes for m in range(self.n_models)]
-
-    @property
-    def n_leaves(self) -> list[int]:
-        if getattr(self, "_forest", None) is None:
-            return [0] * self.n_models
-        return [self.member(m).n_leaves for m in range(self.n_models)]
-
-    @property
-    def depth(self) -> list[int]:
-        if getattr(self, "_forest", None) is None:
-            return [0] * self.n_models
-        return [self.member(m).depth for m in range(self.n_models)]
 
     # the kernel hook --------------------------------------------------------------------
     # numeric columns declared nominal -> category codes, exactly as the single tree does
@@ -216,25 +134,11 @@ class TreeEnsemble(Classifier):
     def _ensure_categories(self, X: np.ndarray) -> None:
         grow_categories(self._forest, "cnt", 3, self._nom_idx, X)
 
-    def _grow(self) -> None:
-        f = self._forest
-        mi = f["meta_i"]
-        Nn = f["node_i"].shape[1]
-        maxc = max(2, f["cnt"].shape[3])
-        if (mi[:, K.MI_NNODES] + maxc + 1 > Nn).any():
-            extra = max(Nn, maxc + 1)
-            for k in _NODE_AXIS:
-                f[k] = _pad(f[k], 1, extra, _FILL.get(k, 0))
-        Ns = f["g"].shape[1]
-        if ((mi[:, K.MI_NFREE] == 0) & (mi[:, K.MI_NEXTSLOT] >= Ns)).any():
-            for k in _SLOT_AXIS:
-                f[k] = _pad(f[k], 1, Ns, _FILL.get(k, 0))
-
-    def _run_kernel(self, pos, pending, Xp, Xl, yv, wv, out_m, est, flags, params) -> None:  # noqa: ANN001
+    def _run_kernel(self, pos, pending, end, Xp, Xl, yv, wv, out_m, est, flags, params) -> None:  # noqa: ANN001, E501
         f, mb = self._forest, self._members
         E.run_members(
             self._mode, self._lb_method(), self._weighted(), self._lambda(), self._maxf,
-            self._seed, self._t, pos, pending, Xp, Xl, yv, wv, *flags, self._nom_idx, *params,
+            self._seed, self._t, pos, pending, end, Xp, Xl, yv, wv, *flags, self._nom_idx, *params,
             *(f[k] for k in _TREE), mb["fg"], mb["bg"], mb["bg_on"], self._p_warn,
             self._p_drift, mb["s_warn"], mb["s_drift"], mb["metric"], mb["counts"], out_m, est,
         )  # fmt: skip
@@ -249,7 +153,7 @@ class TreeEnsemble(Classifier):
         params = (ht._label_rank(), pf, pi)
         self._maxf = self._max_features(F)
         warn, drift = self._detector_deltas()
-        self._p_warn, self._p_drift = _adwin_params(warn), _adwin_params(drift)
+        self._p_warn, self._p_drift = adwin_params(warn), adwin_params(drift)
         M = self.n_models
         C = self._forest["stats"].shape[2]
         out_m = np.zeros((M, n, C))
@@ -257,14 +161,20 @@ class TreeEnsemble(Classifier):
         flags = (X_pred is not None, learn, learn and Xp is Xl)
         pos = np.zeros(M, dtype=np.int64)
         pending = np.full(M, -1, dtype=np.int64)
+        # leveraging bagging replaces members: a replaced member's rows past the replacement
+        # are learned again, so members run in stretches rather than far ahead of each other
+        stretch = self._lb_stretch if learn and self._mode == E.MODE_LB else n
+        end = min(n, stretch)
         while True:
-            self._run_kernel(pos, pending, Xp, Xl, yv, wv, out_m, est, flags, params)
-            if ((pending < 0) & (pos < n)).any():  # stopped for room
+            self._run_kernel(pos, pending, end, Xp, Xl, yv, wv, out_m, est, flags, params)
+            if ((pending < 0) & (pos < end)).any():  # stopped for room
                 self._grow()
-                continue
-            if not (pending >= 0).any():
+            elif (pending >= 0).any():
+                self._reset_worst(pos, pending, est)
+            elif end < n:
+                end = min(n, end + stretch)
+            else:
                 break
-            self._reset_worst(pos, pending, est)
         if X_pred is not None:
             total = out_m.sum(axis=0)
             s = total.sum(axis=1, keepdims=True)
