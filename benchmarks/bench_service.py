@@ -13,11 +13,16 @@ The service runs as ``python -m tidal.service`` in a subprocess (127.0.0.1, no a
   ``i`` is scheduled at ``t0 + i / rate`` whatever happened to earlier ones, and its latency is
   measured from that scheduled time, so a stalled server shows up in the tail instead of slowing
   the generator down (no coordinated omission; wrk cannot hold a constant rate, wrk2 is not in
-  Debian). The latency includes the generator's own client-side time;
+  Debian). The latency includes the generator's own client-side time. The soak is one such
+  loop for its whole length, mixing predicts, delayed labels and learns (see :func:`soak`);
+  its latencies include predicts that wait for a learn's fsync (``durable_reads``);
 * closed loop (batched predicts, learns): a few httpx clients back to back (its cost is
   spread over 1,000 rows per request);
 * ``wrk`` (Debian package, with a Lua script for the POST body), if on PATH: the closed-loop
   ceiling of single-row predicts, for comparison.
+
+Every line ends with the 1-minute load average: the 2 cores are shared with other work, and a
+loaded machine shows in the tail first.
 
 Targets (issue 6): p99 < 5 ms at 500 requests/s; >= 20,000 rows/s predicted in batches;
 >= 20,000 durable learn events/s in batches; RSS at the end within 10 % of RSS after the first
@@ -38,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +98,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _load() -> str:
+    """The 1-minute load average, printed next to every measurement: the cores are shared."""
+    return f"[load {os.getloadavg()[0]:.1f}]"
+
+
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) * 1e3 if values else float("nan")
 
@@ -111,6 +121,10 @@ class RawClient:
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
 
     async def post(self, path: str, body: bytes) -> int:
+        return (await self.request(path, body))[0]
+
+    async def request(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """POST ``body`` to ``path``: (status, response body)."""
         request = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
@@ -123,15 +137,15 @@ class RawClient:
                 conn[1].close()
         return await self._exchange(await asyncio.open_connection(self.host, self.port), request)
 
-    async def _exchange(self, conn: Any, request: bytes) -> int:
+    async def _exchange(self, conn: Any, request: bytes) -> tuple[int, bytes]:
         reader, writer = conn
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
-        await reader.readexactly(length)
+        body = await reader.readexactly(length)
         self._idle.append(conn)
-        return status
+        return status, body
 
     async def close(self) -> None:
         for _, writer in self._idle:
@@ -261,13 +275,16 @@ async def bench(args: argparse.Namespace, base: str, port: int, pid: int) -> Non
                 f"predict, 1 row, open loop at {rate:.0f} req/s for {args.latency_seconds:.0f} s "
                 f"(sent at {sent:.0f}/s, errors {dict(errors)}): p50 {_pct(lat, 50):.2f} ms, "
                 f"p90 {_pct(lat, 90):.2f} ms, p99 {_pct(lat, 99):.2f} ms, max "
-                f"{_pct(lat, 100):.1f} ms; server-side p99 <= {server:.1f} ms (histogram bucket); "
+                f"{_pct(lat, 100):.1f} ms; server-side p99 <= {server:.2f} ms (histogram bucket); "
                 f"CPU per request: server {cpu:.2f} ms, generator {own:.2f} ms"
                 + ("  [target p99 < 5 ms]" if rate == 500 else "")
+                + f" {_load()}"
             )
         wrk = run_wrk(base + PREDICT, _body({"row": rows[0]}), args.wrk_seconds)
         if wrk:
-            print(f"predict, 1 row, wrk closed loop (-t1 -c8, {args.wrk_seconds} s): {wrk}")
+            print(
+                f"predict, 1 row, wrk closed loop (-t1 -c8, {args.wrk_seconds} s): {wrk} {_load()}"
+            )
 
         # 2. batched predicts
         body = _body({"rows": rows[: args.batch]})
@@ -275,7 +292,7 @@ async def bench(args: argparse.Namespace, base: str, port: int, pid: int) -> Non
         rate = per_s * args.batch
         print(
             f"predict, {args.batch} rows/request, {args.workers} clients: {rate:,.0f} rows/s "
-            f"(p50 {_pct(lat, 50):.1f} ms per request)  [target >= 20,000 rows/s]"
+            f"(p50 {_pct(lat, 50):.1f} ms per request)  [target >= 20,000 rows/s] {_load()}"
         )
 
         # 3. durable learns in batches
@@ -290,7 +307,7 @@ async def bench(args: argparse.Namespace, base: str, port: int, pid: int) -> Non
         print(
             f"learn, {args.batch} items/request, {args.workers} clients, acknowledged after "
             f"fsync: {rate:,.0f} events/s ({seq1 - seq0:,} events on disk, p50 "
-            f"{_pct(lat, 50):.1f} ms per request)  [target >= 20,000 events/s]"
+            f"{_pct(lat, 50):.1f} ms per request)  [target >= 20,000 events/s] {_load()}"
         )
 
         # 4. soak: steady mixed load at a constant rate, RSS sampled from /proc
@@ -306,54 +323,80 @@ async def soak(
     rows: list,
     labels: list,
 ) -> None:
+    """One open loop for the whole soak at ``soak_rate``: single-row predicts (every one kept
+    for delayed labels, up to pending_max), the delayed label of every 20th prediction, and a
+    100-event learn every second; RSS sampled from /proc every 5 s."""
+    loop = asyncio.get_running_loop()
     seconds = args.minutes * 60
     reference_at = min(60.0, seconds / 2)
-    rate, per_tick = args.soak_rate, max(1, int(args.soak_rate // 10))
+    rate = args.soak_rate
+    every_second = max(1, int(rate))
     learn_body = _body(
         {"items": [{"features": r, "label": y} for r, y in zip(rows[:100], labels[:100])]}
     )
-    samples: list[tuple[float, int]] = []
-    t_start = time.perf_counter()
-    pending_ids: list[tuple[str, int]] = []
-    lat_all: list[float] = []
+    ids: deque[tuple[str, int]] = deque()  # predictions whose label is due
+    latencies: list[float] = []
     errors: Counter[str] = Counter()
-    tick = 0
-    while (elapsed := time.perf_counter() - t_start) < seconds:
-        # a tenth of a second of predicts (all kept for delayed labels, up to pending_max), the
-        # delayed label of one earlier prediction, and a 100-event learn every second
-        k = tick * per_tick
-        plan = [(PREDICT, _body({"row": rows[(k + i) % len(rows)]})) for i in range(per_tick)]
-        plan += [(LEARN, _body({"prediction_id": i, "label": y})) for i, y in pending_ids]
-        if tick % 10 == 0:
-            plan.append((LEARN, learn_body))
-        pending_ids = []
-        t_tick = time.perf_counter()
-        lat, err, _ = await open_loop(raw, plan, rate)
-        lat_all += lat
-        errors += err
-        # a few ids for delayed labels: one more predict whose id we keep
-        r = await client.post(PREDICT, content=plan[0][1], headers=HEADERS)
-        if r.status_code == 200:
-            pending_ids.append((r.json()["prediction_ids"][0], labels[k % len(labels)]))
-        tick += 1
-        if not samples or elapsed - samples[-1][0] >= 5:
-            samples.append((elapsed, _rss_kb(pid)))
-        time.sleep(max(0.0, 0.1 - (time.perf_counter() - t_tick)))
-    samples.append((time.perf_counter() - t_start, _rss_kb(pid)))
+    samples: list[tuple[float, int]] = []
+    tasks: set[asyncio.Task] = set()
+
+    async def send(i: int, scheduled: float) -> None:
+        k = i % len(rows)
+        if i % every_second == 0:
+            path, body, keep = LEARN, learn_body, False
+        elif i % 20 == 10 and ids:
+            pid_, y = ids.popleft()
+            path, body, keep = LEARN, _body({"prediction_id": pid_, "label": y}), False
+        else:
+            path, body, keep = PREDICT, _body({"row": rows[k]}), i % 20 == 1
+        try:
+            status, answer = await raw.request(path, body)
+            if status != 200:
+                errors[f"{path.rsplit('/', 1)[-1]} {status}"] += 1
+            elif keep:
+                ids.append((json.loads(answer)["prediction_ids"][0], labels[k]))
+        except (OSError, asyncio.IncompleteReadError, ValueError) as e:
+            errors[type(e).__name__] += 1
+        latencies.append(loop.time() - scheduled)
+
+    before = (await client.get("/metrics")).text
+    start = loop.time() + 0.05
+    samples.append((0.0, _rss_kb(pid)))
+    for i in range(int(rate * seconds)):
+        scheduled = start + i / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(send(i, scheduled))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        if scheduled - start - samples[-1][0] >= 5:
+            samples.append((scheduled - start, _rss_kb(pid)))
+    sent_rate = int(rate * seconds) / max(loop.time() - start, 1e-9)
+    await asyncio.gather(*tasks)
+    samples.append((loop.time() - start, _rss_kb(pid)))
     ref = next(kb for t, kb in samples if t >= reference_at)
     end = samples[-1][1]
     info = (await client.get("/v1/models/m")).json()
+    after = (await client.get("/metrics")).text
+    server = {
+        r: server_p99(before, after, f"/v1/models/{{name}}/{r}") for r in ("predict", "learn")
+    }
     print(
-        f"soak {args.minutes:g} min at ~{rate:.0f} req/s (predicts kept for delayed labels, "
-        f"delayed labels, 100-event learns): {len(lat_all):,} requests, errors {dict(errors)}, "
-        f"p99 {_pct(lat_all, 99):.2f} ms; pending predictions {info['pending_predictions']:,} "
-        f"(bound {args.pending_max:,}); log seq {info['durable_seq']:,}, snapshot at "
-        f"{info['snapshot_seq']:,}"
+        f"soak {args.minutes:g} min, open loop at {rate:.0f} req/s (sent at {sent_rate:.0f}/s; "
+        f"predicts kept for delayed labels, a delayed label per 20 requests, a 100-event learn "
+        f"per second): {len(latencies):,} requests, errors {dict(errors)}, p50 "
+        f"{_pct(latencies, 50):.2f} ms, p90 {_pct(latencies, 90):.2f} ms, p99 "
+        f"{_pct(latencies, 99):.2f} ms (server-side p99 <= {server['predict']:.2f} ms predict, "
+        f"<= {server['learn']:.2f} ms learn incl. fsync); pending predictions "
+        f"{info['pending_predictions']:,} (bound {args.pending_max:,}), learned ids "
+        f"{info['learned_ids']:,} (bound {args.pending_max:,}); log seq "
+        f"{info['durable_seq']:,}, snapshot at {info['snapshot_seq']:,} {_load()}"
     )
     print(
         f"RSS: {samples[0][1] / 1024:.1f} MiB at start of soak, {ref / 1024:.1f} MiB at "
         f"{reference_at:.0f} s, {end / 1024:.1f} MiB at the end ({samples[-1][0]:.0f} s): "
-        f"{100 * (end - ref) / ref:+.1f} %  [target within 10 %]"
+        f"{100 * (end - ref) / ref:+.1f} %  [target within 10 %] {_load()}"
     )
     print("RSS samples (s, MiB): " + ", ".join(f"{t:.0f}:{kb / 1024:.1f}" for t, kb in samples))
 
@@ -394,7 +437,9 @@ def main() -> None:
         load = os.getloadavg()
         print(
             f"tidal service pid {server.pid} on {base}; {os.cpu_count()} cores shared by the "
-            f"server AND the load generator (same machine, loopback); load average "
+            f"server AND the load generators (same machine, loopback): constant rate by this "
+            f"script's open-loop asyncio generator over raw keep-alive HTTP/1.1, batches by "
+            f"httpx clients, closed loop by wrk; load average "
             f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at start"
         )
         asyncio.run(bench(args, base, port, server.pid))

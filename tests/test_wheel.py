@@ -6,6 +6,7 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +43,10 @@ def _build_wheel(out: Path) -> Path:
 
 def test_wheel_installs_and_loads_bundled_elec2(tmp_path):
     wheel = _build_wheel(tmp_path)
+    # the dashboard works offline: its page and the vendored plotly.js are in the wheel
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = {"index.html", "dashboard.js", "dashboard.css", "plotly-basic.min.js"}
+    assert {f"tidal/service/static/{n}" for n in static} <= names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests.service.helpers import assert_state_equal, make_stream
 from tidal import zoo
 from tidal.service import ModelHost, Service, ServiceConfig
 from tidal.service.consumer import DecodeError, StreamConsumer, decode_entry
+
+from .helpers import assert_state_equal, make_stream
 
 redis = pytest.importorskip("redis", reason="redis-py is not installed (the 'service' extra)")
 

@@ -51,10 +51,11 @@ class Server:
     """A service process: forked from the warmed-up zygote, or (``real=True``) started as
     ``python -m tidal.service``."""
 
-    def __init__(self, data, log_path, zygote=None):
+    def __init__(self, data, log_path, zygote=None, flags=SERVICE_FLAGS):
         self.data = data
         self.log_path = log_path
         self.zygote = zygote
+        self.flags = list(flags)
         self.proc = None
         self.pid = None
         self.url = None
@@ -70,7 +71,7 @@ class Server:
                 str(self.data),
                 "--port",
                 str(port),
-                *SERVICE_FLAGS,
+                *self.flags,
             ]
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(cmd, env=ENV, stdout=log, stderr=log)
@@ -78,9 +79,7 @@ class Server:
         else:
             self.proc = None
             self.pid = int(
-                self.zygote.ask(
-                    f"start {port} {self.data} {self.log_path} {' '.join(SERVICE_FLAGS)}"
-                )
+                self.zygote.ask(f"start {port} {self.data} {self.log_path} {' '.join(self.flags)}")
             )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import re
 import socket
 import threading
 import time
@@ -14,7 +18,7 @@ import pytest
 import uvicorn
 
 from tidal.service import ServiceConfig, create_app
-from tidal.service.dashboard import Recorder, TicketSigner
+from tidal.service.dashboard import STATIC, Recorder, TicketSigner
 
 from .helpers import make_stream
 
@@ -30,6 +34,7 @@ ARGS = [
     "--disable-sync",
 ]
 ROWS, LABELS = make_stream(40)
+JSON_BODY = {"content-type": "application/json"}
 WAIT = 15_000  # ms: a generous bound for a shared 2-core machine, never a sleep
 
 needs_browser = pytest.mark.skipif(
@@ -38,9 +43,9 @@ needs_browser = pytest.mark.skipif(
 
 
 @contextmanager
-def serve(tmp: Path, models: dict[str, str], port: int = 0, new_tokens: bool = True):
+def serve(tmp: Path, models: dict[str, str], port: int = 0, new_tokens: bool = True, **config):
     """A real uvicorn server on 127.0.0.1 in a thread; yields (url, service, tokens by role)."""
-    cfg = ServiceConfig(data=tmp, models=models, auth=True, gate_min_events=10)
+    cfg = ServiceConfig(data=tmp, models=models, auth=True, gate_min_events=10, **config)
     app = create_app(cfg)
     svc = app.state.service
     svc.recorder.resolution = 0.0  # a point per learn request, so a test can count them
@@ -84,25 +89,24 @@ def browser():
         b.close()
 
 
-def _page(browser, url, token=None):
+def _page(browser, url, token=None, go=True):
     """A fresh browser session; ``token`` is put in sessionStorage as if typed once."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
     page.errors = []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.offsite = []  # works offline: anything not served by tidal is refused and recorded
-
-    def gate(route):
-        if route.request.url.startswith(url + "/"):
-            return route.continue_()
-        page.offsite.append(route.request.url)
-        return route.abort()
-
-    page.route("**/*", gate)
+    # works offline: every request must go to tidal (recorded, not routed: Playwright's
+    # routing would switch the HTTP cache off, and the cache is under test)
+    page.offsite = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(url + "/") else page.offsite.append(r.url),
+    )
     if token:
         page.add_init_script(f"sessionStorage.setItem('tidal.token', {token!r})")
-    page.goto(url + "/")
+    if go:
+        page.goto(url + "/")
     return page
 
 
@@ -118,6 +122,11 @@ def _learn(client, lo, hi, one_by_one=False):
 
 ALL_DRAWN = """n => window.tidalRenders >= 1 && [...document.querySelectorAll('.js-plotly-plot')]
   .filter(el => el.querySelector('.scatterlayer .trace')).length === n"""
+PLOTLY_ENTRY = """() => {
+  const e = performance.getEntriesByType('resource').find(e => e.name.includes('/plotly.js'));
+  return {transferSize: e.transferSize, encodedBodySize: e.encodedBodySize,
+          decodedBodySize: e.decodedBodySize};
+}"""
 ONLINE_POINTS = """() => {
   const el = document.getElementById('plot-m');
   const t = el && el.data && el.data.find(t => t.name.startsWith('online'));
@@ -162,10 +171,8 @@ def test_stream_needs_a_ticket_and_the_page_needs_no_token(server):
     assert httpx.get(url + "/v1/dashboard/state").status_code == 401
     assert httpx.get(url + "/v1/dashboard/ticket").status_code == 401
     page = httpx.get(url + "/")
-    assert page.status_code == 200 and "/dashboard/plotly.js" in page.text
+    assert page.status_code == 200 and '"/dashboard/plotly.js?v=' in page.text
     assert "cdn" not in page.text.lower()
-    js = httpx.get(url + "/dashboard/plotly.js")
-    assert js.status_code == 200 and len(js.content) > 1_000_000
     with _api(url, tokens["read"]) as c:
         ticket = c.get("/v1/dashboard/ticket").json()["ticket"]
         state = c.get("/v1/dashboard/state").json()
@@ -174,6 +181,34 @@ def test_stream_needs_a_ticket_and_the_page_needs_no_token(server):
         assert r.status_code == 200
         lines = r.iter_lines()
         assert next(line for line in lines if line.startswith("event:")) == "event: state"
+
+
+def test_plotly_is_vendored_gzipped_and_cached_for_good(server):
+    url, _, _ = server
+    vendored = (STATIC / "plotly-basic.min.js").read_bytes()
+    readme = (STATIC / "README.md").read_text(encoding="utf-8")
+    # the README names what was vendored: the version in the file's banner and its sha256
+    version = re.search(rb"plotly\.js \(basic - minified\) (v[\d.]+)", vendored[:300])
+    assert version and f"plotly.js **{version.group(1).decode()[1:]}**" in readme
+    assert hashlib.sha256(vendored).hexdigest() in readme
+    assert (STATIC / "plotly-basic.LICENSE").read_text().startswith("MIT License")
+
+    (link,) = re.findall(r'src="(/dashboard/plotly\.js\?v=\w+)"', httpx.get(url + "/").text)
+    r = httpx.get(url + link, headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert r.content == vendored  # httpx unzipped it: the very file, byte for byte
+    wire = int(r.headers["content-length"])
+    assert wire < len(vendored) / 2, f"{wire} bytes on the wire for {len(vendored)}"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    etag = r.headers["etag"]
+    assert link.endswith("?v=" + etag.strip('"'))  # the URL names the content
+    assert httpx.get(url + link, headers={"If-None-Match": etag}).status_code == 304
+    # under a URL that does not name this content, a cache must ask again every time
+    bare = httpx.get(url + "/dashboard/plotly.js", headers={"Accept-Encoding": "identity"})
+    assert bare.headers["cache-control"] == "no-cache" and "content-encoding" not in bare.headers
+    assert bare.content == vendored
+    stale = httpx.get(url + "/dashboard/plotly.js?v=0123456789abcdef")
+    assert stale.headers["cache-control"] == "no-cache"
 
 
 @needs_browser
@@ -221,6 +256,18 @@ def test_token_entered_once_and_learn_events_show_up_live(server, browser):
 
 
 @needs_browser
+def test_charts_library_that_does_not_load_is_said_in_words(server, browser):
+    url, _, tokens = server
+    page = _page(browser, url, tokens["read"], go=False)
+    page.route("**/dashboard/plotly.js*", lambda route: route.abort())
+    page.goto(url + "/")
+    page.wait_for_function("!document.getElementById('banner').hidden", timeout=WAIT)
+    assert "charts library (/dashboard/plotly.js) did not load" in page.inner_text("#banner")
+    assert page.locator(".js-plotly-plot").count() == 0
+    page.context.close()
+
+
+@needs_browser
 def test_lost_connection_says_so_and_recovers(tmp_path, browser):
     with serve(tmp_path, {"m": "lr"}) as (url, _, tokens):
         page = _page(browser, url, tokens["read"])
@@ -240,20 +287,32 @@ def test_lost_connection_says_so_and_recovers(tmp_path, browser):
         page.context.close()
 
 
-def _register(c, metric, value):
-    body = {"metrics": {metric: value, "n_events": 500}, "why": "test"}
+def _register(c, metric, value, kind="online"):
+    body = {"metrics": {metric: value, "n_events": 500}, "why": "test", "kind": kind}
     r = c.post("/v1/models/m/versions", json=body)
     r.raise_for_status()
     return r.json()["version"]
 
 
-def _promote(page, version, until):
-    """Click version's Promote button once it is shown; wait until the JS condition holds."""
-    button = f"#version-m-{version} button[data-action=promote]"
+def _click(page, version, action, until):
+    """Click a version's button once it is shown; wait until the JS condition holds."""
+    button = f"#version-m-{version} button[data-action={action}]"
     page.wait_for_selector(button, timeout=WAIT)
-    assert page.inner_text(f"#version-m-{version} .stage") == "candidate"
     page.click(button)
     page.wait_for_function(until, timeout=WAIT)
+
+
+def _promote(page, version, until):
+    page.wait_for_selector(f"#version-m-{version}", timeout=WAIT)
+    assert page.inner_text(f"#version-m-{version} .stage") == "candidate"
+    _click(page, version, "promote", until)
+
+
+def _cells(page, selector):
+    """The text of each cell of each row matched by ``selector``, as the reader sees it."""
+    return page.eval_on_selector_all(
+        selector, "rows => rows.map(r => [...r.children].map(td => td.innerText))"
+    )
 
 
 MESSAGE_SAYS = "document.getElementById('msg-m').textContent.includes({!r})"
@@ -316,26 +375,37 @@ def test_ten_models_of_100k_points_render_fast(tmp_path, browser):
             svc.recorder.mark(name, "guard", "range(a)", t=t[-10])
         shadow = np.clip(0.83 + walk, 0, 1)  # a challenger in shadow, side by side with m9's
         svc.recorder.extend("m9", "metric:shadow v2", t, shadow)
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = ctx.new_page()
-        page.add_init_script(f"sessionStorage.setItem('tidal.token', {tokens['read']!r})")
-        times = []
-        # a first visit (plotly.js not cached yet), then returning visits: the best of two, as
-        # timeit does, so a neighbour's burst on the shared cores does not decide the test
-        for _ in range(3):
+        uncached = []
+        # each visit in a fresh browser context: no HTTP cache, no compiled-code cache, as a
+        # first visit; the median of five, so that a neighbour's burst on the shared cores
+        # does not decide the test (all five are printed)
+        for _ in range(5):
+            page = _page(browser, url, tokens["read"], go=False)
             t0 = time.perf_counter()
             page.goto(url + "/")
             page.wait_for_function(ALL_DRAWN, arg=len(models), timeout=WAIT)
-            times.append(time.perf_counter() - t0)
-        cold, warm = times[0], min(times[1:])
+            uncached.append(time.perf_counter() - t0)
+            js = page.evaluate(PLOTLY_ENTRY)
+            assert js["transferSize"] > 0  # really fetched from the server, gzipped
+            assert js["encodedBodySize"] < js["decodedBodySize"] / 2
+            if len(uncached) < 5:
+                page.context.close()
+        # a returning visit in the last context: plotly.js comes from the browser's cache
+        t0 = time.perf_counter()
+        page.goto(url + "/")
+        page.wait_for_function(ALL_DRAWN, arg=len(models), timeout=WAIT)
+        warm = time.perf_counter() - t0
+        assert page.evaluate(PLOTLY_ENTRY)["transferSize"] == 0
+        median = sorted(uncached)[2]
         data_to_chart = page.evaluate(
             "performance.getEntriesByName('tidal-first-render')[0].startTime"
             " - performance.getEntriesByName('tidal-state')[0].startTime"
         )
         print(
-            f"\nfirst render, 10 models x 4 series x {n:,} points: {warm:.3f} s "
-            f"(first visit, plotly.js not yet cached: {cold:.3f} s; "
-            f"state received to charts drawn: {data_to_chart / 1000:.3f} s)"
+            f"\nfirst render, 10 models x 4 series x {n:,} points, uncached (fresh browser "
+            f"context): {median:.3f} s median of {', '.join(f'{t:.3f}' for t in uncached)} s; "
+            f"returning visit: {warm:.3f} s (state received to charts drawn: "
+            f"{data_to_chart / 1000:.3f} s)"
         )
         lengths = page.evaluate(
             "[...document.querySelectorAll('.js-plotly-plot')].flatMap("
@@ -344,11 +414,166 @@ def test_ten_models_of_100k_points_render_fast(tmp_path, browser):
         assert len(lengths) == 41 and all(500 <= k <= 1000 for k in lengths)
         names = page.evaluate("document.getElementById('plot-m9').data.map(t => t.name)")
         assert names[:3] == ["online metric", "batch metric", "shadow v2 metric"]
-        assert page.locator("text=drift alarm").count() >= 1
+        assert page.locator("#plot-m3 .legendtext", has_text="drift alarm").count() == 1
+        assert "ADWIN on a" in page.inner_text("#features-m3 .alarms li")
         assert page.locator(".guards td", has_text="range(a)").count() == 10
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "dashboard.png"
         page.screenshot(path=str(shot), full_page=False)
-        ctx.close()
+        assert page.errors == [] and page.offsite == []
+        page.context.close()
     assert shot.stat().st_size > 20_000
-    assert warm < 2.0, f"first render took {warm:.2f} s"
+    assert median < 2.0, f"first render (uncached, median) took {median:.2f} s"
+
+
+ROW_READS = """([selector, start]) => {
+  const row = document.querySelector(selector);
+  return !!row && [...row.children].map(td => td.innerText).join('|').startsWith(start);
+}"""
+ALARM_SHOWN = """() => {
+  const alarms = document.querySelector('#features-g .alarms');
+  const chart = document.getElementById('plot-g');
+  const trace = chart && chart.data && chart.data.find(t => t.name === 'drift alarm');
+  return alarms && alarms.innerText.includes('feature drift: a')
+    && trace && trace.text.some(t => t.startsWith('feature drift: a'));
+}"""
+SCHEMA = {
+    "columns": {
+        k: {"type": "numeric", "min": -10.0, "max": 10.0, "center": 0.0, "scale": 1.0}
+        for k in ("a", "b", "c")
+    },
+    "target": {"name": "y", "type": "classes", "classes": [0, 1]},
+}
+
+
+@needs_browser
+def test_guard_rejections_feature_drift_and_alarms_show_on_the_page(tmp_path, browser):
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA))
+    guards = {"guards": {"g": str(schema)}, "drift_reference": 200, "drift_window": 200}
+    with serve(tmp_path / "data", {"g": "lr"}, **guards) as (url, _, tokens):
+        page = _page(browser, url, tokens["read"])
+        page.wait_for_function("window.tidalRenders >= 2", timeout=WAIT)  # the stream is live
+        assert "waiting for a full reference window" in page.inner_text("#features-g")
+        assert page.locator("#guards-g tr[data-rule]").count() == 0
+        # 200 rows like the reference, then 250 with feature a shifted by 3 sd; five bad rows
+        rng = np.random.default_rng(3)
+        X = rng.normal(size=(450, 3))
+        X[200:, 0] += 3.0
+        rows = [{"a": float(u), "b": float(v), "c": float(w)} for u, v, w in X]
+        labels = [int(u - 0.5 * v > 0) for u, v, _ in X]
+        for i in (210, 260, 265):  # requests 5 and 6 (50 rows each)
+            rows[i]["a"] = 50.0 + i
+        for i in (300, 410):  # requests 7 and 9
+            rows[i]["b"] = math.nan
+        with _api(url, tokens["admin"]) as c:
+            for lo in range(0, 450, 50):
+                batch = zip(rows[lo : lo + 50], labels[lo : lo + 50])
+                items = [{"features": r, "label": y} for r, y in batch]
+                body = json.dumps({"items": items})  # json.dumps writes NaN, the server reads it
+                r = c.post("/v1/models/g/learn", content=body, headers=JSON_BODY)
+                r.raise_for_status()
+            report = c.get("/v1/models/g/drift").json()
+        psi = {r["feature"]: r["score"] for r in report["features"] if r["test"] == "psi"}
+        assert report["ready"] and psi["a"] > 1.0  # the shift is there, as the API says
+
+        # rejections per rule: rows quarantined (exact, per row) and the learn requests hit
+        missing = ["#guards-g tr[data-rule=missing]", "missing|2|2"]
+        page.wait_for_function(ROW_READS, arg=missing, timeout=WAIT)
+        by_rule = {r[0]: r[1:] for r in _cells(page, "#guards-g tr[data-rule]")}
+        assert by_rule["out_of_range"] == ["3", "2"] and by_rule["missing"] == ["2", "2"]
+        latest = _cells(page, "#guards-g table.quarantined tr:not(:first-child)")
+        assert [r[1] for r in latest] == ["missing"] * 2 + ["out_of_range"] * 3  # newest first
+        assert '"a":315' in latest[2][3] and "outside" in latest[2][2]  # row 265, newest first
+        assert '"b":' in latest[0][3] and "missing" in latest[0][2]
+
+        # per-feature drift scores: the API's PSI to three decimals, drifted or not
+        for feature in ("a", "b"):  # the page shows the final window's scores, not an earlier one
+            row = f"#features-g tr[data-feature={feature}]"
+            page.wait_for_function(
+                ROW_READS, arg=[row, f"{feature}|{psi[feature]:.3f}|"], timeout=WAIT
+            )
+        features = {r[0]: r for r in _cells(page, "#features-g tr[data-feature]")}
+        assert set(features) == {"a", "b", "c"}
+        assert features["a"][1] == f"{psi['a']:.3f}" and features["a"][3] == "yes"
+        assert features["b"][1] == f"{psi['b']:.3f}" and features["b"][3] == "no"
+
+        # the drift alarm: marked on the chart's timeline and listed in words
+        page.wait_for_function(ALARM_SHOWN, timeout=WAIT)
+        alarm = page.evaluate(
+            "document.getElementById('plot-g').data.find(t => t.name === 'drift alarm')"
+        )
+        assert any(t.startswith("feature drift: a (") for t in alarm["text"])
+        assert page.locator("#plot-g .legendtext", has_text="drift alarm").count() == 1
+        assert page.locator("#plot-g .scatterlayer .trace .points path").count() >= len(
+            alarm["text"]
+        )
+        assert page.locator("#plot-g .shapelayer path").count() == len(alarm["text"])
+        assert page.errors == [] and page.offsite == []
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#model-g").screenshot(path=str(ARTIFACTS / "dashboard-guards.png"))
+        page.context.close()
+
+
+@needs_browser
+def test_approve_and_rollback_need_an_admin_token(tmp_path, browser):
+    with serve(tmp_path, {"m": "lr"}) as (url, svc, tokens):
+        metric = svc.registry.policy.metric
+        with _api(url, tokens["admin"]) as c:
+            _learn(c, 0, 4)
+            v1 = _register(c, metric, 0.9, kind="batch")  # a batch model needs an approval
+            reader = _page(browser, url, tokens["read"])
+            admin = _page(browser, url, tokens["admin"])
+
+            _click(reader, v1, "approve", MESSAGE_SAYS.format("Refused: approve needs an admin"))
+            assert "Refused: approve needs an admin token (403" in reader.inner_text("#msg-m")
+            assert c.get(f"/v1/models/m/versions/{v1}").json()["approved_by"] is None
+            approved_by = f"#version-m-{v1} td:nth-child(5)"
+            _click(
+                admin,
+                v1,
+                "approve",
+                f"document.querySelector('{approved_by}')?.textContent === 'token:dash-admin'",
+            )
+            assert f"approve version {v1}: done" in admin.inner_text("#msg-m")
+            assert admin.locator(f"#version-m-{v1} button[data-action=approve]").count() == 0
+            admin.wait_for_function(
+                "document.getElementById('audit-table').innerText.includes('approve')",
+                timeout=WAIT,
+            )
+            audit = _cells(admin, "#audit-table tr:not(:first-child)")
+            assert ["token:dash-admin", "approve", "m", str(v1)] in [r[1:5] for r in audit]
+
+            # v1 to production, then v2 over it: v1 is archived and can be rolled back to
+            good = {"challenger_metric": 0.9, "n_events": 50, "why": "test"}
+            c.post(f"/v1/models/m/versions/{v1}/promote", json=good).raise_for_status()
+            v2 = _register(c, metric, 0.99)
+            better = good | {"challenger_metric": 0.99, "champion_metric": 0.5}
+            c.post(f"/v1/models/m/versions/{v2}/promote", json=better).raise_for_status()
+
+            _click(reader, v1, "rollback", MESSAGE_SAYS.format("Refused: rollback needs an admin"))
+            assert "Refused: rollback needs an admin token (403" in reader.inner_text("#msg-m")
+            assert c.get(f"/v1/models/m/versions/{v1}").json()["stage"] == "archived"
+            stage = "document.querySelector('#version-m-{} .stage')?.textContent"
+            _click(admin, v1, "rollback", f"{stage.format(v1)} === 'production'")
+            assert f"rollback version {v1}: done, stage is now production" in admin.inner_text(
+                "#msg-m"
+            )
+            assert admin.inner_text(f"#version-m-{v2} .stage") == "archived"
+            assert c.get("/v1/models/m").json()["version"]["registry_version"] == str(v1)
+            admin.wait_for_function(
+                "document.getElementById('audit-table').innerText.includes('rollback')",
+                timeout=WAIT,
+            )
+            audit = _cells(admin, "#audit-table tr:not(:first-child)")
+            assert ["token:dash-admin", "rollback", "m", str(v1), "production"] in [
+                r[1:6] for r in audit
+            ]
+            # the reader's page follows: the stage changed there too, live
+            reader.wait_for_function(f"{stage.format(v1)} === 'production'", timeout=WAIT)
+        # the browser logs each refused request (two 403s); nothing else went wrong
+        refused = "Failed to load resource: the server responded with a status of 403 (Forbidden)"
+        assert reader.errors == [refused] * 2 and admin.errors == []
+        for page in (reader, admin):
+            assert page.offsite == []
+            page.context.close()

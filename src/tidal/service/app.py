@@ -3,18 +3,20 @@
 Errors are 4xx with a ``detail`` list in FastAPI's shape (``loc`` names the field, down to the
 item and the feature), and a rejected request leaves the model and its log unchanged:
 
-* 404 unknown model or prediction id; 409 a prediction from a model that learned nothing yet;
+* 404 unknown model or prediction id; 409 a prediction from a model that learned nothing yet,
+  a learn by a frozen model (``type`` "frozen"), freezing a frozen model or unfreezing one
+  that is not;
 * 413 a body over ``max_body_bytes``; 422 malformed JSON, wrong types, bad model names,
   missing or extra features, non-finite values, bad labels; 503 a model whose log failed.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,14 +29,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tidal.base import InputError, NotFittedError, TidalError, save_state
 from tidal.guards import QuarantineError
 from tidal.service.config import MODEL_NAME_PATTERN, ServiceConfig
+from tidal.service.fastpath import _FastPath, http_protocol
 from tidal.service.guarding import GuardedLearnResponse
 from tidal.service.host import FrozenError, ModelHost, UnknownPredictionError
 from tidal.service.runtime import Service
 from tidal.service.schemas import (
+    FreezeRequest,
     LearnRequest,
     ModelInfo,
     PredictRequest,
     PredictResponse,
+    UnfreezeRequest,
 )
 from tidal.service.shadow import freeze
 from tidal.service.wal import WalError
@@ -194,15 +199,6 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             headers=getattr(exc, "headers", None),
         )
 
-    @app.middleware("http")
-    async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.latency.labels(route=path).observe(time.perf_counter() - t0)
-        return response
-
     def host(name: str) -> ModelHost:
         h = svc.hosts.get(name)
         if h is None:
@@ -219,6 +215,13 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             msg = f"{n} {field}, at most {svc.config.max_rows} (max_rows) per request"
             raise ServiceError(413, msg, ["body", field], "too_large")
 
+    def after_predict(name: str, h: ModelHost, rows: list[dict[str, Any]], res: Any) -> None:
+        metrics.predictions.labels(model=name).inc(len(rows))
+        svc.recorder.count(name, "predict", len(rows))
+        svc.shadows.observe(name, res.prediction_ids, rows)  # never in the response
+        if svc.config.freeze_floor > 0 and res.probabilities is not None:
+            svc.shadows.watch(name, h.model).keep(res.prediction_ids, res.predictions)
+
     @app.post("/v1/models/{name}/predict", response_model=PredictResponse, tags=["models"])
     def predict(body: PredictRequest, name: str = ModelName) -> Any:
         """Predict one row or many with one consistent model version."""
@@ -231,11 +234,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             raise ServiceError(409, f"model {name!r}: {e}", ["path", "name"], "not_fitted") from e
         except InputError as e:
             raise _input_error(e, "row" if body.row is not None else "rows", False) from e
-        metrics.predictions.labels(model=name).inc(len(rows))
-        svc.recorder.count(name, "predict", len(rows))
-        svc.shadows.observe(name, res.prediction_ids, rows)  # never in the response
-        if svc.config.freeze_floor > 0 and res.probabilities is not None:
-            svc.shadows.watch(name, h.model).keep(res.prediction_ids, res.predictions)
+        after_predict(name, h, rows, res)
         return vars(res)  # shallow: asdict's deep copy costs more than the prediction
 
     @app.post(
@@ -252,22 +251,31 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         h = host(name)
         items = body.all_items()
         check_size(len(items), "items")
-        probe = svc.recorder.probe(h, [it.features for it in items], [it.label for it in items])
+        return serve_learn(
+            name,
+            h,
+            [it.features for it in items],
+            [it.label for it in items],
+            [it.prediction_id for it in items],
+            body.items is not None,
+        )
+
+    def serve_learn(
+        name: str,
+        h: ModelHost,
+        rows: list[Any],
+        labels: list[Any],
+        pids: list[str | None],
+        many: bool,
+    ) -> dict[str, Any]:
+        """The learn route's work on validated items (``many``: they came as ``items``)."""
         try:
-            res = h.learn(
-                [it.features for it in items],
-                [it.label for it in items],
-                [it.prediction_id for it in items],
-            )
+            res = h.learn(rows, labels, pids, probe=svc.recorder.score_rows)
         except UnknownPredictionError as e:
-            loc = (
-                ["body", "items", e.index, "prediction_id"]
-                if body.items
-                else ["body", "prediction_id"]
-            )
+            loc = ["body", "items", e.index, "prediction_id"] if many else ["body", "prediction_id"]
             raise ServiceError(404, str(e), loc, "not_found") from e
         except InputError as e:
-            raise _input_error(e, "items" if body.items is not None else "", True) from e
+            raise _input_error(e, "items" if many else "", True) from e
         except WalError as e:
             raise ServiceError(503, str(e), [], "unavailable") from e
         except FrozenError as e:
@@ -279,8 +287,8 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         svc.learned(h)
         metrics.learn_events.labels(model=name).inc(res.learned)
         svc.recorder.count(name, "learn", res.learned)
-        if probe is not None and res.learned:
-            svc.recorder.score(name, *probe)
+        if res.probe is not None:
+            svc.recorder.score(name, *res.probe)
         for rule in res.guard_rules:  # guard events on the dashboard's timeline
             svc.recorder.mark(name, "guard", rule)
         if h.guard is not None and h.guard.learning_paused and h.frozen is None:
@@ -295,26 +303,68 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             )
         done = set(res.already_learned)  # a retried label is scored and learned once
         done.update(i for i, v in enumerate(res.verdicts or ()) if v["verdict"] == "quarantined")
-        learned = [it for i, it in enumerate(items) if i not in done]
-        svc.shadows.score(
-            name,
-            [it.prediction_id for it in learned],
-            [it.label for it in learned],
-            [it.features for it in learned],
-        )
+        kept = [i for i in range(len(labels)) if i not in done] if done else range(len(labels))
+        l_pids = [pids[i] for i in kept]
+        l_labels = [labels[i] for i in kept]
+        svc.shadows.score(name, l_pids, l_labels, [rows[i] for i in kept])
         floor = svc.config.freeze_floor
         watch = svc.shadows.watch(name, h.model) if floor > 0 and res.learned else None
         if watch is not None and watch.metric == "accuracy":
-            watch.score([it.prediction_id for it in learned], [it.label for it in learned])
+            watch.score(l_pids, l_labels)
             value, n = watch.value, watch.info()["window_events"]
             if value is not None and n >= svc.config.freeze_min_events and value < floor:
                 if h.frozen is None:
                     freeze(svc, h, value, floor)
-        out = dict(vars(res))
-        del out["guard_rules"]
-        if res.verdicts is None:
-            del out["quarantined"], out["verdicts"]
+        out = {
+            "learned": res.learned,
+            "first_seq": res.first_seq,
+            "last_seq": res.last_seq,
+            "already_learned": res.already_learned,
+            "version": res.version,
+        }
+        if res.verdicts is not None:
+            out["quarantined"], out["verdicts"] = res.quarantined, res.verdicts
         return out
+
+    def actor(request: Request, by: str | None) -> str:
+        principal = getattr(request.state, "principal", None)
+        return f"token:{principal.name}" if principal is not None else by or "anonymous"
+
+    @app.post("/v1/models/{name}/freeze", response_model=ModelInfo, tags=["models"])
+    def freeze_model(body: FreezeRequest, request: Request, name: str = ModelName) -> Any:
+        """Pause a model's learning (admin): learns answer 409 until an unfreeze, a promote or
+        a rollback. The freeze is on disk before this answers: it survives restarts."""
+        h = host(name)
+        if h.frozen is not None:
+            msg = f"model {name!r} is already frozen: {h.frozen}; unfreeze it first"
+            raise ServiceError(409, msg, ["path", "name"], "frozen")
+        by = actor(request, body.by)
+        reason = f"frozen by {by}: {body.reason}"
+        freeze(svc, h, 0.0, 0.0, reason=reason, details={"admin": body.reason}, by=by)
+        return h.info() | {"shadows": svc.shadows.info(name)}
+
+    @app.post("/v1/models/{name}/unfreeze", response_model=ModelInfo, tags=["models"])
+    def unfreeze_model(body: UnfreezeRequest, request: Request, name: str = ModelName) -> Any:
+        """Let a frozen model learn again (admin); its rolling metric starts again."""
+        h = host(name)
+        if h.frozen is None:
+            raise ServiceError(409, f"model {name!r} is not frozen", ["path", "name"], "not_frozen")
+        was = h.frozen
+        h.unfreeze()
+        svc.shadows.reset_watch(name)
+        reg = svc.registry
+        version = int(h.version) if h.version is not None else None
+        with reg.engine.begin() as c:  # same audit writer as freeze (no public "note" call)
+            reg._audit(
+                c,
+                actor(request, body.by),
+                "unfreeze",
+                body.why or "",
+                name=name,
+                version=version,
+                details={"was": was},
+            )
+        return h.info() | {"shadows": svc.shadows.info(name)}
 
     def guard_of(name: str) -> Any:
         h = host(name)
@@ -393,6 +443,16 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
     from tidal.service.dashboard import mount_dashboard
 
     mount_dashboard(app, svc)
+
+    def fast_error(exc: Exception) -> tuple[int, bytes, dict[str, str] | None] | None:
+        if not isinstance(exc, ServiceError):
+            return None
+        metrics.rejected.labels(route="learn", status=exc.status).inc()
+        return exc.status, _ErrorJSON({"detail": exc.detail}).body, exc.headers
+
+    app.add_middleware(
+        _FastPath, service=svc, after_predict=after_predict, learn=serve_learn, error=fast_error
+    )
     app.add_middleware(_BodyLimit, limit=svc.config.max_body_bytes)
     return app
 
@@ -408,9 +468,19 @@ def run(config: ServiceConfig) -> None:
             "for predictions behind a load balancer instead"
         )
     app = create_app(config)  # fails now (lock held, bad model) before uvicorn binds the port
+    # the ~200,000 objects of the imports and the recovered models live as long as the process:
+    # out of the collector's sight, a full collection scans only what serving made since,
+    # instead of pausing every request for tens to hundreds of milliseconds (issue 6's p99)
+    gc.collect()
+    gc.freeze()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host=config.host, port=config.port, workers=1, log_level=config.log_level
+            app,
+            host=config.host,
+            port=config.port,
+            workers=1,
+            log_level=config.log_level,
+            http=http_protocol(),
         )
     )
     app.state.uvicorn_server = server  # open dashboard streams end when it should exit

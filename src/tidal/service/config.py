@@ -123,7 +123,8 @@ class ServiceConfig:
     shadows: dict[str, dict[str, Any]] = field(default_factory=dict)
     shadow_window: int = 1000  # labelled events in a shadow's rolling metric
     #: freeze an online classifier when its rolling accuracy (last shadow_window labels of
-    #: its own predictions, once freeze_min_events are in) falls below this; 0: never
+    #: its own predictions, once freeze_min_events are in) falls below this; 0: never. A
+    #: freeze is kept in <data>/frozen/ and survives restarts until an unfreeze or an install
     freeze_floor: float = 0.0
     freeze_min_events: int = 100
     #: guarded models: {model: schema JSON path}; a model table's ``schema`` key adds to it

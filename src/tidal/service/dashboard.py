@@ -1,35 +1,48 @@
 """The live dashboard at ``/``: per-model time series, rates, alarms and the registry.
 
-The page (``static/``) and Plotly's bundle (from the installed ``plotly`` package, never a CDN)
-are open; the data is not. ``GET /v1/dashboard/state`` needs a read token like any other read;
-the live stream ``GET /v1/dashboard/stream`` is an ``EventSource``, which cannot send headers,
-so it takes a short-lived signed ticket (``GET /v1/dashboard/ticket``, read role) as a query
-parameter instead of the token itself (tickets expire in a minute, so a leaked access log line is
-worth little). Series are kept in bounded numpy buffers (:class:`Recorder`) and downsampled to
-min/max buckets (:func:`downsample`) before they leave the server, so 10 models x 100,000 points
-still render in a blink.
+The page and its assets (``static/``: the page's own files and plotly.js's basic bundle, vendored
+at 1.2 MB instead of the ``plotly`` package's 4.8 MB, never a CDN) are open; the data is not.
+Assets are gzipped once and linked under content-named URLs, so a browser caches them for
+good. ``GET /v1/dashboard/state`` needs a read token like any other read; the live stream
+``GET /v1/dashboard/stream`` is an ``EventSource``, which cannot send headers, so it takes a
+short-lived signed ticket (``GET /v1/dashboard/ticket``, read role) as a query parameter instead
+of the token itself (tickets expire in a minute, so a leaked access log line is worth little).
+Series are kept in bounded numpy buffers (:class:`Recorder`) and downsampled to min/max buckets
+(:func:`downsample`) before they leave the server, so 10 models x 100,000 points still render in
+a blink. Guarded models add per-feature drift, rows quarantined per rule and the latest
+quarantined rows; a sampler thread marks a drift alarm on the timeline whenever a feature starts
+drifting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import hashlib
 import hmac
 import json
-import math
 import secrets
+import sqlite3
 import threading
 import time
-from collections import deque
+import weakref
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.staticfiles import StaticFiles
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from tidal.service.recorder import (  # re-exported: the dashboard's public names
+    _DRIFT_LOCK,
+    Recorder,
+    _drift_report,
+    _sampler,
+    downsample,
+    sample_drift,
+    sample_shadows,
+)
 
 __all__ = [
     "Recorder",
@@ -37,262 +50,78 @@ __all__ = [
     "downsample",
     "guard_panels",
     "mount_dashboard",
+    "sample_drift",
     "sample_shadows",
 ]
 
 STATIC = Path(__file__).with_name("static")
-MAX_POINTS = 1000
+#: URL -> (file in ``static/``, media type); the plotly.js bundle is vendored (static/README.md)
+ASSETS = {
+    "/dashboard/plotly.js": ("plotly-basic.min.js", "application/javascript"),
+    "/dashboard/dashboard.js": ("dashboard.js", "application/javascript"),
+}
+STYLE_URL = "/dashboard/style.css"
 
 
-def downsample(t: np.ndarray, v: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
-    """Indices of at most ``max_points`` points that keep each bucket's min and max, in order.
+class _Rejections:
+    """Rows quarantined per model and rule, read from the quarantine file: every row at the
+    first call, then only the rows added since (ids only grow, AUTOINCREMENT), so that a call
+    stays cheap however large the quarantine is. Rows purged later stay counted.
 
-    Min/max buckets keep every spike a line chart would show at that resolution (unlike taking
-    every k-th point), at numpy speed.
-
-    >>> v = np.zeros(10_000); v[1234] = 9.0
-    >>> idx = downsample(np.arange(10_000.0), v, 100)
-    >>> len(idx) <= 100, 1234 in idx, int(idx[0]), int(idx[-1]) >= 9_800  # every bucket kept
-    (True, True, 0, True)
-    """
-    n = len(v)
-    if n <= max_points:
-        return np.arange(n)
-    k = math.ceil(n / max(1, max_points // 2))
-    nb = math.ceil(n / k)
-    lo = np.full(nb * k, np.inf)
-    hi = np.full(nb * k, -np.inf)
-    lo[:n] = v
-    hi[:n] = v
-    base = np.arange(nb) * k
-    idx = np.concatenate([base + lo.reshape(nb, k).argmin(1), base + hi.reshape(nb, k).argmax(1)])
-    return np.unique(idx)
-
-
-class _Series:
-    """A growing (t, v) buffer that keeps the newest half when it reaches ``capacity``."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.t = np.empty(256)
-        self.v = np.empty(256)
-        self.n = 0
-
-    def extend(self, t: np.ndarray, v: np.ndarray) -> None:
-        if len(t) >= self.capacity:
-            t, v, self.n = t[-self.capacity :], v[-self.capacity :], 0
-        if self.n + len(t) > self.capacity:
-            keep = max(0, min(self.n, self.capacity // 2, self.capacity - len(t)))
-            self.t[:keep] = self.t[self.n - keep : self.n]
-            self.v[:keep] = self.v[self.n - keep : self.n]
-            self.n = keep
-        need = self.n + len(t)
-        if need > len(self.t):
-            size = min(self.capacity, max(need, 2 * len(self.t)))
-            self.t = np.resize(self.t, size)
-            self.v = np.resize(self.v, size)
-        self.t[self.n : need] = t
-        self.v[self.n : need] = v
-        self.n = need
-
-    def put(self, t: float, v: float, resolution: float) -> None:
-        """Append (t, v), or overwrite the last point if it is less than ``resolution`` older."""
-        if self.n and resolution > 0 and t - self.t[self.n - 1] < resolution:
-            self.v[self.n - 1] = v
-        else:
-            self.extend(np.array([t]), np.array([v]))
-
-    def bump(self, t: float, dv: float) -> None:
-        """Add ``dv`` to the last point if it is at ``t``, else append (t, dv)."""
-        if self.n and self.t[self.n - 1] == t:
-            self.v[self.n - 1] += dv
-        else:
-            self.extend(np.array([t]), np.array([dv]))
-
-    def view(self, max_points: int) -> dict[str, list]:
-        t, v = self.t[: self.n], self.v[: self.n]
-        idx = downsample(t, v, max_points)
-        return {"t": np.round(t[idx] * 1000).astype(np.int64).tolist(), "v": v[idx].tolist()}
-
-
-class Recorder:
-    """Per-model time series for the dashboard, thread-safe and bounded.
-
-    Series are named ``metric:<family>`` (rolling metric; family online, batch or shadow) and
-    ``rate:predict`` / ``rate:learn`` (rows per second); marks are drift alarms and guard
-    rejections. ``snapshot()`` returns them downsampled to ``max_points`` per series.
-
-    >>> rec = Recorder(window=2)
-    >>> rec.score("m", [1, 0, 1], [1, 1, 1], t=10.0)  # rolling accuracy over the last 2 rows
-    >>> rec.count("m", "learn", 3, t=10.2)
-    >>> rec.mark("m", "drift", "ADWIN on x", t=10.5)
-    >>> snap = rec.snapshot()["m"]
-    >>> snap["series"]["metric:online"]["v"], snap["series"]["rate:learn"]["v"]
-    ([0.5], [3.0])
-    >>> snap["metric"], snap["marks"][0]["text"]
-    ('accuracy', 'ADWIN on x')
+    >>> import os, tempfile
+    >>> from tidal.guards import Guard, Schema
+    >>> from tidal.service.guarding import GuardQuarantine
+    >>> q = GuardQuarantine(os.path.join(tempfile.mkdtemp(), "q.sqlite"))
+    >>> guard = Guard(Schema.infer({"x": [1.0, 2.0], "y": [0, 1]}, "y"))
+    >>> count = _Rejections(q.path)
+    >>> _ = q.add(guard.check({"x": [None, 1.5, 1e9], "y": [0, 1, 0]}, source="m"))
+    >>> count()
+    {'m': {'missing': 1, 'out_of_range': 1}}
+    >>> _ = q.add(guard.check({"x": [None], "y": [0]}, source="m"))
+    >>> count()["m"]["missing"]
+    2
+    >>> q.close()
     """
 
-    def __init__(
-        self,
-        capacity: int = 100_000,
-        window: int = 500,
-        score_rows: int = 16,
-        resolution: float = 0.1,
-    ) -> None:
-        self.capacity = capacity  # points kept per series (the newest)
-        self.window = window  # scored rows in the rolling metric
-        # seconds between two points of a rolling metric (0: one point per learn request), so
-        # that a busy model's series covers hours, not seconds
-        self.resolution = resolution
-        self.score_rows = score_rows  # rows per learn request scored before learning (0: none)
-        self.version = 0
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._last = 0
+        self._counts: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
-        self._series: dict[str, dict[str, _Series]] = {}
-        self._scores: dict[tuple[str, str], deque] = {}
-        self._metric: dict[str, str] = {}
-        self._marks: dict[str, deque] = {}
-        self._rules: dict[str, dict[str, int]] = {}
-        self._cache: tuple[int, int, dict] | None = None
 
-    def _get(self, model: str, series: str) -> _Series:
-        s = self._series.setdefault(model, {})
-        if series not in s:
-            s[series] = _Series(self.capacity)
-        return s[series]
-
-    def extend(self, model: str, series: str, t: Any, v: Any) -> None:
-        """Append many points at once (unix seconds, values); non-finite values are dropped."""
-        t, v = np.asarray(t, dtype=float), np.asarray(v, dtype=float)
-        ok = np.isfinite(t) & np.isfinite(v)
+    def __call__(self) -> dict[str, dict[str, int]]:
         with self._lock:
-            self._get(model, series).extend(t[ok], v[ok])
-            self.version += 1
-
-    def count(self, model: str, what: str, n: int, t: float | None = None) -> None:
-        """Add ``n`` rows to the per-second ``rate:<what>`` series."""
-        sec = float(math.floor(time.time() if t is None else t))
-        with self._lock:
-            self._get(model, f"rate:{what}").bump(sec, float(n))
-            self.version += 1
-
-    def score(
-        self,
-        model: str,
-        predicted: list[Any],
-        truth: list[Any],
-        family: str = "online",
-        t: float | None = None,
-    ) -> None:
-        """Score predictions made before learning; append the rolling metric (one point)."""
-        if not truth:
-            return
-        numeric = all(isinstance(y, int | float) and not isinstance(y, bool) for y in truth)
-        regression = numeric and any(isinstance(y, float) for y in truth)
-        if regression:
-            errs = [abs(float(p) - float(y)) for p, y in zip(predicted, truth) if p is not None]
-            name = "mae"
-        else:
-            errs = [float(p == y) for p, y in zip(predicted, truth)]
-            name = "accuracy"
-        with self._lock:
-            q = self._scores.setdefault((model, family), deque(maxlen=self.window))
-            q.extend(e for e in errs if math.isfinite(e))
-            self._metric.setdefault(model, name)
-            if q:
-                now = time.time() if t is None else t
-                self._get(model, f"metric:{family}").put(now, sum(q) / len(q), self.resolution)
-                self.version += 1
-
-    def mark(self, model: str, kind: str, text: str, t: float | None = None) -> None:
-        """Mark the timeline: ``kind`` "drift" (an alarm) or "guard" (``text`` names the rule)."""
-        with self._lock:
-            marks = self._marks.setdefault(model, deque(maxlen=200))
-            marks.append(
-                {"t": int((time.time() if t is None else t) * 1000), "kind": kind, "text": text}
-            )
-            if kind == "guard":
-                rules = self._rules.setdefault(model, {})
-                rules[text] = rules.get(text, 0) + 1
-            self.version += 1
-
-    def snapshot(self, max_points: int = MAX_POINTS) -> dict[str, Any]:
-        """Every model's series (downsampled), metric name, marks and guard counts per rule."""
-        with self._lock:
-            if self._cache and self._cache[:2] == (self.version, max_points):
-                return self._cache[2]
-            out = {
-                m: {
-                    "series": {k: s.view(max_points) for k, s in series.items() if s.n},
-                    "metric": self._metric.get(m, "metric"),
-                    "marks": list(self._marks.get(m, ())),
-                    "guard_rules": dict(self._rules.get(m, {})),
-                }
-                for m, series in self._series.items()
-            }
-            for m in set(self._marks) - set(out):
-                out[m] = {
-                    "series": {},
-                    "metric": self._metric.get(m, "metric"),
-                    "marks": list(self._marks[m]),
-                    "guard_rules": dict(self._rules[m]),
-                }
-            self._cache = (self.version, max_points, out)
-            return out
-
-    def probe(self, host: Any, rows: list[Any], labels: list[Any]) -> tuple | None:
-        """Predict (before learning) up to ``score_rows`` of a learn request's rows; None when
-        nothing can be scored. Never raises: the dashboard must not break learning."""
-        pairs = [(r, y) for r, y in zip(rows, labels) if r is not None][: self.score_rows]
-        if not pairs:
-            return None
-        try:
-            with host._lock:
-                if not host.model.is_fitted:
-                    return None
-                pred = host.model.predict_many([r for r, _ in pairs])
-            return [p.item() if hasattr(p, "item") else p for p in pred], [y for _, y in pairs]
-        except Exception:
-            return None
+            try:
+                if self._conn is None:  # read-only, its own connection: never blocks learning
+                    uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                    self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                rows = self._conn.execute(
+                    "SELECT source, rule, COUNT(*), MAX(id) FROM quarantine WHERE id > ? "
+                    "GROUP BY source, rule",
+                    (self._last,),
+                ).fetchall()
+            except sqlite3.Error:  # busy or not there yet: the last counts; the next call reads
+                rows = []
+            for source, rule, n, top in rows:
+                per_rule = self._counts.setdefault(source, {})
+                per_rule[rule] = per_rule.get(rule, 0) + n
+                self._last = max(self._last, top)
+            return {k: dict(v) for k, v in self._counts.items()}
 
 
-def sample_shadows(svc: Any, rec: Recorder, seen: dict[tuple[str, str], int]) -> int:
-    """Record each shadow's rolling metric as ``metric:shadow <key>`` when it scored anything
-    new since the last call (``seen`` remembers the counts); returns the points recorded.
-
-    >>> from types import SimpleNamespace
-    >>> info = [{"shadow": "v2", "value": 0.75, "scored": 4, "metric": "accuracy"}]
-    >>> svc = SimpleNamespace(hosts={"m": None}, shadows=SimpleNamespace(info=lambda m: info))
-    >>> rec, seen = Recorder(), {}
-    >>> sample_shadows(svc, rec, seen), sample_shadows(svc, rec, seen)  # nothing new: no point
-    (1, 0)
-    >>> rec.snapshot()["m"]["series"]["metric:shadow v2"]["v"]
-    [0.75]
-    """
-    shadows = getattr(svc, "shadows", None)
-    if shadows is None:
-        return 0
-    now, n = time.time(), 0
-    for name in list(svc.hosts):
-        for s in shadows.info(name):
-            key = (name, s["shadow"])
-            if s["value"] is None or seen.get(key) == s["scored"]:
-                continue
-            seen[key] = s["scored"]
-            rec.extend(name, f"metric:shadow {s['shadow']}", [now], [s["value"]])
-            with rec._lock:
-                rec._metric.setdefault(name, s["metric"])
-            n += 1
-    return n
+_REJECTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _shadow_sampler(svc: Any) -> None:
-    seen: dict[tuple[str, str], int] = {}
-    while not svc._stop.wait(1.0):  # ends with the service
-        try:
-            sample_shadows(svc, svc.recorder, seen)
-        except Exception:  # a shadow swapped mid-read: the next second tries again
-            continue
+def _rejections(quarantine: Any) -> dict[str, dict[str, int]]:
+    path = getattr(quarantine, "path", None)
+    if path is None:
+        return {}
+    with _DRIFT_LOCK:
+        count = _REJECTIONS.get(quarantine)
+        if count is None:
+            count = _REJECTIONS[quarantine] = _Rejections(path)
+    return count()
 
 
 class TicketSigner:
@@ -383,7 +212,8 @@ def dashboard_state(svc: Any, role: str | None) -> dict[str, Any]:
 
 def guard_panels(svc: Any, name: str, guard: Any, rows: int = 10) -> dict[str, Any]:
     """A guarded model's dashboard panels: ``drift`` (per feature: PSI and whether any test
-    says drifted) and ``quarantine`` (its latest quarantined rows); {} when unguarded.
+    says drifted), ``rejections`` (rows quarantined per rule) and ``quarantine`` (its latest
+    quarantined rows); {} when unguarded.
 
     >>> guard_panels(None, "m", None)
     {}
@@ -391,14 +221,88 @@ def guard_panels(svc: Any, name: str, guard: Any, rows: int = 10) -> dict[str, A
     if guard is None:
         return {}
     drift: dict[str, dict[str, Any]] = {}
-    for r in guard.drift()["features"]:
+    for r in _drift_report(guard)["features"]:
         d = drift.setdefault(r["feature"], {"feature": r["feature"], "psi": None, "drifted": False})
         if r["test"] == "psi":
             d["psi"] = r["score"]
         d["drifted"] = d["drifted"] or bool(r["drifted"])
     quarantine = getattr(svc, "quarantine", None)
     latest = quarantine.latest(name, rows) if quarantine is not None else []
-    return {"drift": list(drift.values()), "quarantine": latest}
+    rejections = _rejections(quarantine).get(name, {})
+    return {"drift": list(drift.values()), "quarantine": latest, "rejections": rejections}
+
+
+class _Asset:
+    """A file held in memory, gzipped once, served with a strong ETag.
+
+    >>> from starlette.requests import Request
+    >>> js = _Asset(b"let x = 1;" * 100, "application/javascript")
+    >>> def get(**h):
+    ...     headers = [(k.replace("_", "-").encode(), v.encode()) for k, v in h.items()]
+    ...     return js.response(Request({"type": "http", "query_string": b"", "headers": headers}))
+    >>> r = get(accept_encoding="gzip, br")
+    >>> r.headers["content-encoding"], int(r.headers["content-length"]) < 100
+    ('gzip', True)
+    >>> get(if_none_match=js.etag).status_code, get().headers["cache-control"]
+    (304, 'no-cache')
+    """
+
+    def __init__(self, body: bytes, media_type: str) -> None:
+        self.body, self.media_type = body, media_type
+        self.packed = gzip.compress(body, 9)
+        self.tag = hashlib.sha256(body).hexdigest()[:16]
+        self.etag = f'"{self.tag}"'
+
+    def response(self, request: Request) -> Response:
+        # under its content-named URL (?v=<tag>, as the page links it) a copy never goes stale,
+        # so the browser keeps it for good; anywhere else it revalidates (a cheap 304)
+        fresh = request.query_params.get("v") == self.tag
+        cache = "public, max-age=31536000, immutable" if fresh else "no-cache"
+        headers = {"ETag": self.etag, "Cache-Control": cache, "Vary": "Accept-Encoding"}
+        match = request.headers.get("if-none-match", "")
+        if self.etag in (t.strip().removeprefix("W/") for t in match.split(",")):
+            return Response(status_code=304, headers=headers)
+        if "gzip" in request.headers.get("accept-encoding", "") and len(self.packed) < len(
+            self.body
+        ):
+            headers["Content-Encoding"] = "gzip"
+            return Response(self.packed, media_type=self.media_type, headers=headers)
+        return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+_ASSETS: dict[str, _Asset] = {}
+_ASSETS_LOCK = threading.RLock()
+
+
+def _asset(url: str) -> _Asset:
+    """The asset served at ``url``, read and gzipped once per process (edits to ``static/``
+    show after a restart)."""
+    with _ASSETS_LOCK:  # one build, however many requests (and the warm-up) ask at once
+        if url not in _ASSETS:
+            if url == "/":  # each asset's URL made content-named: ?v=<tag>
+                page = (STATIC / "index.html").read_text(encoding="utf-8")
+                for link in (STYLE_URL, *ASSETS):
+                    page = page.replace(f'"{link}"', f'"{link}?v={_asset(link).tag}"')
+                _ASSETS[url] = _Asset(page.encode(), "text/html; charset=utf-8")
+            elif url == STYLE_URL:
+                from tidal.evaluate._style import CSS  # the compare report's style, then ours
+
+                css = CSS + (STATIC / "dashboard.css").read_text(encoding="utf-8")
+                _ASSETS[url] = _Asset(css.encode(), "text/css; charset=utf-8")
+            else:
+                name, media = ASSETS[url]
+                _ASSETS[url] = _Asset((STATIC / name).read_bytes(), media)
+        return _ASSETS[url]
+
+
+def _warm_up() -> None:
+    """Build the assets and import the style before the first visit asks (~0.3 s, once per
+    process), so that the first page load does not wait for them."""
+    try:
+        _asset("/")
+        _style()
+    except Exception:  # a broken install: the first request reports it
+        pass
 
 
 def mount_dashboard(
@@ -412,59 +316,36 @@ def mount_dashboard(
     signer = TicketSigner()
     if hasattr(svc, "shadows") and hasattr(svc, "_stop"):
         threading.Thread(
-            target=_shadow_sampler, args=(svc,), name="tidal-dash-shadows", daemon=True
+            target=_sampler, args=(svc,), name="tidal-dash-sampler", daemon=True
         ).start()
     auth = bool(svc.config.auth)
-    plotly_js: list[bytes] = []
+    if "/" not in _ASSETS:
+        threading.Thread(target=_warm_up, name="tidal-dash-warm-up", daemon=True).start()
 
     def role_of(request: Request) -> str | None:
         p = getattr(request.state, "principal", None)
         return p.role if p is not None else None
 
-    async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    def serve(url: str) -> Any:
+        def asset(request: Request) -> Response:  # sync: Starlette runs it in a thread
+            return _asset(url).response(request)
 
-    async def plotly(request: Request) -> Response:
-        if not plotly_js:  # read and gzip once: 4.8 MB of JavaScript, ~1.4 MB on the wire
-            import gzip
-
-            import plotly as plotly_pkg
-            from plotly.offline import get_plotlyjs
-
-            raw = get_plotlyjs().encode()
-            plotly_js.extend([raw, gzip.compress(raw, 6), f'"plotly-{plotly_pkg.__version__}"'])
-        raw, packed, etag = plotly_js
-        # revalidate (cheap 304) so an upgraded plotly is never served stale from a cache
-        headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Accept-Encoding"}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            headers["Content-Encoding"] = "gzip"
-            return Response(packed, media_type="application/javascript", headers=headers)
-        return Response(raw, media_type="application/javascript", headers=headers)
-
-    async def style(request: Request) -> Response:
-        from tidal.evaluate._style import CSS
-
-        extra = (STATIC / "dashboard.css").read_text(encoding="utf-8")
-        return Response(CSS + extra, media_type="text/css")
+        return asset
 
     async def config(request: Request) -> Response:
         # lets the page ask for a token before its first call instead of after a 401
         return JSONResponse({"auth": auth})
 
-    app.add_route("/", index, include_in_schema=False)
     app.add_route("/dashboard/config", config, include_in_schema=False)
-    app.add_route("/dashboard/plotly.js", plotly, include_in_schema=False)
-    app.add_route("/dashboard/style.css", style, include_in_schema=False)
-    app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
+    for url in ("/", STYLE_URL, *ASSETS):
+        app.add_route(url, serve(url), include_in_schema=False)
 
     @app.get("/v1/dashboard/state", tags=["dashboard"])
     def state(request: Request) -> Any:
         """Everything the dashboard shows: series (downsampled), marks, registry, audit log."""
         data = dashboard_state(svc, role_of(request))
         data["style"] = _style()
-        return data
+        return JSONResponse(data)  # 40,000 points: skip FastAPI's slow jsonable_encoder
 
     @app.get("/v1/dashboard/ticket", tags=["dashboard"])
     def ticket(request: Request) -> Any:
@@ -490,16 +371,25 @@ def mount_dashboard(
             server = getattr(request.app.state, "uvicorn_server", None)
             return bool(server is not None and server.should_exit)
 
+        def changed(last: Any) -> tuple[Any, str | None]:
+            # only a changed state is encoded (~1 MB of JSON for 10 x 4 x 1,000 points): the
+            # recorder's version says whether its series changed, and the rest is small to compare
+            version = svc.recorder.version  # read first: a change meanwhile is sent next time
+            now = dashboard_state(svc, role)
+            if last is not None and last[0] == version and last[1] == now:
+                return last, None
+            return (version, now), json.dumps(now)
+
         async def events() -> Any:
-            last, beat, end = "", time.monotonic(), time.monotonic() + max_stream
+            last, beat, end = None, time.monotonic(), time.monotonic() + max_stream
             yield "retry: 1000\n\n"
             while time.monotonic() < end and not await request.is_disconnected():
                 if exiting():
                     return
-                data = json.dumps(await run_in_threadpool(dashboard_state, svc, role))
-                if data != last:
+                last, data = await run_in_threadpool(changed, last)  # off the event loop
+                if data is not None:
                     yield f"event: state\ndata: {data}\n\n"
-                    last, beat = data, time.monotonic()
+                    beat = time.monotonic()
                 elif time.monotonic() - beat > 15:
                     yield ": keep-alive\n\n"
                     beat = time.monotonic()

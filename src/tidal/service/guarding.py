@@ -9,7 +9,9 @@ name) and are neither learned nor logged; repaired rows are learned (and logged)
 repaired values. A :class:`tidal.monitor.FeatureDriftMonitor` is updated with the learned rows.
 
 The guard's and the monitor's state are not in the write-ahead log: after a restart the guard
-starts again from its schema and the monitor from an empty reference window.
+starts again from its schema and the monitor from an empty reference window. A freeze a burst
+caused is kept on disk, though (:meth:`tidal.service.host.ModelHost.freeze`): the restarted
+model stays frozen until an admin unfreezes it or a version is installed.
 """
 
 from __future__ import annotations

@@ -22,19 +22,22 @@ it was applied, so the recovered state equals the state before the crash bit for
 from __future__ import annotations
 
 import copy
+import json
+import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tidal.base import InputError, StateError, learner_from_state
+from tidal.base import Classifier, InputError, StateError, learner_from_state
 from tidal.service.snapshots import SnapshotStore
-from tidal.service.wal import WalError, WriteAheadLog
+from tidal.service.wal import WalError, WriteAheadLog, _fsync_dir
 
 __all__ = ["FrozenError", "LearnResult", "ModelHost", "PredictResult", "UnknownPredictionError"]
 
@@ -95,6 +98,9 @@ class LearnResult:
     quarantined: int = 0
     verdicts: list[dict[str, Any]] | None = None
     guard_rules: dict[str, int] = field(default_factory=dict)
+    #: (predictions, labels) of the first rows learned, made just before learning them
+    #: (``learn(probe=n)``; None when not asked or not fitted): the dashboard scores them
+    probe: tuple[list[Any], list[Any]] | None = None
 
 
 def _plain(v: Any) -> Any:
@@ -174,7 +180,12 @@ class ModelHost:
         self._pending = _Bounded(pending_max)  # prediction id -> (row, monotonic time)
         self._learned = _Bounded(learned_ids_max)  # prediction id -> seq it was learned at
         self.broken: str | None = None
-        self.frozen: str | None = None  # why learning is paused (rolling metric under a floor)
+        #: why learning is paused (a rolling metric under its floor, a guard burst, an admin);
+        #: kept on disk (:meth:`freeze`), so a restart does not silently resume learning
+        self.frozen: str | None = None
+        self.freeze_record: dict[str, Any] | None = None
+        self._freeze_path = self.data / "frozen" / f"{name}.json"
+        self._load_freeze()
         self.guard: Any = None  # a tidal.service.guarding.ModelGuard: screens rows before learning
         self.snapshots = SnapshotStore(self.data / "snapshots" / name)
         snap = self.snapshots.latest()
@@ -222,13 +233,23 @@ class ModelHost:
     def model_version(self) -> dict[str, Any]:
         return {"registry_version": self.version, "seq": self.applied_seq}
 
-    def predict(self, rows: list[dict[str, Any]], keep: bool = True) -> PredictResult:
-        """Predict ``rows`` with one consistent model; keep them for delayed labels if ``keep``."""
-        from tidal.base import Classifier
+    def predict(
+        self,
+        rows: list[dict[str, Any]],
+        keep: bool = True,
+        *,
+        wait: bool = True,
+        blocking: bool = True,
+    ) -> PredictResult | None:
+        """Predict ``rows`` with one consistent model; keep them for delayed labels if ``keep``.
 
-        classifier = isinstance(self.model, Classifier)
-        with self._lock:
-            if classifier:
+        ``wait=False`` leaves waiting for durability (:meth:`durable_wait_needed`) to the
+        caller; ``blocking=False`` returns None at once when a learn holds the model (the
+        event loop's fast path predicts inline only when that costs no wait)."""
+        if not self._lock.acquire(blocking):
+            return None
+        try:
+            if isinstance(self.model, Classifier):
                 proba = self.model.predict_proba_many(rows)
                 labels = [_plain(c) for c in self.model.classes_]
                 keys = [str(c) for c in labels]
@@ -245,21 +266,32 @@ class ModelHost:
             if keep:
                 now = time.monotonic()
                 self._pending.put_many(zip(ids, ((row, now) for row in rows)))
-        if self.durable_reads and version["seq"] > self.wal.durable_seq:
+        finally:
+            self._lock.release()
+        if wait and self.durable_wait_needed(version):
             self.wal.wait(version["seq"])  # never tell a client about a version a crash loses
         return PredictResult(preds, ids, version, probs)
+
+    def durable_wait_needed(self, version: dict[str, Any]) -> bool:
+        """True if an answer carrying ``version`` must first wait for the log's fsync."""
+        return self.durable_reads and version["seq"] > self.wal.durable_seq
 
     def learn(
         self,
         rows: list[dict[str, Any] | None] | None,
         labels: list[Any],
         prediction_ids: list[str | None] | None = None,
+        *,
+        probe: int = 0,
     ) -> LearnResult:
         """Learn ``labels`` for ``rows`` (or for the rows of earlier ``prediction_ids``).
 
         Item ``i`` is ``rows[i]`` or, when ``prediction_ids[i]`` is set, the row predicted under
         that id. A label for an id already learned is skipped (reported in ``already_learned``),
         so retrying a request learns it once. Returns once the events are on disk.
+
+        ``probe=n`` predicts the first ``n`` rows to learn with the model just before it learns
+        them, under the same lock (``LearnResult.probe``: test-then-train scores for free).
         """
         n = len(labels)
         rows = list(rows) if rows is not None else [None] * n
@@ -306,6 +338,7 @@ class ModelHost:
                 return LearnResult(
                     0, None, None, self.model_version(), skipped, held, verdicts, rules
                 )
+            scored = self._probe(x, y, probe) if probe > 0 else None
             try:  # the learner validates everything before it changes anything
                 self.model.learn_many(x, y)
             except InputError as e:
@@ -332,7 +365,72 @@ class ModelHost:
             self.broken = f"model {self.name!r} stopped learning: {e}"
             raise
         first = last - len(events) + 1
-        return LearnResult(len(events), first, last, version, skipped, held, verdicts, rules)
+        return LearnResult(
+            len(events), first, last, version, skipped, held, verdicts, rules, scored
+        )
+
+    def _probe(self, x: list[Any], y: list[Any], n: int) -> tuple[list[Any], list[Any]] | None:
+        """Predictions of the first ``n`` rows before learning (never raises: a failure here
+        is the learn's to report, and the dashboard must not break learning)."""
+        if not self.model.is_fitted:
+            return None
+        try:
+            pred = self.model.predict_many(x[:n])
+        except Exception:  # noqa: BLE001
+            return None
+        return [_plain(p) for p in pred], y[:n]
+
+    # ------------------------------------------------------------------ freezing
+    def freeze(self, reason: str, by: str = "tidal", details: dict[str, Any] | None = None) -> None:
+        """Pause learning (a learn raises :class:`FrozenError`) until :meth:`unfreeze`.
+
+        The record (reason, who, when, details) is on disk (``<data>/frozen/<name>.json``,
+        written atomically and fsynced) before learning stops, so a refused learn implies a
+        freeze that survives a crash or a restart."""
+        record = {
+            "reason": reason,
+            "by": by,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "details": details or {},
+        }
+        path = self._freeze_path
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(path.parent.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(record, fh, default=str)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(path.parent)
+        self.freeze_record = record
+        self.frozen = reason
+
+    def unfreeze(self) -> None:
+        """Let the model learn again, and forget the freeze on disk."""
+        self.frozen = None
+        self.freeze_record = None
+        if self._freeze_path.exists():
+            self._freeze_path.unlink(missing_ok=True)
+            _fsync_dir(self._freeze_path.parent)
+
+    def _load_freeze(self) -> None:
+        path = self._freeze_path
+        if not path.exists():
+            return
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            reason = str(record["reason"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            # fail safe: a freeze that cannot be read still freezes
+            record = {"reason": f"frozen: unreadable freeze record {path} ({e})", "by": "tidal"}
+            reason = record["reason"]
+        self.freeze_record = record
+        self.frozen = reason
 
     # ------------------------------------------------------------------ snapshots
     @property
@@ -389,8 +487,10 @@ class ModelHost:
                 "durable_seq": self.wal.durable_seq,
                 "snapshot_seq": self.snapshot_seq,
                 "pending_predictions": len(self._pending),
+                "learned_ids": len(self._learned),  # kept to skip a retried label (bounded)
                 "broken": self.broken,
                 "frozen": self.frozen,
+                "freeze": self.freeze_record,
             }
 
     def close(self, snapshot: bool = True) -> None:

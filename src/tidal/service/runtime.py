@@ -10,14 +10,30 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
-from tidal.service.dashboard import Recorder
 from tidal.service.host import ModelHost
 from tidal.service.lock import DataFolderLock
+from tidal.service.recorder import Recorder
 from tidal.service.shadow import ShadowSet
 
 __all__ = ["Metrics", "Service"]
 
-_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# a served single-row predict takes a few hundred microseconds: the first buckets resolve it
+_LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+)
 
 
 class Metrics:
@@ -211,7 +227,9 @@ class Service:
             with host._lock:
                 host.model = model
                 host.version = str(version)
-                host.frozen = None  # a version put in on purpose learns again
+                # a version put in on purpose learns again; the freeze on disk goes only once
+                # the new model's snapshot is there, so a crash before that restarts frozen
+                frozen, host.frozen = host.frozen, None
                 seq = host.applied_seq
                 state = copy.deepcopy(model.state_dict())
                 learned = [[k, v] for k, v in host._learned.items()]
@@ -219,6 +237,8 @@ class Service:
             # same seq as an older snapshot is fine: save replaces it atomically
             host.snapshots.save(state, seq, {"learned_ids": learned, "model_name": name})
             host.snapshot_seq = seq
+            if frozen is not None or host.freeze_record is not None:
+                host.unfreeze()
         self.shadows.reset_watch(name)
 
     @property

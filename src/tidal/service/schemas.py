@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "FreezeRequest",
     "LearnItem",
     "LearnRequest",
     "LearnResponse",
@@ -14,6 +15,7 @@ __all__ = [
     "ModelVersion",
     "PredictRequest",
     "PredictResponse",
+    "UnfreezeRequest",
 ]
 
 
@@ -186,3 +188,29 @@ class ModelInfo(BaseModel):
 
     name: str
     model_config = ConfigDict(extra="allow")
+
+
+class FreezeRequest(_Strict):
+    """An admin pauses a model's learning, saying why (kept on disk and in the audit log).
+
+    >>> FreezeRequest(reason="labels from the new source look wrong").by is None
+    True
+    """
+
+    reason: str = Field(min_length=1, max_length=500, description="why learning is paused")
+    by: str | None = Field(
+        None, max_length=200, description="who (without auth; with it, the token's name)"
+    )
+
+
+class UnfreezeRequest(_Strict):
+    """An admin lets a frozen model learn again.
+
+    >>> UnfreezeRequest(why="labels fixed").why
+    'labels fixed'
+    """
+
+    why: str | None = Field(None, max_length=500, description="why learning resumes")
+    by: str | None = Field(
+        None, max_length=200, description="who (without auth; with it, the token's name)"
+    )

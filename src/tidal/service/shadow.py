@@ -262,23 +262,20 @@ def freeze(
     *,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    by: str = "tidal",
 ) -> str:
     """Pause ``host``'s learning (learn answers 409 until a promote or rollback installs a
-    version) and record why in the registry's audit log. Returns the reason. ``reason`` and
-    ``details`` replace the rolling-metric ones (the guards freeze with a burst's)."""
+    version, or an admin unfreezes it), durably (it survives restarts: see
+    :meth:`ModelHost.freeze`), and record why in the registry's audit log. Returns the reason.
+    ``reason`` and ``details`` replace the rolling-metric ones (the guards freeze with a
+    burst's, an admin with theirs); ``by`` is who froze it."""
     reason = reason or f"frozen: rolling accuracy {value:.2f} < floor {floor:.2f}"
-    host.frozen = reason
+    if details is None:
+        details = {"metric": "accuracy", "value": value, "floor": floor}
+    host.freeze(reason, by=by, details=details)
     reg = service.registry
     version = int(host.version) if host.version is not None else None
     with reg.engine.begin() as c:
         # Registry has no public "note" call yet: its own audit writer keeps the format
-        reg._audit(
-            c,
-            "tidal",
-            "freeze",
-            reason,
-            name=host.name,
-            version=version,
-            details=details or {"metric": "accuracy", "value": value, "floor": floor},
-        )
+        reg._audit(c, by, "freeze", reason, name=host.name, version=version, details=details)
     return reason

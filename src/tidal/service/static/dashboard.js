@@ -6,6 +6,12 @@ let source = null, retry = null, style = null, state = null, lostShown = false;
 const drawn = {};
 window.tidalRenders = 0;
 const $ = (id) => document.getElementById(id);
+// plotly.js is deferred after this file, so that the data is on its way while it is parsed
+const plotlyReady = new Promise((resolve, reject) => {
+  if (window.Plotly) { resolve(); return; }
+  $("plotly-js").addEventListener("load", () => resolve());
+  $("plotly-js").addEventListener("error", () => reject(new Error("plotly.js did not load")));
+});
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -87,12 +93,16 @@ async function start() {
   performance.mark("tidal-state");
   if (r.status === 401 || r.status === 403) { refused(r); return; }
   if (!r.ok) { lost(); return; }
+  try { await plotlyReady; performance.mark("tidal-plotly"); } catch (e) {
+    banner("The charts library (/dashboard/plotly.js) did not load from this server: reload the page.");
+    return;
+  }
   back();
   $("login").hidden = true;
   $("signout").hidden = !token;
   style = r.data.style;
-  render(r.data);
-  connect();
+  await render(r.data).catch((e) => console.error(e));  // logged, and the stream still starts
+  connect();  // after the first paint: the stream's first state would only slow it down
 }
 
 async function refresh() {
@@ -149,16 +159,20 @@ function traces(m) {
   return out;
 }
 
-function layout(name, m) {
+function layout(name, m, legendItems) {
   const base = JSON.parse(JSON.stringify(style.layout));
   const drift = m.marks.filter((k) => k.kind === "drift");
   return Object.assign(base, {
     title: Object.assign(base.title, { text: name + " — rolling " + m.metric + " and rates" }),
     height: 420,
+    // the margin Plotly would grow to for the legend below (a row of ~6 items is 29 px), given:
+    // Plotly then draws each chart once, not twice
+    margin: Object.assign(base.margin, { b: 62 + 29 * Math.ceil(legendItems / 6), autoexpand: false }),
     xaxis: { type: "date", anchor: "y2" },
-    yaxis: { domain: [0.45, 1], title: { text: m.metric } },
-    yaxis2: { domain: [0, 0.33], title: { text: "rows/s" } },
-    yaxis3: { domain: [0.45, 1], overlaying: "y", visible: false, range: [0, 1.05] },
+    // axis types given: Plotly would otherwise scan every value to guess them
+    yaxis: { type: "linear", domain: [0.45, 1], title: { text: m.metric } },
+    yaxis2: { type: "linear", domain: [0, 0.33], title: { text: "rows/s" } },
+    yaxis3: { type: "linear", domain: [0.45, 1], overlaying: "y", visible: false, range: [0, 1.05] },
     shapes: drift.map((k) => ({ type: "line", xref: "x", yref: "paper", x0: k.t, x1: k.t,
       y0: 0.45, y1: 1, line: { color: style.change, width: 1, dash: "dot" } })),
     uirevision: name,
@@ -179,37 +193,50 @@ function card(name) {
   return c;
 }
 
+const when = (ms) => new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+
+// guard rejections: per rule, rows quarantined (guarded models) and learn requests it hit
+// (the rule fired, whatever its policy), then the latest quarantined rows
 function guards(name, m) {
   const box = $("guards-" + name);
-  const rules = Object.entries(m.guard_rules || {});
-  if (!rules.length) { box.replaceChildren(); return; }
-  const latest = m.marks.filter((k) => k.kind === "guard").slice(-5).reverse();
-  box.replaceChildren(el("h3", {}, "Guard rejections"),
-    el("table", {}, el("tr", {}, el("th", {}, "rule"), el("th", {}, "rejections")),
-      ...rules.map(([r, n]) => el("tr", {}, el("td", {}, r), el("td", {}, String(n))))),
-    el("p", { class: "stamp" }, "latest: " + latest.map((k) => new Date(k.t).toISOString() + " " + k.text).join(", ")));
+  const rows = m.rejections || {}, hits = m.guard_rules || {}, latest = m.quarantine || [];
+  const rules = [...new Set([...Object.keys(rows), ...Object.keys(hits)])].sort();
+  if (!rules.length && !latest.length) { box.replaceChildren(); return; }
+  const panels = [el("div", { class: "panel" }, el("h3", {}, "Guard rejections"),
+    el("table", {}, el("tr", {}, ...["rule", "rows quarantined", "learn requests hit"].map((h) => el("th", {}, h))),
+      ...rules.map((r) => el("tr", { "data-rule": r }, el("td", {}, r), el("td", {}, m.rejections ? String(rows[r] || 0) : "—"), el("td", {}, String(hits[r] || 0))))))];
+  if (m.rejections) {  // a guarded model: it has a quarantine
+    panels.push(el("div", { class: "panel" }, el("h3", {}, "Latest quarantined rows"),
+      latest.length ? el("table", { class: "quarantined" }, el("tr", {}, ...["time (UTC)", "rule", "reason", "record"].map((h) => el("th", {}, h))),
+        ...latest.map((r) => el("tr", {}, el("td", {}, when(r.time * 1000)), el("td", {}, r.rule),
+          el("td", {}, r.reason), el("td", {}, el("code", {}, JSON.stringify(r.record))))))
+        : el("p", { class: "stamp" }, "none")));
+  }
+  box.replaceChildren(...panels);
 }
 
-// guarded models: per-feature drift (PSI as a bar) and the latest quarantined rows
+// guarded models: per-feature drift (PSI as a bar); every model: its latest drift alarms
 function features(name, m) {
   const box = $("features-" + name);
-  const drift = m.drift || [], rows = m.quarantine || [];
-  if (!m.drift && !m.quarantine) { box.replaceChildren(); return; }
+  const drift = m.drift || [];
+  const alarms = m.marks.filter((k) => k.kind === "drift").slice(-5).reverse();
+  if (!m.drift && !alarms.length) { box.replaceChildren(); return; }
   const top = Math.max(0.25, ...drift.map((d) => d.psi || 0));
   const bar = (d) => el("div", { class: "bar" + (d.drifted ? " drifted" : ""),
     style: "width:" + Math.round(100 * Math.min(1, (d.psi || 0) / top)) + "%" });
   const fmt = (v) => (typeof v === "number" ? v.toFixed(3) : "");
-  box.replaceChildren(
-    el("div", { class: "panel" }, el("h3", {}, "Feature drift (PSI)"),
+  const panels = [];
+  if (m.drift) {
+    panels.push(el("div", { class: "panel" }, el("h3", {}, "Feature drift (PSI)"),
       drift.length ? el("table", {}, el("tr", {}, el("th", {}, "feature"), el("th", {}, "PSI"), el("th", {}, ""), el("th", {}, "drifted")),
-        ...drift.map((d) => el("tr", {}, el("td", {}, d.feature), el("td", {}, fmt(d.psi)),
+        ...drift.map((d) => el("tr", { "data-feature": d.feature }, el("td", {}, d.feature), el("td", {}, fmt(d.psi)),
           el("td", { class: "barcell" }, bar(d)), el("td", {}, d.drifted ? "yes" : "no"))))
-        : el("p", { class: "stamp" }, "waiting for a full reference window of learned rows")),
-    el("div", { class: "panel" }, el("h3", {}, "Latest quarantined rows"),
-      rows.length ? el("table", {}, el("tr", {}, el("th", {}, "time"), el("th", {}, "rule"), el("th", {}, "reason"), el("th", {}, "record")),
-        ...rows.map((r) => el("tr", {}, el("td", {}, new Date(r.time * 1000).toISOString()), el("td", {}, r.rule),
-          el("td", {}, r.reason), el("td", {}, el("code", {}, JSON.stringify(r.record))))))
-        : el("p", { class: "stamp" }, "none")));
+        : el("p", { class: "stamp" }, "waiting for a full reference window of learned rows")));
+  }
+  panels.push(el("div", { class: "panel alarms" }, el("h3", {}, "Drift alarms"),
+    alarms.length ? el("ul", {}, ...alarms.map((k) => el("li", {}, when(k.t) + " UTC — " + k.text)))
+      : el("p", { class: "stamp" }, "none")));
+  box.replaceChildren(...panels);
 }
 
 function evidence(name, v) {
@@ -293,25 +320,60 @@ function audit(entries) {
       el("td", {}, e.to_stage || ""), el("td", {}, e.reason || "")))));
 }
 
+const CHART_CONFIG = { displaylogo: false, displayModeBar: false, responsive: true };
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+let pending = null, painting = false, painted = Promise.resolve();
+
+// a state arrives every second; only the newest one not yet painted is kept. The promise
+// resolves once ``data`` (or a newer state) is on screen.
 function render(data) {
+  pending = data;
+  if (!painting) painted = paintAll();
+  return painted;
+}
+
+async function paintAll() {
+  painting = true;
+  try {
+    while (pending) { const data = pending; pending = null; await paint(data); }
+  } finally { painting = false; }
+}
+
+async function paint(data) {
   if (data.style) style = data.style;
   state = data;
   $("who").textContent = "role: " + data.role;
-  for (const name of Object.keys(data.models).sort()) {
+  const names = Object.keys(data.models).sort();
+  for (const name of names) {  // cards and tables first: the page takes its final shape
     card(name);
-    const m = data.models[name];
-    const key = JSON.stringify(m);
-    if (drawn[name] !== key) {  // redraw only the models that changed: one learns, nine wait
-      Plotly.react("plot-" + name, traces(m), layout(name, m), { displaylogo: false, displayModeBar: false, responsive: true });
-      drawn[name] = key;
-    }
-    guards(name, m);
-    features(name, m);
+    guards(name, data.models[name]);
+    features(name, data.models[name]);
     registry(name);
   }
   audit(data.registry.audit);
+  // then the charts, top first, handing the main thread back every 50 ms so that the page
+  // answers clicks and scrolls while ten charts are drawn
+  let slice = performance.now();
+  for (const name of names) {
+    const m = data.models[name];
+    const key = JSON.stringify(m);
+    const chart = $("plot-" + name);  // gone if the token was refused meanwhile
+    if (!chart || drawn[name] === key) continue;  // redraw only the models that changed
+    const lines = traces(m);
+    Plotly.react(chart, lines, layout(name, m, lines.length), CHART_CONFIG);
+    drawn[name] = key;
+    if (performance.now() - slice > 50) { await nextTask(); slice = performance.now(); }
+  }
   window.tidalRenders += 1;
   if (window.tidalRenders === 1) performance.mark("tidal-first-render");
+}
+
+function begin() {
+  if (token) { start(); return; }  // the usual visit: no round trip before the data
+  fetch("/dashboard/config").then((r) => r.json()).then((cfg) => {
+    if (cfg.auth) askToken("Enter an API token (role read or higher) to see the dashboard.");
+    else start();
+  }).catch(() => start());
 }
 
 $("login").addEventListener("submit", (ev) => {
@@ -319,17 +381,11 @@ $("login").addEventListener("submit", (ev) => {
   token = $("token").value.trim();
   $("token").value = "";
   if (token) sessionStorage.setItem(KEY, token);
-  fetch("/dashboard/config").then((r) => r.json()).then((cfg) => {
-  if (cfg.auth && !token) askToken("Enter an API token (role read or higher) to see the dashboard.");
-  else start();
-}).catch(() => start());
+  begin();
 });
 $("signout").addEventListener("click", () => {
   sessionStorage.removeItem(KEY);
   token = null;
   askToken("Signed out. Enter an API token (role read or higher) to see the dashboard.");
 });
-fetch("/dashboard/config").then((r) => r.json()).then((cfg) => {
-  if (cfg.auth && !token) askToken("Enter an API token (role read or higher) to see the dashboard.");
-  else start();
-}).catch(() => start());
+begin();
