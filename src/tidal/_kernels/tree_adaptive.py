@@ -26,6 +26,7 @@ from tidal._kernels.tree_hoeffding import (
     _learn_leaf,
     _most_common_child,
     _new_node,
+    inlined,
     leaf_proba,
     leaf_total,
     predict_leaf,
@@ -71,7 +72,7 @@ PI_LEAF_NBA = (PI_LEAF, 2)
 # fmt: off
 
 
-@jit
+@inlined
 def _uniform(rng):
     """SplitMix64 in [0, 1): tidal's own stream (River's Mersenne Twister is not reproduced)."""
     z = np.uint64(rng[0]) + np.uint64(0x9E3779B97F4A7C15)
@@ -82,7 +83,7 @@ def _uniform(rng):
     return float(z >> np.uint64(11)) / 9007199254740992.0
 
 
-@jit
+@inlined
 def _poisson1(rng):
     """River's ``utils.random.poisson(1)`` (Knuth's product of uniforms)."""
     lim = math.exp(-1.0)
@@ -106,7 +107,7 @@ def _init_nodes(k0, k1, node_i, adw, merr, alt, alt_of, hmeta):
             hmeta[HM_MAXDEPTH] = node_i[k, NI_DEPTH]
 
 
-@jit
+@inlined
 def _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q):
     """``AdaLeafClassifier.prediction``: the leaf's distribution scaled by 1 / (sum * err**2),
     left in ``csc[node]`` (``craw[node]`` unscaled); False when it is empty.
@@ -148,7 +149,7 @@ def _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q):
     return True
 
 
-@jit
+@inlined
 def _error(node, y_pred_ok, adw, merr, ap):
     """Feed a 0/1 error to the node's ADWIN and mean; returns whether a change counts."""
     detec = 0.0 if y_pred_ok else 1.0
@@ -163,7 +164,7 @@ def _error(node, y_pred_ok, adw, merr, ap):
     return change
 
 
-@jit
+@inlined
 def _leaf_learn(node, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp, bufs):
     """``AdaLeafClassifier.learn_one``; returns True when the leaf split."""
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
@@ -258,7 +259,7 @@ def _free_subtree(node_i, root, meta_i, slot_free, alt, work):
     return n_alt
 
 
-@jit
+@inlined
 def _predict(x, A, H, Q, pf, pi, bufs, out):
     """``predict_proba_one``: the scaled distributions of the leaf and of every alternate met."""
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,

@@ -118,7 +118,7 @@ def _next_in_order(present, node, last):
     return best
 
 
-@jit
+@inlined
 def leaf_total(stats, present, node):
     """``sum(stats.values())`` in River's dict order (``present`` holds position + 1)."""
     t = 0.0
@@ -135,7 +135,7 @@ def leaf_total(stats, present, node):
     return t
 
 
-@jit
+@inlined
 def _add_class(present, node, c):
     if present[node, c] == 0:
         present[node, c] = present[node].max() + 1
@@ -261,7 +261,7 @@ def _most_common_child(node_i, stats, present, node, tw, work):
     return best
 
 
-@jit
+@inlined
 def _branch(node_i, node_f, node, x):
     """The child ``x`` goes to, or -1 when it has no branch (missing value, new category)."""
     v = x[node_i[node, NI_FEAT]]
@@ -281,7 +281,7 @@ def _branch(node_i, node_f, node, x):
     return -1
 
 
-@jit
+@inlined
 def predict_leaf(node_i, node_f, stats, present, root, x, tw, work):
     node = root
     while node_i[node, NI_KIND] != LEAF:
@@ -318,7 +318,7 @@ def sort_to_leaf(node_i, node_f, stats, present, node, x, tw, work):
 
 
 # ----------------------------------------------------------------------------- leaf predictions
-@jit
+@inlined
 def _mc_proba(stats, present, node, out):
     total = leaf_total(stats, present, node)
     for c in range(stats.shape[1]):
@@ -328,7 +328,7 @@ def _mc_proba(stats, present, node, out):
             out[c] = 0.0
 
 
-@jit
+@inlined
 def _moa_log_likelihood(g, cnt, s, f, j, c, xv, two):
     """log P(x_f = xv | c) as MOA's Gaussian and nominal attribute observers give it."""
     if j < 0:
@@ -351,7 +351,7 @@ def _moa_log_likelihood(g, cnt, s, f, j, c, xv, two):
     return math.log((k + 1.0) / (tot + nv))
 
 
-@jit
+@inlined
 def _nb_proba(
     stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out, pf,
     moa,
@@ -439,7 +439,7 @@ def _nb_proba(
     return True
 
 
-@jit
+@inlined
 def _argmax_present(p, present, node):
     """``max(d, key=d.get)``: the first maximum in the dict's order."""
     best = -1
@@ -453,7 +453,7 @@ def _argmax_present(p, present, node):
     return best
 
 
-@jit
+@inlined
 def leaf_proba(
     stats, present, node, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
     pf, pi,
@@ -479,7 +479,7 @@ def leaf_proba(
 
 
 # ----------------------------------------------------------------------------- learning
-@jit
+@inlined
 def _learn_leaf(
     node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
     cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, nb_out,
