@@ -329,14 +329,17 @@ def _mc_proba(stats, present, node, out):
 
 
 @inlined
-def _moa_log_likelihood(g, cnt, s, f, j, c, xv, two):
-    """log P(x_f = xv | c) as MOA's Gaussian and nominal attribute observers give it."""
+def _moa_log_likelihood(g, cnt, s, f, j, c, xv):
+    """log P(x_f = xv | c) as MOA's Gaussian and nominal attribute observers give it.
+
+    ``d * d`` rather than River's ``d ** 2``: libm's ``pow`` costs more than the rest of the
+    likelihood, and MOA squares by multiplying too."""
     if j < 0:
         if g[s, f, c, G_N] <= 0.0:
             return -np.inf
         if g[s, f, c, G_VAR] > 0.0:
             d = xv - g[s, f, c, G_MEAN]
-            return d**two / g[s, f, c, G_M2VAR] - HALF_LOG_TAU - g[s, f, c, G_HLOGV]
+            return d * d / g[s, f, c, G_M2VAR] - HALF_LOG_TAU - g[s, f, c, G_HLOGV]
         return 0.0 if xv == g[s, f, c, G_MEAN] else -np.inf
     tot = 0.0
     nv = 0
@@ -373,6 +376,10 @@ def _nb_proba(
     if not any_present or total == 0.0:
         return False
     s = node_i[node, NI_SLOT]
+    two = pf[PF_TWO]
+    if moa:
+        _moa_votes(stats, present, node, total, x, s, g, fw, rank, cnt, nom_idx, votes)
+        return _votes_to_proba(present, node, votes, out)
     m = 0
     if s >= 0:
         F = fw.shape[1]
@@ -380,7 +387,6 @@ def _nb_proba(
             if rank[s, f] >= 0:
                 order[rank[s, f]] = f
                 m += 1
-    two = pf[PF_TWO]
     for c in range(C):
         if not present[node, c]:
             continue
@@ -388,7 +394,7 @@ def _nb_proba(
         if cw > 0:
             vote = math.log(cw / total)
         else:
-            votes[c] = -np.inf if moa else 0.0
+            votes[c] = 0.0
             continue
         for r in range(m):
             f = order[r]
@@ -396,9 +402,6 @@ def _nb_proba(
             if xv != xv:
                 continue
             j = nom_idx[f]
-            if moa:
-                vote += _moa_log_likelihood(g, cnt, s, f, j, c, xv, two)
-                continue
             if j < 0:
                 if g[s, f, c, G_VAR] > 0.0:
                     d = xv - g[s, f, c, G_MEAN]
@@ -416,6 +419,35 @@ def _nb_proba(
                     p = cnt[s, j, v, c] / tot
                 vote += math.log(p) if p > 0 else 0.0
         votes[c] = vote
+    return _votes_to_proba(present, node, votes, out)
+
+
+@inlined
+def _moa_votes(stats, present, node, total, x, s, g, fw, rank, cnt, nom_idx, votes):
+    """Log prior plus MOA's log-likelihoods, features in column order (MOA's order)."""
+    C = stats.shape[1]
+    for c in range(C):
+        if present[node, c]:
+            cw = stats[node, c]
+            votes[c] = math.log(cw / total) if cw > 0 else -np.inf
+    if s < 0:
+        return
+    for f in range(fw.shape[1]):
+        if rank[s, f] < 0:
+            continue
+        xv = x[f]
+        if xv != xv:
+            continue
+        j = nom_idx[f]
+        for c in range(C):
+            if present[node, c] and stats[node, c] > 0:
+                votes[c] += _moa_log_likelihood(g, cnt, s, f, j, c, xv)
+
+
+@inlined
+def _votes_to_proba(present, node, votes, out):
+    """Normalise log-votes into ``out`` (log-sum-exp); False when every vote is -inf."""
+    C = votes.shape[0]
     max_ll = -np.inf
     for c in range(C):
         if present[node, c] and votes[c] > max_ll:
