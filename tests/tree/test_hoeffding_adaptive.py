@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from ht_data import load_elec2, nominal_stream
 
+from tidal._kernels.tree_layout import MI_NNODES
 from tidal.base import ParameterError
 from tidal.tree import HoeffdingAdaptiveTreeClassifier
 
@@ -116,6 +117,38 @@ def test_state_roundtrip_mid_stream():
     np.testing.assert_array_equal(
         a.step_proba_many(frame.iloc[2000:], y[2000:]),
         b.step_proba_many(frame.iloc[2000:], y[2000:]),
+    )
+
+
+def test_memory_follows_the_live_tree_not_the_drifts_seen():
+    # the concept flips every 8,000 rows: each flip starts alternates and replaces branches,
+    # whose nodes must not pile up in the arrays
+    rng = np.random.default_rng(1)
+    n = 160_000
+    X = rng.random((n, 3)) * 10
+    threshold = np.where((np.arange(n) // 8000) % 2 == 0, 8.0, 12.0)
+    y = np.where(rng.random(n) < 0.1, X[:, 0] + X[:, 1] <= threshold, X[:, 0] + X[:, 1] > threshold)
+    y = y.astype(int)
+    kept = HoeffdingAdaptiveTreeClassifier(seed=0)
+    piled = HoeffdingAdaptiveTreeClassifier(seed=0)
+    piled._compacts = False
+    for i in range(0, n, 4096):
+        np.testing.assert_array_equal(
+            kept.step_proba_many(X[i : i + 4096], y[i : i + 4096]),
+            piled.step_proba_many(X[i : i + 4096], y[i : i + 4096]),
+        )
+    assert kept.n_alternate_trees == piled.n_alternate_trees >= 30
+    assert kept.n_nodes == piled.n_nodes
+    assert kept.n_switch_alternate_trees == piled.n_switch_alternate_trees > 0
+    made = int(piled._tree["meta_i"][MI_NNODES])
+    assert made > 4 * len(piled._attached())  # without dropping, dead nodes dominate
+    assert int(kept._tree["meta_i"][MI_NNODES]) <= 2 * len(kept._attached()) + 64
+    assert kept._tree["adw"].nbytes * 4 <= piled._tree["adw"].nbytes
+    # and a compacted tree still saves and restores mid-stream
+    again = HoeffdingAdaptiveTreeClassifier(seed=0)
+    again.load_state(kept.state_dict())
+    np.testing.assert_array_equal(
+        again.step_proba_many(X[:3000], y[:3000]), kept.step_proba_many(X[:3000], y[:3000])
     )
 
 

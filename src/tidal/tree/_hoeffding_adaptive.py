@@ -46,9 +46,9 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
 
     Missing values and unseen categories are handled as in :class:`HoeffdingTreeClassifier`.
     With ``bootstrap_sampling=False`` and ``river_params`` it predicts River's probabilities on
-    the same stream. A
-    replaced branch keeps its rows in the node arrays (its statistics are freed), and the memory
-    estimate does not count the nodes' ADWIN states.
+    the same stream. The nodes of replaced branches and discarded alternates are dropped from
+    the arrays when they make up half of them, so memory follows the live tree, not the number
+    of drifts seen. The memory estimate (``max_size``) does not count the nodes' ADWIN states.
 
     Examples
     --------
@@ -203,11 +203,60 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         super()._set_state(state)
         self._tree.update({k: np.array(state[k]) for k in _HAT})
 
+    _compacts = True  # tests turn it off to check that dropping dead nodes changes nothing
+
+    def _attached(self) -> np.ndarray:
+        """Nodes reachable from the root through children and alternates, in index order."""
+        s = self._tree
+        alt = s["alt"]
+        root = int(s["meta_i"][KA.MI_ROOT])
+        found, stack = [], [root] if root >= 0 else []
+        while stack:
+            k = stack.pop()
+            found.append(k)
+            stack.extend(self._children(k))
+            if alt[k] >= 0:
+                stack.append(int(alt[k]))
+        return np.sort(np.array(found, dtype=np.int64))
+
+    def _compact(self) -> None:
+        """Drop the nodes of replaced branches and discarded alternates when they are at least
+        half of the nodes made. They are detached and their leaves' statistics already freed,
+        but their rows (and their ADWIN windows) would otherwise stay: the arrays grew with
+        every alternate tree ever started. Node numbers only name nodes (every walk follows the
+        links), so renumbering the kept ones in their order changes no prediction."""
+        s = self._tree
+        used = int(s["meta_i"][KA.MI_NNODES])
+        keep = self._attached()
+        if 2 * len(keep) > used:
+            return
+        n = len(keep)
+        new = np.full(s["node_i"].shape[0] + 1, -1, dtype=np.int64)  # new[-1]: a missing link
+        new[keep] = np.arange(n)
+        for k in ("node_i", "node_f", "stats", "present", "disabled", "adw", "merr", "alt",
+                  "alt_of"):  # fmt: skip
+            s[k][:n] = s[k][keep]
+        links = s["node_i"][:n, [KA.NI_CHILD, KA.NI_SIB, KA.NI_PARENT]]
+        s["node_i"][:n, [KA.NI_CHILD, KA.NI_SIB, KA.NI_PARENT]] = new[links]
+        s["alt"][:n] = new[s["alt"][:n]]
+        s["alt_of"][:n] = new[s["alt_of"][:n]]
+        s["node_i"][n:used] = -1
+        for k in ("node_f", "stats", "present", "disabled", "merr"):
+            s[k][n:used] = 0
+        s["alt"][n:used] = -1
+        s["alt_of"][n:used] = -1
+        for k in range(n, used):
+            adwin_reset(s["adw"][k])
+        s["meta_i"][KA.MI_ROOT] = new[s["meta_i"][KA.MI_ROOT]]
+        s["meta_i"][KA.MI_NNODES] = n
+
     def _grow(self) -> None:
         s = self._tree
         Nn = s["node_i"].shape[0]
         D = int(s["hmeta"][KA.HM_MAXDEPTH]) + 2
         maxc = max(2, s["cnt"].shape[2])
+        if s["meta_i"][KA.MI_NNODES] + D * (maxc + 2) > Nn and self._compacts:
+            self._compact()
         if s["meta_i"][KA.MI_NNODES] + D * (maxc + 2) > Nn:
             extra = max(Nn, D * (maxc + 2))
             s["node_i"] = _pad(s["node_i"], 0, extra, fill=-1)
