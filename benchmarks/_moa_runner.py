@@ -5,9 +5,9 @@ Started by the benchmark as a subprocess; speaks JSON lines. The first line it p
 
     {"arff": PATH, "learner": "HT", "seed": 0, "config": "capymoa", "predictions": PATH}
 
-it prints one reply line: accuracy, wall and CPU seconds of the learning loop, the learner's MOA
-command line, and writes the predictions (int8, .npy) where asked. A line ``{"quit": true}``
-or the end of stdin stops it.
+it prints one reply line: accuracy, wall and CPU seconds of the learning loop, the learner's
+serialized size at the end, its MOA command line, and writes the predictions (int8, .npy)
+where asked. A line ``{"quit": true}`` or the end of stdin stops it.
 
 The timed loop is MOA's own Java loop (``EfficientEvaluationLoops.PrequentialEvaluation``, the
 one CapyMOA's ``prequential_evaluation`` uses for MOA learners), over the rows held in memory
@@ -100,6 +100,19 @@ def _loop(learner, schema, data, rows: int):  # noqa: ANN001, ANN202
     return result, wall, cpu
 
 
+def _serialized_bytes(learner) -> int:  # noqa: ANN001
+    """The learner's size as Java serialization writes it (MOA saves models this way). The
+    SizeOf agent MOA ships undercounts under Java 17 (it cannot open the JDK's collections),
+    and heap deltas around a full GC are not repeatable."""
+    from java.io import ByteArrayOutputStream, ObjectOutputStream
+
+    buf = ByteArrayOutputStream()
+    out = ObjectOutputStream(buf)
+    out.writeObject(learner)
+    out.close()
+    return int(buf.size())
+
+
 def main() -> None:
     import capymoa
     import jpype
@@ -132,6 +145,7 @@ def main() -> None:
                 "accuracy": float((pred == truth).mean()),
                 "seconds": wall,
                 "cpu_seconds": cpu,
+                "model_bytes": _serialized_bytes(learner.moa_learner),
                 "cli": str(
                     learner.moa_learner.getCLICreationString(learner.moa_learner.getClass())
                 ),

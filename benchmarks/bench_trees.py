@@ -318,7 +318,15 @@ class Moa:
         correct = np.load(out) == s.y
         if abs(correct.mean() - reply["accuracy"]) > 1e-12:  # MOA read other labels than ours
             raise SystemExit(f"MOA's labels of {s.arff} differ from the stream's")
-        return Run("MOA", seed, reply["rows"], reply["seconds"], reply["cpu_seconds"], correct)
+        return Run(
+            "MOA",
+            seed,
+            reply["rows"],
+            reply["seconds"],
+            reply["cpu_seconds"],
+            correct,
+            reply.get("model_bytes"),
+        )
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -383,7 +391,7 @@ def print_table(rows: list[dict[str, Any]], rate: str = "rows_per_s") -> None:
     head = (
         f"{'stream':<8}{'learner':<11}{'tidal r/s':>11}{'River r/s':>10}{'MOA r/s':>10}"
         f"{'xRiver':>8}{'xMOA':>7}{'acc tidal':>10}{'t@Riv':>8}{'River':>7}{'MOA':>8}{'gap':>6}"
-        f"{'tidal MiB':>10}{'model KiB':>10}{'River KiB':>10}  targets"
+        f"{'tidal MiB':>10}{'model KiB':>10}{'River KiB':>10}{'MOA KiB':>9}  targets"
     )
     print(head)
     print("-" * len(head))
@@ -408,7 +416,9 @@ def print_table(rows: list[dict[str, Any]], rate: str = "rows_per_s") -> None:
             f"{fmt(r and r['accuracy'], '.4f', 7)}{'*' if capped else ' '}"
             f"{fmt(m and m['accuracy'], '.4f', 7)}{fmt(g and 100 * g, '+.1f', 6)}"
             f"{fmt(t.get('peak_mib'), '.1f', 10)}{fmt(t['model_bytes'] / 1024, ',.0f', 10)}"
-            f"{fmt(r and r['model_bytes'] / 1024, ',.0f', 10)}  {' '.join(flags)}"
+            f"{fmt(r and r['model_bytes'] / 1024, ',.0f', 10)}"
+            f"{fmt(m and m.get('model_bytes') and m['model_bytes'] / 1024, ',.0f', 9)}"
+            f"  {' '.join(flags)}"
         )
 
 
@@ -453,12 +463,19 @@ def report(meta: dict[str, Any], rows: list[dict[str, Any]], clock: str = "wall"
         )
     )
     print(
-        "tidal MiB: peak traced by tracemalloc over a full run (seed 0); model KiB: tidal's "
-        "state arrays at the end; River KiB: River's _raw_memory_usage at the end"
+        "tidal MiB: peak traced by tracemalloc over a full run (seed 0); model KiB: the bytes "
+        "of tidal's state arrays at the end (their capacity, not only the rows in use); River "
+        "KiB: River's _raw_memory_usage at the end (it does not see inside River's Rust ADWIN); "
+        "MOA KiB: the learner's Java serialization at the end"
+    )
+    print(
+        "memory bounds: trees stop growing at max_size (River's estimate, per tree), HAT drops "
+        "replaced branches, kNN holds its window; each HAT node's ADWIN is a fixed 6.6 KiB"
     )
     print(
         "kNN: tidal and River StandardScaler | exact kNN (River LazySearch, 5 neighbours), "
-        "MOA kNN (5 neighbours) without a scaler; River's HAT bootstraps like tidal's"
+        "MOA kNN (5 neighbours, no scaler in front: its Euclidean distance scales each feature "
+        "by its min-max range over the window); River's HAT bootstraps like tidal's"
     )
     print(
         f"threads: tidal {meta.get('numba_threads', '?')} numba threads on {meta.get('cpus', '?')}"
