@@ -25,28 +25,36 @@ def _search(x, win_X, meta, k, best_d, best_t):
     """The ``k`` nearest rows: fills best_d (distances) and best_t (window positions)."""
     W = win_X.shape[0]
     count = meta[M_COUNT]
-    head = meta[M_HEAD]
+    start = (meta[M_HEAD] - count) % W
     m = 0
-    for t in range(count):
-        pos = (head - count + t) % W
-        acc = 0.0
-        for f in range(x.shape[0]):
-            d = x[f] - win_X[pos, f]
-            acc += d * d
-        dist = math.sqrt(acc)
-        if m < k:
-            j = m
-            m += 1
-        elif dist < best_d[m - 1]:
-            j = m - 1
-        else:
-            continue
-        while j > 0 and best_d[j - 1] > dist:
-            best_d[j] = best_d[j - 1]
-            best_t[j] = best_t[j - 1]
-            j -= 1
-        best_d[j] = dist
-        best_t[j] = pos
+    # a little above the k-th best distance squared: a row with a larger sum of squares
+    # has sqrt(sum) > that distance (the margin covers both roundings), so needs no sqrt
+    worst = np.inf
+    # oldest to newest: the ring's two runs, without a modulo per row
+    for a, b in ((start, min(start + count, W)), (0, max(0, start + count - W))):
+        for pos in range(a, b):
+            acc = 0.0
+            for f in range(x.shape[0]):
+                d = x[f] - win_X[pos, f]
+                acc += d * d
+            if acc > worst:
+                continue
+            dist = math.sqrt(acc)
+            if m < k:
+                j = m
+                m += 1
+            elif dist < best_d[m - 1]:
+                j = m - 1
+            else:
+                continue
+            while j > 0 and best_d[j - 1] > dist:
+                best_d[j] = best_d[j - 1]
+                best_t[j] = best_t[j - 1]
+                j -= 1
+            best_d[j] = dist
+            best_t[j] = pos
+            if m == k:
+                worst = best_d[m - 1] * best_d[m - 1] * (1.0 + 1e-15)
     return m
 
 
