@@ -193,6 +193,8 @@ class ModelHost:
             model = learner_from_state(snap.model_state)
             for pid, seq in snap.extra.get("learned_ids", []):
                 self._learned.put(pid, seq)
+            # the registry version the snapshot's model came from (older snapshots: unknown)
+            self.version = snap.extra.get("registry_version", self.version)
         self.model = model
         self.snapshot_seq = snap.seq if snap is not None else 0
         self.wal = WriteAheadLog(
@@ -448,13 +450,21 @@ class ModelHost:
                     return None
                 state = copy.deepcopy(self.model.state_dict())
                 learned = [[k, v] for k, v in self._learned.items()]
-            self.wal.wait(seq)
-            self.snapshots.save(state, seq, {"learned_ids": learned, "model_name": self.name})
-            self.snapshot_seq = seq
+                version = self.version
+            self.save_snapshot(seq, state, learned, version)
             self.last_snapshot_time = time.monotonic()
             self.wal.compact(seq)
             self.snapshots.prune(self.snapshots_kept)
             return seq
+
+    def save_snapshot(
+        self, seq: int, state: dict[str, Any], learned: list[Any], version: str | None
+    ) -> None:
+        """Write ``state`` as the snapshot at ``seq`` once the log is on disk up to ``seq``."""
+        self.wal.wait(seq)
+        extra = {"learned_ids": learned, "model_name": self.name, "registry_version": version}
+        self.snapshots.save(state, seq, extra)
+        self.snapshot_seq = seq
 
     def snapshot_due(self, every_seconds: float) -> bool:
         if self.events_since_snapshot <= 0:

@@ -193,7 +193,8 @@ class Service:
     def registry(self) -> Any:
         """The model registry (:class:`tidal.registry.Registry`), opened (and migrated) at first
         use: ``config.db``, or ``<data>/registry.sqlite``. Opening it tags each served model
-        with its production version."""
+        with its production version, and installs that version where the model running is an
+        other registry version (the service stopped between a promotion and its install)."""
         with self._registry_lock:
             if self._registry is None:
                 from tidal.registry import GatePolicy, Registry
@@ -207,36 +208,42 @@ class Service:
                     last_n=cfg.gate_last_n,
                 )
                 reg = Registry(url, policy=policy)
+                stale = []
                 for name, host in self.hosts.items():
                     prod = reg.production(name)
                     if prod is not None and host.version is None:
                         host.version = str(prod.version)
+                    elif prod is not None and host.version != str(prod.version):
+                        stale.append((name, prod.version))  # promoted, then a crash
                     self.shadows.sync(name, reg)
                 self._registry = reg
-            return self._registry
+            else:
+                return self._registry
+        for name, version in stale:
+            self.install(name, version)
+        return self._registry
 
     def install(self, name: str, version: int) -> None:
-        """Serve registry ``version`` of model ``name`` from now on (if it is served here): the
-        model is replaced between two requests and snapshotted at once, so a restart recovers
-        it, then the log events after it."""
+        """Serve registry ``version`` of model ``name`` from now on (if it is served here).
+
+        The model is replaced between two requests and its snapshot is on disk before the next
+        request runs: no event is acknowledged on a model a restart would not bring back. A
+        crash between the registry's change and this snapshot is repaired at the next start
+        (see :attr:`registry`)."""
         host = self.hosts.get(name)
         if host is None:
             return
         model = self.registry.load(name, version)
-        with host._snap_lock:
-            with host._lock:
-                host.model = model
-                host.version = str(version)
-                # a version put in on purpose learns again; the freeze on disk goes only once
-                # the new model's snapshot is there, so a crash before that restarts frozen
-                frozen, host.frozen = host.frozen, None
-                seq = host.applied_seq
-                state = copy.deepcopy(model.state_dict())
-                learned = [[k, v] for k, v in host._learned.items()]
-            host.wal.wait(seq)
+        with host._snap_lock, host._lock:
+            host.model = model
+            host.version = str(version)
+            # a version put in on purpose learns again; the freeze on disk goes only once the
+            # new model's snapshot is there, so a crash before that restarts frozen
+            frozen, host.frozen = host.frozen, None
+            state = copy.deepcopy(model.state_dict())
+            learned = [[k, v] for k, v in host._learned.items()]
             # same seq as an older snapshot is fine: save replaces it atomically
-            host.snapshots.save(state, seq, {"learned_ids": learned, "model_name": name})
-            host.snapshot_seq = seq
+            host.save_snapshot(host.applied_seq, state, learned, host.version)
             if frozen is not None or host.freeze_record is not None:
                 host.unfreeze()
         self.shadows.reset_watch(name)
