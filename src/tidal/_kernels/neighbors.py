@@ -21,10 +21,23 @@ N_META = 3
 
 
 @jit
-def _search(x, win_X, meta, k, best_d, best_t):
-    """The ``k`` nearest rows: fills best_d (distances) and best_t (window positions)."""
-    W = win_X.shape[0]
+def _search(x, win_T, meta, k, best_d, best_t, acc):
+    """The ``k`` nearest rows: fills best_d (distances) and best_t (window slots).
+
+    ``win_T[f, slot]`` holds the window feature by feature; ``acc`` is scratch of one float per
+    slot. Each slot's sum of squares adds its features in column order, as a row-by-row loop
+    would: the distances are the same to the bit."""
+    W = win_T.shape[1]
     count = meta[M_COUNT]
+    # the filled slots are 0..count-1 (until the window is full, rows go in from slot 0)
+    for p in range(count):
+        acc[p] = 0.0
+    for f in range(win_T.shape[0]):
+        xf = x[f]
+        col = win_T[f]
+        for p in range(count):
+            d = xf - col[p]
+            acc[p] += d * d
     start = (meta[M_HEAD] - count) % W
     m = 0
     # a little above the k-th best distance squared: a row with a larger sum of squares
@@ -33,13 +46,9 @@ def _search(x, win_X, meta, k, best_d, best_t):
     # oldest to newest: the ring's two runs, without a modulo per row
     for a, b in ((start, min(start + count, W)), (0, max(0, start + count - W))):
         for pos in range(a, b):
-            acc = 0.0
-            for f in range(x.shape[0]):
-                d = x[f] - win_X[pos, f]
-                acc += d * d
-            if acc > worst:
+            if acc[pos] > worst:
                 continue
-            dist = math.sqrt(acc)
+            dist = math.sqrt(acc[pos])
             if m < k:
                 j = m
                 m += 1
@@ -59,10 +68,10 @@ def _search(x, win_X, meta, k, best_d, best_t):
 
 
 @jit
-def _append(x, yv, win_X, win_y, meta):
-    W = win_X.shape[0]
+def _append(x, yv, win_T, win_y, meta):
+    W = win_T.shape[1]
     head = meta[M_HEAD]
-    win_X[head] = x
+    win_T[:, head] = x
     win_y[head] = yv
     meta[M_HEAD] = (head + 1) % W
     if meta[M_COUNT] < W:
@@ -71,14 +80,15 @@ def _append(x, yv, win_X, win_y, meta):
 
 @jit
 def knn_classifier_step(
-    Xp, Xl, y, out, do_pred, do_learn, win_X, win_y, meta, k, weighted, softmax
+    Xp, Xl, y, out, do_pred, do_learn, win_T, win_y, meta, k, weighted, softmax
 ):
     n = out.shape[0]
     best_d = np.empty(k)
     best_t = np.empty(k, dtype=np.int64)
+    sq = np.empty(win_T.shape[1])
     for i in range(n):
         if do_pred:
-            m = _search(Xp[i], win_X, meta, k, best_d, best_t)
+            m = _search(Xp[i], win_T, meta, k, best_d, best_t, sq)
             known = meta[M_NCLASSES]
             if m > 0:
                 row = out[i]
@@ -102,21 +112,22 @@ def knn_classifier_step(
                     for c in range(known):
                         row[c] /= total
         if do_learn:
-            _append(Xl[i], float(y[i]), win_X, win_y, meta)
+            _append(Xl[i], float(y[i]), win_T, win_y, meta)
             if y[i] + 1 > meta[M_NCLASSES]:
                 meta[M_NCLASSES] = y[i] + 1
 
 
 @jit
-def knn_regressor_step(Xp, Xl, y, out, do_pred, do_learn, win_X, win_y, meta, k, method):
+def knn_regressor_step(Xp, Xl, y, out, do_pred, do_learn, win_T, win_y, meta, k, method):
     """``method``: 0 mean, 1 median, 2 distance-weighted mean."""
     n = out.shape[0]
     best_d = np.empty(k)
     best_t = np.empty(k, dtype=np.int64)
+    sq = np.empty(win_T.shape[1])
     vals = np.empty(k)
     for i in range(n):
         if do_pred:
-            m = _search(Xp[i], win_X, meta, k, best_d, best_t)
+            m = _search(Xp[i], win_T, meta, k, best_d, best_t, sq)
             if m == 0:
                 out[i] = 0.0
             elif best_d[0] == 0.0:
@@ -140,7 +151,7 @@ def knn_regressor_step(Xp, Xl, y, out, do_pred, do_learn, win_X, win_y, meta, k,
                             acc += vals[r] / best_d[r]
                         out[i] = acc / inv
         if do_learn:
-            _append(Xl[i], y[i], win_X, win_y, meta)
+            _append(Xl[i], y[i], win_T, win_y, meta)
 
 
 @jit

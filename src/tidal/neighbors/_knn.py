@@ -27,16 +27,23 @@ class _Window:
             if not (isinstance(v, int | np.integer) and v >= 1):
                 raise ParameterError(f"{name} == {v!r}, must be an integer >= 1")
 
+    # the window is held feature by feature (``_win_T[f, slot]``): the search then runs over
+    # contiguous slots, which the compiler vectorises; the saved state keeps rows (``win_X``)
+
     def _init_state(self) -> None:
-        self._win_X = np.zeros((self.window_size, self.n_features_in_))
+        self._win_T = np.zeros((self.n_features_in_, self.window_size))
         self._win_y = np.zeros(self.window_size)
         self._meta = np.zeros(K.N_META, dtype=np.int64)
 
     def _get_state(self) -> dict[str, Any]:
-        return {"win_X": self._win_X.copy(), "win_y": self._win_y.copy(), "meta": self._meta.copy()}
+        return {
+            "win_X": self._win_T.T.copy(),
+            "win_y": self._win_y.copy(),
+            "meta": self._meta.copy(),
+        }
 
     def _set_state(self, state: dict[str, Any]) -> None:
-        self._win_X = np.array(state["win_X"], dtype=np.float64)
+        self._win_T = np.ascontiguousarray(np.array(state["win_X"], dtype=np.float64).T)
         self._win_y = np.array(state["win_y"], dtype=np.float64)
         self._meta = np.array(state["meta"], dtype=np.int64)
 
@@ -93,7 +100,7 @@ class KNNClassifier(_Window, Classifier):
         Xp, Xl = self._arrays(X_pred, X_learn)
         yv = np.zeros(0, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
         K.knn_classifier_step(
-            Xp, Xl, yv, out, X_pred is not None, X_learn is not None, self._win_X,
+            Xp, Xl, yv, out, X_pred is not None, X_learn is not None, self._win_T,
             self._win_y, self._meta, int(self.n_neighbors), bool(self.weighted),
             bool(self.softmax),
         )  # fmt: skip
@@ -137,6 +144,6 @@ class KNNRegressor(_Window, Regressor):
         Xp, Xl = self._arrays(X_pred, X_learn)
         yv = np.zeros(0) if y is None else np.asarray(y, dtype=np.float64)
         K.knn_regressor_step(
-            Xp, Xl, yv, out, X_pred is not None, X_learn is not None, self._win_X,
+            Xp, Xl, yv, out, X_pred is not None, X_learn is not None, self._win_T,
             self._win_y, self._meta, int(self.n_neighbors), _METHODS[self.aggregation_method],
         )  # fmt: skip
