@@ -344,9 +344,13 @@ def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi
         parent = -1
         n_dead = 0
         switched_root = False
+        # the leaf each branch on the path would predict with is the same leaf for all of them:
+        # what the walk changes (alternates, counts of inner nodes) is outside their subtrees
+        lf = -1
+        if node_i[node, NI_KIND] != LEAF:
+            lf = predict_leaf(node_i, node_f, stats, present, node, x, tw, leaves)
         while node_i[node, NI_KIND] != LEAF:
             B = node
-            lf = predict_leaf(node_i, node_f, stats, present, B, x, tw, leaves)
             ok = _leaf_dist(lf, x, A, pf, pi, merr, bufs[0], bufs[1], Q)
             hit = ok and _argmax_present(Q[4][lf], present, lf) == yc
             stats[B, yc] += wi
