@@ -36,3 +36,18 @@ def make_stream(n: int, seed: int = 0) -> tuple[list[dict[str, float]], list[int
     y = (X[:, 0] - 0.5 * X[:, 1] + 0.3 * rng.normal(size=n) > 0).astype(int)
     rows = [{"a": float(r[0]), "b": float(r[1]), "c": float(r[2])} for r in X]
     return rows, [int(v) for v in y]
+
+
+def crash(svc: Any) -> None:
+    """Stop a :class:`tidal.service.runtime.Service` like a killed process: no snapshot, every
+    acknowledged event in the log, the data folder's lock released."""
+    svc._stop.set()
+    svc._wake.set()
+    svc._thread.join()
+    for host in svc.hosts.values():
+        host.wal.close()
+    if svc._registry is not None:
+        svc._registry.close()
+    if svc.quarantine is not None:
+        svc.quarantine.close()
+    svc._lock.release()

@@ -10,7 +10,7 @@ from tidal.registry import Evidence
 from tidal.service import ServiceConfig
 from tidal.service.runtime import Service
 
-from .helpers import assert_state_equal, make_stream
+from .helpers import assert_state_equal, crash, make_stream
 
 ROWS, LABELS = make_stream(80)
 
@@ -28,17 +28,6 @@ def _two_versions(svc: Service) -> None:
     svc.registry.register("m", host.model, by="ann")
     svc.registry.promote("m", 1, by="ann", evidence=Evidence(0.9, None, 50))
     svc.install("m", 1)
-
-
-def _crash(svc: Service) -> None:
-    """Stop like a killed process: no snapshot, the folder lock released."""
-    svc._stop.set()
-    svc._wake.set()
-    svc._thread.join()
-    for host in svc.hosts.values():
-        host.wal.close()
-    svc._registry.close()
-    svc._lock.release()
 
 
 def test_no_event_lands_on_an_installed_model_before_its_snapshot(tmp_path, monkeypatch):
@@ -84,7 +73,7 @@ def test_restart_after_a_stop_between_promotion_and_install_serves_the_productio
     _two_versions(svc)
     svc.hosts["m"].learn(ROWS[40:60], LABELS[40:60])
     svc.registry.promote("m", 2, by="ann", evidence=Evidence(0.95, 0.9, 50))
-    _crash(svc)  # before service.install("m", 2)
+    crash(svc)  # before service.install("m", 2)
 
     again = _service(tmp_path)
     try:
@@ -124,7 +113,7 @@ def test_rollback_then_stop_before_install_is_repaired(tmp_path):
     svc.registry.promote("m", 2, by="ann", evidence=Evidence(0.95, 0.9, 50))
     svc.install("m", 2)
     svc.registry.rollback("m", 1, by="ann", why="worse in production")
-    _crash(svc)
+    crash(svc)
     again = _service(tmp_path)
     try:
         host = again.hosts["m"]

@@ -7,13 +7,22 @@ from typing import Any
 
 import numpy as np
 
-from tidal.base import InputError, NotFittedError, ParameterError, SchemaMismatchError, read_columns
+from tidal.base import (
+    InputError,
+    NotFittedError,
+    ParameterError,
+    SchemaMismatchError,
+    StateError,
+    read_columns,
+)
 from tidal.monitor._stats import bin_counts, chi2_test, ks_test, psi, quantile_edges, wasserstein
 
 __all__ = ["DriftReport", "FeatureDriftMonitor"]
 
 NUMERIC_TESTS = ("psi", "ks", "wasserstein")
 CATEGORICAL_TESTS = ("chi2", "psi")
+STATE_FORMAT = "tidal.feature_drift_monitor"
+STATE_FORMAT_VERSION = 1
 
 
 class DriftReport(list):
@@ -176,6 +185,170 @@ class FeatureDriftMonitor:
         self._pos = (self._pos + k) % self.window_size
         self._n_win = min(self._n_win + k, self.window_size)
         self.n_seen += len(M)
+
+    # ------------------------------------------------------------------ state
+    def _settings(self) -> dict[str, Any]:
+        # categorical=None and categorical=[] force nothing: they are the same setting
+        return {
+            "reference_size": int(self.reference_size),
+            "window_size": int(self.window_size),
+            "n_bins": int(self.n_bins),
+            "alpha": float(self.alpha),
+            "psi_threshold": float(self.psi_threshold),
+            "wasserstein_threshold": float(self.wasserstein_threshold),
+            "categorical": sorted(str(c) for c in self.categorical or ()),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the monitor learned, as numpy arrays and JSON values (a copy).
+
+        ``load_state`` on a monitor with the same settings gives the same :meth:`report` and
+        the same reports after any further rows; ``tidal.base.save_state`` writes it to a file.
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> mon = FeatureDriftMonitor(reference_size=100, window_size=50)
+        >>> mon.update_many({"a": rng.normal(size=130), "b": rng.choice(["u", "v"], 130)})
+        >>> twin = FeatureDriftMonitor(reference_size=100, window_size=50)
+        >>> twin.load_state(mon.state_dict()).report() == mon.report()
+        True
+        >>> more = {"a": rng.normal(2.0, 1.0, 40), "b": rng.choice(["v", "w"], 40)}
+        >>> mon.update_many(more); twin.update_many(more)
+        >>> twin.report() == mon.report(), twin.report().drifted_features
+        (True, ['a', 'b'])
+        >>> FeatureDriftMonitor(reference_size=200, window_size=50).load_state(mon.state_dict())
+        Traceback (most recent call last):
+        ...
+        tidal.base.exceptions.StateError: ...(reference_size == 100 in the state, 200 here)...
+        """
+        categories: dict[str, list[Any]] = {}
+        for name, table in self._codes.items():
+            values = []
+            for v in table:  # insertion order is code order: codes are given 0, 1, ... as met
+                v = v.item() if isinstance(v, np.generic) else v
+                if not isinstance(v, str | int | float):
+                    raise StateError(
+                        f"feature {name!r}: category {v!r} ({type(v).__name__}) cannot be "
+                        "stored in a state; expected str, int, float or bool categories"
+                    )
+                values.append(v)
+            categories[name] = values
+        return {
+            "format": STATE_FORMAT,
+            "format_version": STATE_FORMAT_VERSION,
+            "settings": self._settings(),
+            "feature_names": list(self.feature_names) if self.feature_names is not None else None,
+            "kinds": dict(self.kinds),
+            "categories": categories,
+            "reference": self._ref.copy(),
+            "window": self._win.copy(),
+            "n_reference": int(self._n_ref),
+            "n_window": int(self._n_win),
+            "pos": int(self._pos),
+            "n_seen": int(self.n_seen),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> FeatureDriftMonitor:
+        """Restore :meth:`state_dict` output into this monitor (same settings); returns self.
+
+        A state from a monitor with other settings, or with other features than the rows this
+        monitor has already seen, raises :class:`tidal.base.StateError` and changes nothing.
+        """
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            got = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise StateError(
+                f"not a feature-drift monitor state: expected format {STATE_FORMAT!r}, got {got!r}"
+            )
+        if state.get("format_version") != STATE_FORMAT_VERSION:
+            raise StateError(
+                f"feature-drift monitor state version {state.get('format_version')!r} is not "
+                f"supported: this release reads version {STATE_FORMAT_VERSION}"
+            )
+        saved, mine = state.get("settings") or {}, self._settings()
+        differ = [k for k in mine if saved.get(k) != mine[k]]
+        if differ:
+            what = ", ".join(
+                f"{k} == {saved.get(k)!r} in the state, {mine[k]!r} here" for k in differ
+            )
+            raise StateError(
+                f"the state was saved by a FeatureDriftMonitor with other settings ({what}); "
+                "build the monitor with the state's settings, or start a fresh one"
+            )
+        try:
+            restored = self._read_state(state)
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, StateError):
+                raise
+            raise StateError(
+                f"malformed feature-drift monitor state ({type(e).__name__}: {e})"
+            ) from e
+        names = restored[0]
+        if self.feature_names is not None and (
+            names is None or set(names) != set(self.feature_names)
+        ):
+            raise StateError(
+                f"the state's features {sorted(names or ())} differ from the features "
+                f"{sorted(self.feature_names)} this monitor has seen"
+            )
+        (
+            self.feature_names,
+            self.kinds,
+            self._codes,
+            self._ref,
+            self._win,
+            self._n_ref,
+            self._n_win,
+            self._pos,
+            self.n_seen,
+        ) = restored
+        return self
+
+    def _read_state(self, state: dict[str, Any]) -> tuple:
+        """The state's parts, checked against each other and this monitor's sizes."""
+        raw = state["feature_names"]
+        names = tuple(str(n) for n in raw) if raw is not None else None
+        p = len(names) if names is not None else 0
+        kinds = {str(k): str(v) for k, v in state["kinds"].items()}
+        if set(kinds) != set(names or ()) or not set(kinds.values()) <= {"numeric", "categorical"}:
+            raise StateError(f"state kinds {kinds} do not match its features {list(names or ())}")
+        cats = {str(k): list(v) for k, v in state["categories"].items()}
+        if set(cats) != {n for n, k in kinds.items() if k == "categorical"}:
+            raise StateError(
+                f"state categories for {sorted(cats)} do not match its categorical features"
+            )
+        codes = {n: {v: i for i, v in enumerate(values)} for n, values in cats.items()}
+        ref = np.array(state["reference"], dtype=np.float64)
+        win = np.array(state["window"], dtype=np.float64)
+        shapes = (
+            ((0, 0), (0, 0))
+            if names is None
+            else (
+                (self.reference_size, p),
+                (self.window_size, p),
+            )
+        )
+        if (ref.shape, win.shape) != shapes:
+            raise StateError(
+                f"state windows have shapes {ref.shape} and {win.shape}, expected "
+                f"{shapes[0]} and {shapes[1]}"
+            )
+        n_ref, n_win, pos, n_seen = (
+            int(state[k]) for k in ("n_reference", "n_window", "pos", "n_seen")
+        )
+        ok = (
+            0 <= n_ref <= self.reference_size
+            and 0 <= n_win <= self.window_size
+            and 0 <= pos < self.window_size
+            and (n_win == 0 or n_ref == self.reference_size)
+            and n_seen >= n_ref + n_win
+        )
+        if not ok:
+            raise StateError(
+                f"state counters are inconsistent: n_reference={n_ref}, n_window={n_win}, "
+                f"pos={pos}, n_seen={n_seen} for reference_size={self.reference_size}, "
+                f"window_size={self.window_size}"
+            )
+        return names, kinds, codes, ref, win, n_ref, n_win, pos, n_seen
 
     def update_one(self, x: dict[str, Any]) -> None:
         """Add one row (a dict feature -> value)."""

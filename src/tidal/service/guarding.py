@@ -8,10 +8,17 @@ in a nullable column), go to the quarantine (``<data>/quarantine.sqlite``, sourc
 name) and are neither learned nor logged; repaired rows are learned (and logged) with their
 repaired values. A :class:`tidal.monitor.FeatureDriftMonitor` is updated with the learned rows.
 
-The guard's and the monitor's state are not in the write-ahead log: after a restart the guard
-starts again from its schema and the monitor from an empty reference window. A freeze a burst
-caused is kept on disk, though (:meth:`tidal.service.host.ModelHost.freeze`): the restarted
-model stays frozen until an admin unfreezes it or a version is installed.
+Restarts. The guard's and the monitor's state (:meth:`ModelGuard.state_dict`) are saved in the
+model's snapshots, taken under the model's lock with the model's state, so they match its
+sequence number. A restart restores them when the guard is attached
+(:meth:`tidal.service.host.ModelHost.attach_guard`) and feeds the monitor the rows of the logged
+events replayed after the snapshot (rows already screened: the guard does not check them
+again, so its counters and burst rates are those of the snapshot). What a crash loses is the
+guard's view of the rows it quarantined after the last snapshot (they are not in the log; they
+are in the quarantine). A snapshot without a guard state (written before guards were saved, or
+while the model was not guarded) starts the guard fresh. A freeze a burst caused is kept on
+disk too (:meth:`tidal.service.host.ModelHost.freeze`): the restarted model stays frozen until
+an admin unfreezes it or a version is installed.
 """
 
 from __future__ import annotations
@@ -26,11 +33,13 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from tidal.base import StateError
 from tidal.guards import QUARANTINED, REPAIRED, Guard, Quarantine, Rule, Schema
 from tidal.service.schemas import LearnResponse
 
 __all__ = ["GuardQuarantine", "GuardedLearnResponse", "ModelGuard", "Screen"]
 
+STATE_FORMAT = "tidal.model_guard"
 _COLUMNS = ("id", "time", "source", "rule", "reason", "row", "status", "record")
 
 
@@ -132,6 +141,9 @@ class ModelGuard:
     >>> g.observe([{"x": 1.0}, {"x": 2.0}, {"x": 2.5}])
     >>> sorted({r["feature"] for r in g.drift()["features"]})
     ['x']
+    >>> twin = ModelGuard("m", schema, q, drift_reference=2, drift_window=2)
+    >>> twin.load_state(g.state_dict()).drift() == g.drift(), twin.guard.counters["missing"]
+    (True, 1)
     >>> q.close()
     """
 
@@ -156,6 +168,66 @@ class ModelGuard:
             drift_reference, drift_window, categorical=categorical or None
         )
         self._lock = threading.Lock()  # the monitor: updated by learns, read by routes
+
+    def state_dict(self) -> dict[str, Any]:
+        """The guard's and the monitor's state (numpy arrays and JSON values, copies).
+
+        Take it under the host's lock (as :meth:`tidal.service.host.ModelHost.snapshot` does):
+        the guard changes under that lock, so the state then matches the model's."""
+        with self._lock:
+            return {
+                "format": STATE_FORMAT,
+                "format_version": 1,
+                "guard": self.guard.state_dict(),
+                "monitor": self.monitor.state_dict(),
+            }
+
+    def load_state(self, state: dict[str, Any]) -> ModelGuard:
+        """Restore :meth:`state_dict` output; returns self.
+
+        All or nothing: a state saved with another schema, other rules or other drift
+        settings raises :class:`tidal.base.StateError`, and the guard and the monitor are then
+        both fresh (as if started from the schema), never half restored."""
+        with self._lock:
+            try:
+                self._load(state)
+            except Exception as e:
+                # rules restored before the one that failed must not survive either
+                self.guard.reset()
+                self.monitor.reset()
+                if isinstance(e, StateError):
+                    raise
+                raise StateError(f"malformed model guard state ({type(e).__name__}: {e})") from e
+        return self
+
+    def _load(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            got = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise StateError(
+                f"not a model guard state: expected format {STATE_FORMAT!r}, got {got!r}"
+            )
+        if state.get("format_version") != 1:
+            raise StateError(
+                f"model guard state version {state.get('format_version')!r} is not supported: "
+                "this release reads version 1"
+            )
+        monitor = state["monitor"]
+        features = monitor.get("feature_names") if isinstance(monitor, dict) else None
+        if features is not None and list(features) != list(self.schema.names):
+            raise StateError(
+                f"the state's drift monitor watched features {list(features)}, this guard's "
+                f"schema has {list(self.schema.names)}"
+            )
+        self.guard.load_state(state["guard"])
+        self.monitor.reset()
+        self.monitor.load_state(monitor)
+
+    def mark(self) -> tuple[int, int]:
+        """Changes so far: (rows the guard checked, rows the monitor saw). A snapshot is worth
+        writing when this moved since the last one, even if the model learned nothing (rows
+        quarantined still teach the guard)."""
+        with self._lock:
+            return int(self.guard.n_rows), int(self.monitor.n_seen)
 
     @property
     def learning_paused(self) -> bool:

@@ -16,13 +16,16 @@ them before it answers, so every model version a client is told about survives a
 flight, but a version number it reports may be lost, and reused, after a crash).
 
 Recovery. The newest valid snapshot is loaded and the log after it replayed, batch by batch as
-it was applied, so the recovered state equals the state before the crash bit for bit.
+it was applied, so the recovered state equals the state before the crash bit for bit. A guarded
+model's snapshot also holds its guard's and drift monitor's state, taken under the same lock as
+the model's; :meth:`ModelHost.attach_guard` restores it and feeds the monitor the replayed rows.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import threading
 import time
@@ -40,6 +43,8 @@ from tidal.service.snapshots import SnapshotStore
 from tidal.service.wal import WalError, WriteAheadLog, _fsync_dir
 
 __all__ = ["FrozenError", "LearnResult", "ModelHost", "PredictResult", "UnknownPredictionError"]
+
+log = logging.getLogger("tidal.service")
 
 
 class FrozenError(RuntimeError):
@@ -189,6 +194,7 @@ class ModelHost:
         self.guard: Any = None  # a tidal.service.guarding.ModelGuard: screens rows before learning
         self.snapshots = SnapshotStore(self.data / "snapshots" / name)
         snap = self.snapshots.latest()
+        self._guard_mark: tuple[int, int] | None = None  # ModelGuard.mark() at the last snapshot
         if snap is not None:
             model = learner_from_state(snap.model_state)
             for pid, seq in snap.extra.get("learned_ids", []):
@@ -205,6 +211,13 @@ class ModelHost:
         )
         self.applied_seq = self.snapshot_seq
         self.replayed = self._replay()
+        # the snapshot's guard state and seq, and the last event replayed, for attach_guard:
+        # the guard is attached after the host is built (Service._guard_models)
+        self._guard_saved: tuple[dict[str, Any] | None, int] | None = (
+            snap.extra.get("guard") if snap is not None else None,
+            self.snapshot_seq,
+        )
+        self._replayed_seq = self.applied_seq
         self.last_snapshot_time = time.monotonic()
 
     # ------------------------------------------------------------------ recovery
@@ -230,6 +243,56 @@ class ModelHost:
                 f"at {self.applied_seq}"
             )
         return n
+
+    def attach_guard(self, guard: Any) -> None:
+        """Put ``guard`` (a :class:`tidal.service.guarding.ModelGuard`) in front of learning.
+
+        The first guard attached after start gets the guard state of the snapshot the model
+        was loaded from, then its monitor observes the rows of the events replayed after that
+        snapshot (already screened when they were learned: not checked again), so it stands
+        where it stood when the service stopped. A snapshot without a guard state (older
+        release, model not guarded then) leaves the guard fresh, as does a state the guard
+        cannot take (schema, rules or drift settings changed since): a log line says so.
+        Starting fresh rather than refusing to start: the old state describes data under the
+        old schema, so it cannot be trusted for the new one, and a freeze a burst caused is
+        kept on disk apart from it (:meth:`freeze`), so nothing stops being guarded.
+        """
+        with self._lock:
+            saved, self._guard_saved = self._guard_saved, None
+            if saved is not None and saved[1] != self.snapshot_seq:
+                # a snapshot without this guard was written since start: the saved state and
+                # the log after it no longer meet
+                log.warning(
+                    "model %r: guard starts fresh: snapshot %d was written before the guard "
+                    "was attached",
+                    self.name,
+                    self.snapshot_seq,
+                )
+                saved = None
+            if saved is not None:
+                self._restore_guard(guard, *saved)
+            self.guard = guard
+
+    def _restore_guard(self, guard: Any, state: dict[str, Any] | None, seq: int) -> None:
+        if state is not None:
+            try:
+                guard.load_state(state)
+            except StateError as e:
+                log.warning(
+                    "model %r: guard and drift monitor start fresh: the state in snapshot %d "
+                    "does not fit them (%s)",
+                    self.name,
+                    seq,
+                    e,
+                )
+        elif seq > 0:
+            log.info("model %r: snapshot %d has no guard state; guard starts fresh", self.name, seq)
+        self._guard_mark = guard.mark()
+        # the monitor sees every row learned since the state it starts from, in the same batches
+        for first, events in self.wal.replay_batches(after=seq):
+            if first > self._replayed_seq:
+                break
+            guard.observe([e["x"] for e in events[: self._replayed_seq - first + 1]])
 
     # ------------------------------------------------------------------ serving
     def model_version(self) -> dict[str, Any]:
@@ -445,26 +508,46 @@ class ModelHost:
         with self._snap_lock:
             with self._lock:
                 seq = self.applied_seq
-                if seq == self.snapshot_seq:
+                mark = self.guard.mark() if self.guard is not None else None
+                # rows a guard quarantined change it without an event: worth a snapshot too
+                if seq == self.snapshot_seq and mark == self._guard_mark:
                     self.last_snapshot_time = time.monotonic()
                     return None
                 state = copy.deepcopy(self.model.state_dict())
                 learned = [[k, v] for k, v in self._learned.items()]
                 version = self.version
-            self.save_snapshot(seq, state, learned, version)
+                guard = self.guard_state()
+            self.save_snapshot(seq, state, learned, version, guard=guard)
+            self._guard_mark = mark
             self.last_snapshot_time = time.monotonic()
             self.wal.compact(seq)
             self.snapshots.prune(self.snapshots_kept)
             return seq
 
     def save_snapshot(
-        self, seq: int, state: dict[str, Any], learned: list[Any], version: str | None
+        self,
+        seq: int,
+        state: dict[str, Any],
+        learned: list[Any],
+        version: str | None,
+        *,
+        guard: dict[str, Any] | None = None,
     ) -> None:
-        """Write ``state`` as the snapshot at ``seq`` once the log is on disk up to ``seq``."""
+        """Write ``state`` as the snapshot at ``seq`` once the log is on disk up to ``seq``.
+
+        ``guard`` is the guard's state (:meth:`guard_state`) taken under the same lock as
+        ``state``; it goes in the same file (arrays and all), so both are written atomically."""
         self.wal.wait(seq)
         extra = {"learned_ids": learned, "model_name": self.name, "registry_version": version}
+        if guard is not None:
+            extra["guard"] = guard
         self.snapshots.save(state, seq, extra)
         self.snapshot_seq = seq
+
+    def guard_state(self) -> dict[str, Any] | None:
+        """The guard's state to save with the model's (None if unguarded); call it under the
+        host's lock, so that it matches the model's state and sequence number."""
+        return self.guard.state_dict() if self.guard is not None else None
 
     def snapshot_due(self, every_seconds: float) -> bool:
         if self.events_since_snapshot <= 0:

@@ -162,7 +162,7 @@ class Service:
         for name, path in cfg.guards.items():
             try:
                 schema = Schema.from_json(Path(path))
-                self.hosts[name].guard = ModelGuard(
+                guard = ModelGuard(
                     name,
                     schema,
                     self.quarantine,
@@ -171,6 +171,8 @@ class Service:
                 )
             except (SchemaError, ValueError) as e:
                 raise ConfigError(f"model {name!r}: guards: {e}") from e
+            # restores the guard's state from the model's snapshot (and the log after it)
+            self.hosts[name].attach_guard(guard)
 
     def learned(self, host: ModelHost) -> None:
         """Tell the snapshot thread that ``host`` learned (it snapshots every N events)."""
@@ -243,7 +245,9 @@ class Service:
             state = copy.deepcopy(model.state_dict())
             learned = [[k, v] for k, v in host._learned.items()]
             # same seq as an older snapshot is fine: save replaces it atomically
-            host.save_snapshot(host.applied_seq, state, learned, host.version)
+            host.save_snapshot(
+                host.applied_seq, state, learned, host.version, guard=host.guard_state()
+            )
             if frozen is not None or host.freeze_record is not None:
                 host.unfreeze()
         self.shadows.reset_watch(name)

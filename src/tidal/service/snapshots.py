@@ -4,6 +4,10 @@ A snapshot is ``<folder>/<seq>.npz`` written by :func:`tidal.base.save_state` (a
 pickle), atomically: written to a temporary file, fsynced, renamed, and the folder fsynced, so a
 crash leaves either the old set of snapshots or the new one, never a half-written file under a
 snapshot's name.
+
+``extra`` holds what belongs with the model at that sequence number: JSON values (ids learned,
+registry version) and, for a guarded model, the guard's and drift monitor's state with its numpy
+arrays (``save_state`` stores arrays anywhere in the payload), so all of it is in the one file.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ _FORMAT = "tidal.snapshot"
 
 
 class Snapshot:
-    """One snapshot read back: the sequence number it covers, the model state, extra JSON
-    (see :class:`SnapshotStore` for an example)."""
+    """One snapshot read back: the sequence number it covers, the model state, ``extra`` (JSON
+    values and arrays; see :class:`SnapshotStore` for an example)."""
 
     def __init__(self, seq: int, model_state: dict[str, Any], extra: dict[str, Any]) -> None:
         self.seq = seq
