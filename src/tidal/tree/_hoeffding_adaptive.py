@@ -150,7 +150,7 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         return int(self._tree["hmeta"][k]) if self._tree_or_none() is not None else 0
 
     def _live(self) -> np.ndarray:
-        """Nodes reachable from the root (replaced branches stay in the arrays, detached)."""
+        """Nodes reachable from the root (detached ones wait in the arrays for `_compact`)."""
         s = self._tree
         ni = s["node_i"]
         seen = np.zeros(ni.shape[0], dtype=bool)
