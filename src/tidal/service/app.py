@@ -133,6 +133,18 @@ def _input_error(e: InputError, where: str, learn: bool) -> ServiceError:
     return ServiceError(422, str(e), loc, "input_error")
 
 
+def _route_label(request: Request) -> str:
+    """The ``route`` label of a rejected request: the last segment of the matched route's
+    template ("predict", "learn"; the whole template when that segment is a parameter), never
+    of the URL. URL segments are the client's text: one label value per unknown model name or
+    version asked for would grow the metrics (and every scrape) without bound."""
+    path = getattr(request.scope.get("route"), "path", None)
+    if path is None:
+        return "unmatched"
+    last = path.rsplit("/", 1)[-1]
+    return path if last.startswith("{") else last
+
+
 def create_app(config: ServiceConfig | None = None, service: Service | None = None) -> FastAPI:
     """The service as an ASGI app. Locks ``config.data`` and recovers every model now.
 
@@ -176,7 +188,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        metrics.rejected.labels(route=request.url.path.rsplit("/", 1)[-1], status=exc.status).inc()
+        metrics.rejected.labels(route=_route_label(request), status=exc.status).inc()
         return _ErrorJSON({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -187,7 +199,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             if err["type"] == "json_invalid":  # say where, since there is no field to name
                 err["msg"] = f"malformed JSON body at character {err['loc'][-1]}"
             detail.append(err)
-        metrics.rejected.labels(route=request.url.path.rsplit("/", 1)[-1], status=422).inc()
+        metrics.rejected.labels(route=_route_label(request), status=422).inc()
         return _ErrorJSON({"detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
