@@ -111,6 +111,45 @@ def test_delayed_labels_learned_once_and_unknown_ids_refused(tmp_path):
     host.close()
 
 
+def test_learned_ids_in_snapshots_new_and_old_layout(tmp_path):
+    rows, labels = make_stream(6)
+    host = ModelHost("m", LinearRegression(), tmp_path, learned_ids_max=3)
+    host.learn(rows[5:], [float(labels[5])])
+    pids = host.predict(rows[:5]).prediction_ids
+    for pid, y in zip(pids, labels[:5]):
+        host.learn(None, [float(y)], prediction_ids=[pid])
+    host.close()  # snapshot at seq 6 with the 3 newest ids
+    kept = [(p, s) for p, s in zip(pids[2:], [4, 5, 6])]
+    snap = host.snapshots.latest()
+    assert snap.extra["learned_ids"]["ids"] == pids[2:]
+    assert snap.extra["learned_ids"]["seqs"].tolist() == [4, 5, 6]
+    again = ModelHost("m", LinearRegression(), tmp_path, learned_ids_max=3)
+    assert list(again._learned.items()) == kept
+    again.close()
+    # a snapshot written before the ids were stored as two lists: [[id, seq], ...]
+    old = dict(snap.extra, learned_ids=[list(pair) for pair in kept])
+    again.snapshots.save(snap.model_state, 6, old)
+    third = ModelHost("m", LinearRegression(), tmp_path, learned_ids_max=3)
+    assert list(third._learned.items()) == kept
+    assert third.learn(None, [1.0], prediction_ids=[pids[4]]).already_learned == [0]
+    third.close()
+
+
+def test_a_stop_between_snapshot_and_compaction_is_compacted_at_the_next_close(tmp_path):
+    rows, labels = make_stream(40)
+    host = ModelHost("m", LinearRegression(), tmp_path, segment_bytes=512)
+    for i in range(0, 40, 4):
+        host.learn(rows[i : i + 4], [float(y) for y in labels[i : i + 4]])
+    with host._lock:
+        state, learned = host.model.state_dict(), host.learned_ids_copy()
+    host.save_snapshot(40, state, learned, None)
+    host.wal.close()  # killed after the snapshot was written, before the log was compacted
+    again = ModelHost("m", LinearRegression(), tmp_path, segment_bytes=512)
+    assert again.replayed == 0 and len(again.wal.segments) >= 3
+    again.close()  # nothing new to snapshot: the segments it covers go all the same
+    assert len(list((tmp_path / "wal" / "m").glob("*.wal"))) == 1
+
+
 def test_learned_ids_survive_crash_through_log_replay(tmp_path):
     rows, labels = make_stream(5)
     host = ModelHost("m", LinearRegression(), tmp_path)

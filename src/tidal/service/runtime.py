@@ -243,7 +243,7 @@ class Service:
             # new model's snapshot is there, so a crash before that restarts frozen
             frozen, host.frozen = host.frozen, None
             state = copy.deepcopy(model.state_dict())
-            learned = [[k, v] for k, v in host._learned.items()]
+            learned = host.learned_ids_copy()
             # same seq as an older snapshot is fine: save replaces it atomically
             host.save_snapshot(
                 host.applied_seq, state, learned, host.version, guard=host.guard_state()
