@@ -376,10 +376,10 @@ def _nb_proba(
     if not any_present or total == 0.0:
         return False
     s = node_i[node, NI_SLOT]
-    two = pf[PF_TWO]
     if moa:
         _moa_votes(stats, present, node, total, x, s, g, fw, rank, cnt, nom_idx, votes)
         return _votes_to_proba(present, node, votes, out)
+    two = pf[PF_TWO]
     m = 0
     if s >= 0:
         F = fw.shape[1]

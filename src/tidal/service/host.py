@@ -519,17 +519,14 @@ class ModelHost:
                 # rows a guard quarantined change it without an event: worth a snapshot too
                 changed = seq != self.snapshot_seq or mark != self._guard_mark
                 if changed:
-                    state = copy.deepcopy(self.model.state_dict())
-                    learned = self.learned_ids_copy()
-                    version = self.version
-                    guard = self.guard_state()
+                    taken = self.capture()
             if not changed:
                 self.last_snapshot_time = time.monotonic()
                 # the log may still hold segments the last snapshot covers (a restart right
                 # after a snapshot opens a new one): drop them, as after any snapshot
                 self.wal.compact(seq)
                 return None
-            self.save_snapshot(seq, state, learned, version, guard=guard)
+            self.save_snapshot(**taken)
             self._guard_mark = mark
             self.last_snapshot_time = time.monotonic()
             self.wal.compact(seq)
@@ -560,6 +557,17 @@ class ModelHost:
             extra["guard"] = guard
         self.snapshots.save(state, seq, extra)
         self.snapshot_seq = seq
+
+    def capture(self) -> dict[str, Any]:
+        """What a snapshot of the model as it stands holds, as :meth:`save_snapshot`'s
+        arguments (call it under the host's lock: model, ids and guard then agree with seq)."""
+        return {
+            "seq": self.applied_seq,
+            "state": copy.deepcopy(self.model.state_dict()),
+            "learned": self.learned_ids_copy(),
+            "version": self.version,
+            "guard": self.guard_state(),
+        }
 
     def learned_ids_copy(self) -> tuple[list[str], list[int]]:
         """The learned prediction ids and their sequence numbers, oldest first, for a snapshot

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from pathlib import Path
 from typing import Any
@@ -242,12 +241,8 @@ class Service:
             # a version put in on purpose learns again; the freeze on disk goes only once the
             # new model's snapshot is there, so a crash before that restarts frozen
             frozen, host.frozen = host.frozen, None
-            state = copy.deepcopy(model.state_dict())
-            learned = host.learned_ids_copy()
             # same seq as an older snapshot is fine: save replaces it atomically
-            host.save_snapshot(
-                host.applied_seq, state, learned, host.version, guard=host.guard_state()
-            )
+            host.save_snapshot(**host.capture())
             if frozen is not None or host.freeze_record is not None:
                 host.unfreeze()
         self.shadows.reset_watch(name)
