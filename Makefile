@@ -2,24 +2,43 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Every install comes from this lock (all extras, exact versions): a clone next month gets the
+# versions CI passed with today. `make lock` refreshes it on purpose.
+LOCK   := requirements.lock
+PIP_VERSION := 26.3
 # Debian packages the test suite needs; installed only when missing.
 APT_PACKAGES ?= chromium postgresql redis-server
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: demo test lint format bench system-deps clean
+.PHONY: demo test lint format bench lock system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q pip==$(PIP_VERSION)
 
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# the demo needs only the core dependencies, at the lock's versions (-c: pinned, not all installed)
+$(VENV)/.installed-base: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) setuptools wheel
+	$(BIN)/pip install -q --no-build-isolation -c $(LOCK) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,bench,service]'
+# tests install exactly the lock, then tidal itself without resolving anything more; `pip check`
+# fails the install when pyproject.toml asks for something the lock lacks (run `make lock`)
+$(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -r $(LOCK)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e '.[test,bench,service]'
+	$(BIN)/pip check
 	touch $@ $(VENV)/.installed-base
+
+# re-resolve every extra to today's newest versions; commit the result after `make test` passes
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q pip==$(PIP_VERSION) pip-tools
+	.lock-venv/bin/pip-compile -q --upgrade --allow-unsafe --strip-extras \
+		--extra test --extra bench --extra service \
+		--no-emit-find-links --no-emit-index-url --output-file $(LOCK) pyproject.toml
+	rm -rf .lock-venv
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
