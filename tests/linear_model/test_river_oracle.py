@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from river import linear_model as rl
@@ -134,23 +137,65 @@ def test_softmax_regression(stream_name, l2, name, river_opt, tidal_opt, oracle,
     _assert_close(oracle.proba(r, rows, y.tolist(), classes), got)
 
 
-@pytest.mark.parametrize("stream_name", STREAMS)
-@pytest.mark.parametrize("mode", [0, 1, 2])
-@pytest.mark.parametrize("C", [0.01, 1.0])
-def test_pa_classifier(stream_name, mode, C, oracle, request):
+def _fma_norm(x: dict) -> float:
+    """||x|| with the squares summed in column order by fused multiply-adds, computed exactly.
+
+    River's passive-aggressive step divides by ``np.linalg.norm(x) ** 2``: a BLAS ``ddot`` whose
+    summation order depends on the OpenBLAS kernel picked for the CPU (SkylakeX sums short rows
+    with one FMA per value in order, Haswell does not). tidal fixes the order (the SkylakeX one).
+    ``Fraction`` arithmetic is exact and ``float(Fraction)`` rounds correctly, so each step here
+    is one correctly rounded ``fma``, on any CPU and any BLAS.
+    """
+    s = 0.0
+    for v in x.values():
+        s = float(Fraction(v) * Fraction(v) + Fraction(s))
+    return math.sqrt(s)
+
+
+@pytest.fixture
+def river_pa_norm_fixed(monkeypatch):
+    """River's PA with its BLAS norm replaced by :func:`_fma_norm` (the only BLAS call it makes)."""
+    import river.utils.math as river_math
+
+    blas_norm = river_math.norm
+
+    def norm(x, order=None):
+        assert order == 2, order  # PA asks for nothing else; anything new must be looked at
+        return _fma_norm(x)
+
+    monkeypatch.setattr(river_math, "norm", norm)
+    return blas_norm
+
+
+def _first_blas_rounding(rows) -> int:
+    """The first row whose ||x|| from this machine's BLAS differs from tidal's by rounding."""
+    for i, x in enumerate(rows):
+        if np.linalg.norm(list(x.values())).item() != _fma_norm(x):
+            return i
+    return len(rows)
+
+
+PA_CASES = pytest.mark.parametrize(
+    ("stream_name", "mode", "C"),
+    [(s, m, c) for s in STREAMS for m in (0, 1, 2) for c in (0.01, 1.0)],
+)
+
+
+@PA_CASES
+def test_pa_classifier(stream_name, mode, C, oracle, request, river_pa_norm_fixed):
+    """Bit for bit on every CPU: River's arithmetic, with its BLAS summation order fixed."""
     stream = request.getfixturevalue(stream_name)
     r = rl.PAClassifier(C=C, mode=mode)
     t = tl.PAClassifier(C=C, mode=mode)
     _assert_close(*_binary_proba(stream, r, t, oracle))
 
 
-@pytest.mark.parametrize("stream_name", STREAMS)
-@pytest.mark.parametrize("mode", [0, 1, 2])
-@pytest.mark.parametrize("C", [0.01, 1.0])
+@PA_CASES
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_pa_regressor(stream_name, mode, C, oracle, request):
-    # with C=1 River's updates are chaotic (its loss compares with 2y - 1): any rounding
-    # difference would grow to visible size, so these cases check the arithmetic bit for bit
+def test_pa_regressor(stream_name, mode, C, oracle, request, river_pa_norm_fixed):
+    # with C=1 or mode 0 River's updates are chaotic (its loss compares with 2y - 1): any
+    # rounding difference would grow to visible size, so these cases check the arithmetic bit
+    # for bit, which the fixed norm makes possible on every CPU
     stream = request.getfixturevalue(stream_name)
     X = getattr(stream, "X_no_demand", stream.X)
     rows = getattr(stream, "rows_no_demand", stream.rows)
@@ -158,6 +203,51 @@ def test_pa_regressor(stream_name, mode, C, oracle, request):
     t = tl.PARegressor(C=C, mode=mode, eps=0.05)
     expected = oracle.values(r, rows, stream.target.tolist())
     _assert_close(expected, t.step_many(X, stream.target))
+
+
+@PA_CASES
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_pa_equals_unpatched_river_until_blas_rounds_differently(
+    stream_name, mode, C, oracle, request
+):
+    """Against River as installed, with this machine's BLAS: equal on every row predicted before
+    the first row whose norm BLAS rounds differently (on SkylakeX: every row). After that row a
+    chaotic case may drift by whole units, which says nothing about tidal's arithmetic."""
+    stream = request.getfixturevalue(stream_name)
+    X = getattr(stream, "X_no_demand", stream.X)
+    rows = getattr(stream, "rows_no_demand", stream.rows)
+    first = _first_blas_rounding(rows)
+    same = first + 1  # row ``first`` is still predicted before its differing norm is learned
+    r = rl.PARegressor(C=C, mode=mode, eps=0.05)
+    t = tl.PARegressor(C=C, mode=mode, eps=0.05)
+    expected = oracle.values(r, rows[:same], stream.target[:same].tolist())
+    _assert_close(expected, t.step_many(X.iloc[:same], stream.target[:same]))
+    rc = rl.PAClassifier(C=C, mode=mode)
+    tc = tl.PAClassifier(C=C, mode=mode)
+    rows_c, X_c = stream.rows[:same], stream.X.iloc[:same]
+    expected = oracle.proba(rc, rows_c, stream.binary[:same].tolist(), [False, True])
+    _assert_close(expected, tc.step_proba_many(X_c, stream.binary[:same]))
+
+
+def test_the_fixed_norm_is_one_rounding_from_blas(synthetic, elec2_head):
+    """The fixed order changes ||x|| by rounding only (what makes the patched oracle fair)."""
+    for x in synthetic.rows + elec2_head.rows:
+        blas = np.linalg.norm(list(x.values())).item()
+        assert abs(blas - _fma_norm(x)) <= 4 * np.spacing(blas)
+
+
+def test_the_oracle_sees_a_wrong_norm(synthetic, oracle, monkeypatch):
+    """The patched oracle can fail: one ulp off in the norm and the chaotic case departs."""
+    import river.utils.math as river_math
+
+    monkeypatch.setattr(river_math, "norm", lambda x, order=None: np.nextafter(_fma_norm(x), 9))
+    r = rl.PARegressor(C=1.0, mode=1, eps=0.05)
+    t = tl.PARegressor(C=1.0, mode=1, eps=0.05)
+    X = getattr(synthetic, "X_no_demand", synthetic.X)
+    rows = getattr(synthetic, "rows_no_demand", synthetic.rows)
+    expected = oracle.values(r, rows, synthetic.target.tolist())
+    with pytest.raises(AssertionError, match="max abs diff"):
+        _assert_close(expected, t.step_many(X, synthetic.target))
 
 
 @pytest.mark.parametrize("stream_name", STREAMS)

@@ -234,10 +234,9 @@ def test_stop_then_restart_resumes_own_pending_entries(r: Any, tmp_path) -> None
         while c.stats.learned < 50 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert c.stats.learned == 50
-        t0 = time.monotonic()
         c.stop()
-        thread.join(5)
-        assert not thread.is_alive() and time.monotonic() - t0 < 2
+        thread.join(30)  # a bound for a stuck loop, not a speed claim (block_ms is 100 ms)
+        assert not thread.is_alive()
     finally:
         c.stop()
         thread.join()

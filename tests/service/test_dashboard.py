@@ -357,56 +357,43 @@ def test_promote_with_admin_token_changes_stage_and_audits(server, browser):
     page.context.close()
 
 
+def fill_ten_models(svc, n: int = 100_000) -> list[str]:
+    """Ten models with 4 series of ``n`` points each, a drift mark and a guard mark; a shadow."""
+    models = [f"m{i}" for i in range(10)]
+    rng = np.random.default_rng(1)
+    t = time.time() - n + np.arange(n, dtype=float)  # one point a second up to now
+    drop = np.where(np.arange(n) < n // 2, 0.0, 0.15)  # a concept drift half way
+    for name in models:
+        walk = np.cumsum(rng.normal(0, 0.0003, n))
+        online = np.clip(0.85 - drop * np.exp(-(np.arange(n) - n // 2).clip(0) / 5e3), 0, 1)
+        svc.recorder.extend(name, "metric:online", t, online + 0.01 * rng.normal(size=n))
+        svc.recorder.extend(name, "metric:batch", t, np.clip(0.8 - drop + walk, 0, 1))
+        svc.recorder.extend(name, "rate:learn", t, rng.poisson(200, n))
+        svc.recorder.extend(name, "rate:predict", t, rng.poisson(800, n))
+        svc.recorder.mark(name, "drift", "ADWIN on a", t=t[n // 2])
+        svc.recorder.mark(name, "guard", "range(a)", t=t[-10])
+    shadow = np.clip(0.83 + walk, 0, 1)  # a challenger in shadow, side by side with m9's
+    svc.recorder.extend("m9", "metric:shadow v2", t, shadow)
+    return models
+
+
 @needs_browser
-def test_ten_models_of_100k_points_render_fast(tmp_path, browser):
-    n, models = 100_000, {f"m{i}": "lr" for i in range(10)}
+def test_ten_models_of_100k_points_render_decimated_and_cached(tmp_path, browser):
+    """What is drawn, not how fast: the first-render time is `benchmarks/bench_dashboard.py`'s."""
+    models = {f"m{i}": "lr" for i in range(10)}
     with serve(tmp_path, models) as (url, svc, tokens):
-        rng = np.random.default_rng(1)
-        t = time.time() - n + np.arange(n, dtype=float)  # one point a second up to now
-        drop = np.where(np.arange(n) < n // 2, 0.0, 0.15)  # a concept drift half way
-        for name in models:
-            walk = np.cumsum(rng.normal(0, 0.0003, n))
-            online = np.clip(0.85 - drop * np.exp(-(np.arange(n) - n // 2).clip(0) / 5e3), 0, 1)
-            svc.recorder.extend(name, "metric:online", t, online + 0.01 * rng.normal(size=n))
-            svc.recorder.extend(name, "metric:batch", t, np.clip(0.8 - drop + walk, 0, 1))
-            svc.recorder.extend(name, "rate:learn", t, rng.poisson(200, n))
-            svc.recorder.extend(name, "rate:predict", t, rng.poisson(800, n))
-            svc.recorder.mark(name, "drift", "ADWIN on a", t=t[n // 2])
-            svc.recorder.mark(name, "guard", "range(a)", t=t[-10])
-        shadow = np.clip(0.83 + walk, 0, 1)  # a challenger in shadow, side by side with m9's
-        svc.recorder.extend("m9", "metric:shadow v2", t, shadow)
-        uncached = []
-        # each visit in a fresh browser context: no HTTP cache, no compiled-code cache, as a
-        # first visit; the median of five, so that a neighbour's burst on the shared cores
-        # does not decide the test (all five are printed)
-        for _ in range(5):
-            page = _page(browser, url, tokens["read"], go=False)
-            t0 = time.perf_counter()
-            page.goto(url + "/")
-            page.wait_for_function(ALL_DRAWN, arg=len(models), timeout=WAIT)
-            uncached.append(time.perf_counter() - t0)
-            js = page.evaluate(PLOTLY_ENTRY)
-            assert js["transferSize"] > 0  # really fetched from the server, gzipped
-            assert js["encodedBodySize"] < js["decodedBodySize"] / 2
-            if len(uncached) < 5:
-                page.context.close()
-        # a returning visit in the last context: plotly.js comes from the browser's cache
-        t0 = time.perf_counter()
+        fill_ten_models(svc)
+        # a first visit in a fresh browser context: no HTTP cache
+        page = _page(browser, url, tokens["read"], go=False)
         page.goto(url + "/")
         page.wait_for_function(ALL_DRAWN, arg=len(models), timeout=WAIT)
-        warm = time.perf_counter() - t0
+        js = page.evaluate(PLOTLY_ENTRY)
+        assert js["transferSize"] > 0  # really fetched from the server, gzipped
+        assert js["encodedBodySize"] < js["decodedBodySize"] / 2
+        # a returning visit in the same context: plotly.js comes from the browser's cache
+        page.goto(url + "/")
+        page.wait_for_function(ALL_DRAWN, arg=len(models), timeout=WAIT)
         assert page.evaluate(PLOTLY_ENTRY)["transferSize"] == 0
-        median = sorted(uncached)[2]
-        data_to_chart = page.evaluate(
-            "performance.getEntriesByName('tidal-first-render')[0].startTime"
-            " - performance.getEntriesByName('tidal-state')[0].startTime"
-        )
-        print(
-            f"\nfirst render, 10 models x 4 series x {n:,} points, uncached (fresh browser "
-            f"context): {median:.3f} s median of {', '.join(f'{t:.3f}' for t in uncached)} s; "
-            f"returning visit: {warm:.3f} s (state received to charts drawn: "
-            f"{data_to_chart / 1000:.3f} s)"
-        )
         lengths = page.evaluate(
             "[...document.querySelectorAll('.js-plotly-plot')].flatMap("
             "el => el.data.filter(t => t.mode === 'lines').map(t => t.x.length))"
@@ -423,7 +410,6 @@ def test_ten_models_of_100k_points_render_fast(tmp_path, browser):
         assert page.errors == [] and page.offsite == []
         page.context.close()
     assert shot.stat().st_size > 20_000
-    assert median < 2.0, f"first render (uncached, median) took {median:.2f} s"
 
 
 ROW_READS = """([selector, start]) => {

@@ -2,7 +2,6 @@
 
 import gzip
 import json
-import time
 from importlib import resources
 
 import numpy as np
@@ -94,13 +93,9 @@ def test_fingerprint_sees_a_single_changed_value(tmp_path, csv_path):
     assert len(a.fingerprint()) == 64
 
 
-def test_elec2_reads_fast_and_matches_numpy():
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        X, y = read_csv(ELEC2, target="up").arrays()
-        best = min(best, time.perf_counter() - t0)
-    assert best < 0.5, f"reading Elec2 took {best:.3f} s"
+def test_elec2_reads_the_same_numbers_as_numpy():
+    # how fast: benchmarks/bench_io.py (a timed test fails on a loaded machine)
+    X, y = read_csv(ELEC2, target="up").arrays()
     raw = np.loadtxt(ELEC2, delimiter=",", skiprows=1)
     assert X.shape == (45_312, 6) and np.array_equal(X, raw[:, :6])
     assert np.array_equal(y, raw[:, 6].astype(int))
