@@ -58,10 +58,10 @@ def count_labels(counts: dict[Any, int], y: Any) -> None:
 def steady_start(n: int) -> int:
     """The first row of the steady state of an ``n``-row run.
 
-    >>> steady_start(45312), steady_start(10), steady_start(0)
-    (36250, 8, 0)
+    >>> steady_start(45312), steady_start(10), steady_start(1), steady_start(0)
+    (36250, 8, 0, 0)
     """
-    return n - int(round(n * STEADY_FRACTION)) if n else 0
+    return n - max(int(round(n * STEADY_FRACTION)), 1) if n else 0
 
 
 def warm_window(n: int) -> int:

@@ -434,8 +434,8 @@ def _not_enough(results: Any, ok: list[dict], classifier: bool, say: Cite) -> li
     out = []
     if n < MIN_ROWS:
         out.append(
-            f"Only {say.derived('data', 'rows', n)} were labelled; a verdict needs at least "
-            f"{say.derived('rule', 'rows', MIN_ROWS)}."
+            f"The stream has {say.derived('data', 'rows', n)} with a label; a verdict needs at "
+            f"least {say.derived('rule', 'rows', MIN_ROWS)}."
         )
     counts = results.meta.get("data", {}).get("class_counts") if hasattr(results, "meta") else None
     if classifier and counts is not None:

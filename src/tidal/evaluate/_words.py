@@ -58,7 +58,7 @@ def human(column: str, value: Any) -> str:
     if column in ("first_fit_row", "row"):
         return f"row {value:,.0f}"
     if column in _ROWS:
-        return f"{value:,.0f} rows"
+        return "1 row" if round(value) == 1 else f"{value:,.0f} rows"
     if column == "points":
         return f"{value:.1f} points"
     if column == "confidence" and value > 0.99:
