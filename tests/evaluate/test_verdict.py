@@ -162,3 +162,33 @@ def test_a_change_confirmed_by_other_learners_than_the_reference_is_kept():
     from tidal.evaluate._recovery import confirm
 
     assert confirm(out["change_points"], {"ref": flat, "a": rise}, 500, True, "ref")[0] == []
+
+
+def test_regression_is_judged_on_the_steady_mae():
+    import warnings
+
+    from sklearn.linear_model import Ridge
+
+    from tidal.batch import BatchLearner, EveryN
+    from tidal.dummy import RunningMeanRegressor
+    from tidal.evaluate import prequential
+    from tidal.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6000, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.3 * rng.normal(size=6000)
+    learners = {
+        "linreg": LinearRegression(),
+        "batch": BatchLearner(Ridge(), retrain=EveryN(500), window=3000),
+        "mean": RunningMeanRegressor(),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = prequential((X, y), learners)
+    v = verdict(res)
+    assert v.recommendation in ("batch", "either", "online"), v.text
+    cols = {c for _, c, _ in v.cited}
+    assert "steady_mae" in cols and "steady_accuracy" not in cols
+    assert "lower MAE" in v.reasons[0] or "tied" in v.reasons[0]
+    assert res["mean"]["steady_mae"] > 3 * res["linreg"]["steady_mae"]
+    assert "baseline" not in v.rules

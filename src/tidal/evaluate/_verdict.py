@@ -349,7 +349,7 @@ def _gap_words(say: Cite, a: str, b: str, gap: float, cls: bool) -> str:
     if cls:
         return say.derived(f"{a}|{b}", "points", 100 * gap)
     base = abs(say.value(b, "steady_mae") or 1.0)
-    return say.derived(f"{a}|{b}", "percent", gap / base) + " of error"
+    return say.derived(f"{a}|{b}", "percent", gap / base) + " lower MAE"
 
 
 def _steady_rows(say: Cite) -> int:
@@ -419,7 +419,7 @@ def _cold_start_reason(say: Cite, best: dict, present: list[str]) -> str:
         n = best[f]["learner"]
         first = say.value(n, "first_fit_row")
         warm = say.value(n, "warmup_rows")
-        text = f"{n} reached its steady level after {say.cite(n, 'warmup_rows')}"
+        text = f"{n} reached its steady level within {say.cite(n, 'warmup_rows')}"
         if warm is None:
             text = f"{n} never settled before the steady state"
         if f != "online" and first is not None:
