@@ -322,7 +322,7 @@ def _quality_reason(say: Cite, best: dict, lead: str, tests: dict, steady: str, 
     start = say.derived("data", "rows", _steady_rows(say))
     if not tests:
         level = say.cite(a, steady)
-        return f"{a} ({lead}) is the only model family: {what} {level} over the last {start}."
+        return f"{_who(a, lead)} is the only model family: {what} {level} over the last {start}."
     parts = []
     for f, t in tests.items():
         b = best[f]["learner"]
@@ -330,12 +330,12 @@ def _quality_reason(say: Cite, best: dict, lead: str, tests: dict, steady: str, 
         conf = say.derived(f"{a}|{b}", "confidence", t["confidence"])
         if t["wins"]:
             parts.append(
-                f"{a} ({lead}) beats {b} ({f}) by {gap}: {say.cite(a, steady)} vs "
+                f"{_who(a, lead)} beats {_who(b, f)} by {gap}: {say.cite(a, steady)} vs "
                 f"{say.cite(b, steady)}, {conf} confidence"
             )
         else:
             parts.append(
-                f"{a} ({lead}) and {b} ({f}) are tied: {say.cite(a, steady)} vs "
+                f"{_who(a, lead)} and {_who(b, f)} are tied: {say.cite(a, steady)} vs "
                 f"{say.cite(b, steady)}, {gap} apart ({conf} confidence)"
             )
     need = say.derived("rule", "confidence", CONFIDENCE)
@@ -343,6 +343,11 @@ def _quality_reason(say: Cite, best: dict, lead: str, tests: dict, steady: str, 
         f"On the last {start} ({what}, the steady state), " + "; ".join(parts) + f" (a win needs "
         f"{need} confidence in a paired block bootstrap)."
     )
+
+
+def _who(name: str, family: str) -> str:
+    """ "arf (online)", or just "online" when the learner is named after its family."""
+    return name if name == family else f"{name} ({family})"
 
 
 def _gap_words(say: Cite, a: str, b: str, gap: float, cls: bool) -> str:
@@ -385,13 +390,13 @@ def _drift_rule(results: Any, best: dict, contenders: list[str], say: Cite) -> t
     what = "known" if kind == "known" else "confirmed"
     if b_rec - recs[quick] <= RECOVERY_MARGIN:
         return None, (
-            f"After {n} {what} change(s), {q} ({quick}) does not recover clearly faster than "
-            f"{b} (batch): {say.cite(q, 'recovery_rows_mean')} vs "
+            f"After {n} {what} change(s), {_who(q, quick)} does not recover clearly faster "
+            f"than {_who(b, 'batch')}: {say.cite(q, 'recovery_rows_mean')} vs "
             f"{say.cite(b, 'recovery_rows_mean')}."
         )
     return quick, (
-        f"After {n} {what} change(s), {q} ({quick}) is back to its level in "
-        f"{say.cite(q, 'recovery_rows_mean')} on average, {b} (batch) in "
+        f"After {n} {what} change(s), {_who(q, quick)} is back to its level in "
+        f"{say.cite(q, 'recovery_rows_mean')} on average, {_who(b, 'batch')} in "
         f"{say.cite(b, 'recovery_rows_mean')}: it adapts faster when the stream changes."
     )
 
@@ -408,7 +413,7 @@ def _cost_reason(say: Cite, best: dict, contenders: list[str]) -> str:
     cells = " vs ".join(f"{say.cite(n, 'cpu_s')} for {n}" for _, n in names)
     kept = " vs ".join(f"{say.cite(n, 'bytes_kept')}" for _, n in names)
     return (
-        f"Being tied, cost decides: {cheap[1]} ({cheap[0]}) is cheaper in CPU ({cells}); "
+        f"Being tied, cost decides: {_who(cheap[1], cheap[0])} is cheaper in CPU ({cells}); "
         f"data kept for retraining: {kept}."
     )
 
