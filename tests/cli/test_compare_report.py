@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tidal.cli import app
-from tidal.evaluate._verdict import fmt, parse_quotes
+from tidal.evaluate._verdict import parse_quotes
+from tidal.evaluate._words import human
 
 runner = CliRunner()
 
@@ -47,9 +48,11 @@ def test_compare_batch_and_hybrid_writes_report_and_json(drifting_csv, tmp_path)
     assert batch["family"] == "batch" and batch["retrains"] >= 5
     assert rows["hybrid:every=500"]["family"] == "hybrid"
     # the verdict printed on the console quotes the JSON table
-    quotes = parse_quotes(data["verdict"]["text"])
+    quotes = parse_quotes(data["verdict"])
     assert quotes and all(
-        text == fmt(col, rows[name][col]) for name, col, text in quotes if name in rows
+        text == human(col, rows[name][col])
+        for name, col, text in quotes
+        if col in rows.get(name, {})
     )
     assert "<script src=" not in html.read_text(encoding="utf-8")
 

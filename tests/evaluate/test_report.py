@@ -13,8 +13,16 @@ from sklearn.linear_model import LogisticRegression as SkLR
 
 from tidal.batch import BatchLearner, EveryN
 from tidal.dummy import NoChangeClassifier
-from tidal.evaluate import prequential, verdict
-from tidal.evaluate._report import report_data, write_json, write_report
+from tidal.evaluate import Results, prequential, verdict
+from tidal.evaluate._report import (
+    _rolling_figure,
+    _styles,
+    _verdict_html,
+    report_data,
+    write_json,
+    write_report,
+)
+from tidal.evaluate._style import PALETTES
 from tidal.linear_model import LogisticRegression
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -108,9 +116,64 @@ def test_plots_render_in_headless_chromium(report):
                 "els => els.filter(e => (e.getAttribute('d') || '').length > 10).length",
             )
             page.screenshot(path=str(shot), full_page=True)
+            # the top section (title, stamp, verdict) is what a reader sees first
+            page.screenshot(path=str(ARTIFACTS / "report-top.png"))
+            fits = page.eval_on_selector_all(
+                ".verdict, .verdict table",
+                "els => els.every(e => e.scrollWidth <= e.clientWidth + 1)",
+            )
         finally:
             browser.close()
     assert fetched == []
+    assert fits, "a table is wider than its column"
     assert plots == 3
     assert traces >= 3 + 2  # three curves, and bars
     assert shot.stat().st_size > 20_000
+
+
+def test_each_learner_has_its_own_line_in_its_family_colours(results):
+    extra = [
+        {"learner": "lr2", "family": "online"},
+        {"learner": "majority", "family": "baseline"},
+    ]
+    res = Results(results.rows + extra, [], results.meta, results.costs, results.analysis)
+    styles = _styles(res)
+    looks = {(s["color"], s["dash"]) for n, s in styles.items() if n != "engine"}
+    assert len(looks) == len(res.rows)  # no two learners look alike
+    for r in res.rows:
+        assert styles[r["learner"]]["color"] in PALETTES[r["family"]]
+    fig = _rolling_figure(res, styles)
+    assert {t.name: t.line.dash for t in fig.data}["nochange"] == "dot"
+
+
+def test_a_diverged_learner_does_not_flatten_the_others():
+    rows = [{"learner": k, "family": "online"} for k in ("a", "b", "boom")]
+    rows[2]["status"] = "diverged"
+    x = list(range(1, 101))
+    curves = {
+        "a": {"row": x, "value": [1.0 + 0.01 * i for i in x]},
+        "b": {"row": x, "value": [1.5 + 0.01 * i for i in x]},
+        "boom": {"row": x, "value": [10.0**i for i in range(100)]},
+    }
+    analysis = {"curves": curves, "metric": "MAE", "window": 100, "change_points": []}
+    res = Results(rows, [], {}, analysis=analysis)
+    fig = _rolling_figure(res, _styles(res))
+    lo, hi = fig.layout.yaxis.range
+    assert 0.9 < lo < 1.1 and 2.4 < hi < 2.7  # the two sane learners fill the plot
+    assert "off the scale: boom" in fig.layout.title.text
+
+
+def test_empty_states_say_no_data_yet(tmp_path):
+    empty = Results([], [], {"data": {}, "learners": {}}, analysis={"curves": {}})
+    text = write_report(empty, tmp_path / "e.html").read_text(encoding="utf-8")
+    assert text.count("no data yet") >= 4  # three plots and the tables
+    assert "Not enough data to decide." in text
+
+
+def test_the_verdict_reads_as_headline_reasons_and_one_table(results):
+    v = verdict(results)
+    block = _verdict_html(v)
+    assert block.count("<li>") == len(v.reasons) <= 3
+    assert "<table class='considerations'>" in block
+    for fam in {r["family"] for r in results.rows if r["family"] != "baseline"}:
+        assert f"class='fam-{fam}'" in block

@@ -210,6 +210,9 @@ class BatchLearner(Learner):
         self._executor: ThreadPoolExecutor | None = None
         self._init_fallback()
         self.n_retrains_ = 0
+        #: stream row the first model served (None: the baseline still serves); the verdict's
+        #: "rows after the first fit" (not kept in the state: a restored learner says None)
+        self.first_live_row_: int | None = None
         self.train_seconds_: list[float] = []
         self.train_cpu_seconds_: list[float] = []
         self.staleness_sum_ = 0.0
@@ -414,6 +417,8 @@ class BatchLearner(Learner):
             self._pending.pop(0)
             model, wall, cpu = fut.result()
             self._model, self._model_rows = model, rows
+            if self.n_retrains_ == 0:
+                self.first_live_row_ = now
             self.n_retrains_ += 1
             self.train_seconds_.append(wall)
             self.train_cpu_seconds_.append(cpu)

@@ -62,6 +62,16 @@ def _split_models(models: str) -> list[str]:
     return [m.strip() for m in models.split(",") if m.strip()]
 
 
+def _with_baselines(specs: list[str], task: str) -> list[str]:
+    """``specs`` plus the honest baselines they lack: a verdict must show whether any model
+    beats predicting the mean, the majority class or the previous label."""
+    from tidal import zoo
+
+    wanted = ["mean"] if task == "regression" else ["majority", "nochange"]
+    have = {s.split(":")[0] for s in specs}
+    return specs + [b for b in wanted if b not in have and b in zoo.names()]
+
+
 def _change_points(text: str | None) -> list[int] | None:
     """``--change-points 5000,12000`` -> [5000, 12000]; "none" -> []; absent -> detect."""
     if text is None:
@@ -110,6 +120,7 @@ def run_compare(
     specs = _split_models(models) if models else _default_models(task or "multiclass")
     if not specs:
         raise typer.BadParameter("no models given")
+    specs = _with_baselines(specs, task or "multiclass")
     first = next(iter(source), None)
     categorical = bool(first is not None and first.categories)
     learners = {spec: zoo.make(spec, categorical=categorical, task=task) for spec in specs}

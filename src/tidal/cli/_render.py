@@ -29,6 +29,7 @@ _COSTS = (
     "drop_mean",
     "recovery_rows_mean",
     "unrecovered",
+    "warmup_rows",
 )
 
 

@@ -18,6 +18,7 @@ from tidal.evaluate._results import Results
 from tidal.evaluate._schedule import LabelQueue
 from tidal.evaluate._source import as_source
 from tidal.evaluate._stamp import stamp
+from tidal.evaluate._steady import count_labels
 from tidal.metrics.base import Metric
 
 __all__ = ["StepEvent", "prequential", "default_metrics"]
@@ -379,6 +380,7 @@ def prequential(
     stage = None if guard is None else GuardStage(guard, guard_source, task != "regression")
     checkpoints: list[dict[str, Any]] = []
     seen = 0
+    labels: dict[Any, int] = {}  # rows per class: the verdict needs enough of each
 
     def run(ops: list[tuple[str, Any]]) -> None:
         for t in tracks:
@@ -401,6 +403,8 @@ def prequential(
     for block in _chain(first, blocks):
         if block.y is None:
             raise InputError("the source has no target: name the label column (target=...)")
+        if task != "regression":
+            count_labels(labels, block.y)
         for piece in _pieces(block, every):
             run(queue.schedule(piece) if stage is None else stage.ops(piece, _deployed(tracks)))
             seen += len(piece)
@@ -446,6 +450,7 @@ def prequential(
     )
     wall, total_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     meta["cpu_s"] = total_cpu
+    meta["data"]["class_counts"] = {str(c): k for c, k in labels.items()}
     if stage is not None:
         meta["guard"] = stage.summary()
     costs = [{k: r.get(k) for k in _COST_COLUMNS} for r in rows]

@@ -13,6 +13,15 @@ non-baseline learner) and the segment up to the next change point (or the end):
   ``FELL`` points (3: the noise of a 1,000-row rolling accuracy is about 1.6 points, so smaller
   dips are not counted as a fall); 0 if it never fell that far; None if it had not recovered by
   the end of the segment.
+
+Detected change points are **confirmed** before they count (:func:`confirm`): ADWIN also fires
+when a learner *improves* (its error falls while it learns) and, rarely, on noise. An alarm at
+row ``a`` is kept when the error of the reference learner, or of at least two learners, rises
+after it: the mean error over some ``window // 2`` rows ending in ``[a, a + window]`` exceeds the
+mean error over ``[a - 2 window, a - window)`` by more than ``RISE_Z`` (4) standard errors and by
+more than ``MIN_RISE`` (2 accuracy points; 5 % for MAE). Alarms in the first ``2 window`` rows
+(the learning phase) cannot be confirmed. Rejected alarms stay in the analysis as
+``unconfirmed``, so the false-alarm rate can be measured.
 """
 
 from __future__ import annotations
@@ -21,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["analyze", "detect_changes", "rolling"]
+__all__ = ["analyze", "confirm", "detect_changes", "rolling"]
 
 _CURVE_POINTS = 600
 FELL = 3.0  # points (of the one-point tolerance) the metric must fall to count as a drop
+RISE_Z = 4.0  # several overlapping looks per alarm and learner: a strict z
+MIN_RISE = 0.02  # accuracy; for MAE the rise must be 5 % of the level before
 
 
 def rolling(err: np.ndarray, window: int, classifier: bool) -> np.ndarray:
@@ -57,6 +68,51 @@ def detect_changes(err: np.ndarray, window: int, limit: int = 20) -> list[int]:
         if len(kept) == limit:
             break
     return kept
+
+
+def _rise(err: np.ndarray, a: int, window: int, classifier: bool) -> bool:
+    """Does ``err`` rise significantly after row ``a`` (see the module docstring)?"""
+    lo, hi = a - 2 * window, a - window
+    if lo < 0 or len(err) <= a:
+        return False
+    before = err[lo:hi].astype(np.float64)
+    h = max(window // 2, 1)
+    c = np.concatenate([[0.0], np.cumsum(err, dtype=np.float64)])
+    ends = np.arange(max(a, h), min(a + window, len(err)) + 1)
+    if not len(ends) or not np.all(np.isfinite(before)):
+        return False
+    after = (c[ends] - c[ends - h]) / h
+    level = float(np.mean(before))
+    sd = float(np.std(before)) if not classifier else (level * (1 - level)) ** 0.5
+    se = max(sd, 1e-12) * (1 / h + 1 / len(before)) ** 0.5
+    floor = MIN_RISE if classifier else 0.05 * abs(level)
+    with np.errstate(invalid="ignore"):
+        rise = float(np.nanmax(after)) - level
+    return rise > RISE_Z * se and rise > floor
+
+
+def confirm(
+    alarms: list[int],
+    errors: dict[str, np.ndarray],
+    window: int,
+    classifier: bool,
+    reference: str | None,
+) -> tuple[list[int], list[int]]:
+    """``(confirmed, unconfirmed)`` alarms: a change is kept only where errors rise.
+
+    >>> rng = np.random.default_rng(1)
+    >>> up = (rng.uniform(size=6000) < np.r_[np.full(3000, 0.1), np.full(3000, 0.4)]) * 1.0
+    >>> learning = (rng.uniform(size=6000) < np.linspace(0.5, 0.1, 6000)) * 1.0
+    >>> confirm([3100], {"m": up}, 500, True, "m"), confirm([3100], {"m": learning}, 500, True, "m")
+    (([3100], []), ([], [3100]))
+    """
+    kept: list[int] = []
+    dropped: list[int] = []
+    for a in alarms:
+        seen = [k for k, e in errors.items() if _rise(np.asarray(e), a, window, classifier)]
+        ok = (reference is not None and reference in seen) or len(seen) >= 2
+        (kept if ok else dropped).append(a)
+    return kept, dropped
 
 
 def _one(s: np.ndarray, c: int, end: int, classifier: bool) -> dict[str, Any]:
@@ -102,12 +158,17 @@ def analyze(
     >>> ch["row"], ch["learner"], ch["drop"], ch["recovery_rows"]
     (2000, 'a', 1.0, 299)
     """
+    from tidal.evaluate._steady import steady
+
     n = max((len(e) for e in errors.values()), default=0)
     source = "known"
+    unconfirmed: list[int] = []
     if change_points is None:
         source = "detected"
         ref = errors.get(reference) if reference is not None else None
-        change_points = detect_changes(ref, window) if ref is not None and len(ref) else []
+        alarms = detect_changes(ref, window) if ref is not None and len(ref) else []
+        change_points, unconfirmed = confirm(alarms, errors, window, classifier, reference)
+    settled = steady(errors, classifier)
     points = sorted({int(c) for c in change_points if 0 < int(c) < n})
     changes: list[dict[str, Any]] = []
     summary: dict[str, dict[str, Any]] = {}
@@ -124,12 +185,14 @@ def analyze(
             rec["segment_end"] = end
             mine.append(rec)
         changes += mine
-        summary[name] = _summary(mine)
+        summary[name] = {**_summary(mine), **settled["per"].get(name, {})}
         at = np.unique(np.linspace(1, m, min(_CURVE_POINTS, m)).astype(int)) if m else []
         curves[name] = {"row": [int(t) for t in at], "value": [float(s[t]) for t in at]}
     return {
         "change_points": points,
         "change_source": source,
+        "unconfirmed": unconfirmed,
+        "steady": {k: settled[k] for k in ("start", "rows", "window", "blocks")},
         "changes": changes,
         "summary": summary,
         "curves": curves,

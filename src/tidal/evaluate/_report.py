@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tidal.evaluate._style import CHANGE_COLOUR, CSS, colour, layout
+from tidal.evaluate._style import CHANGE_COLOUR, CSS, layout, line_style
 from tidal.evaluate._verdict import COST_COLUMNS, LABELS, Verdict, fmt, verdict
+from tidal.evaluate._words import human
 
 __all__ = ["report_data", "write_json", "write_report"]
 
@@ -36,50 +37,95 @@ def write_json(results: Any, path: str | Path, v: Verdict | None = None) -> Path
     return path
 
 
-def _colours(results: Any) -> dict[str, str]:
+def _styles(results: Any) -> dict[str, dict[str, Any]]:
+    """One line style per learner: its family's colour family, its own shade and dash."""
     seen: dict[str, int] = {}
     out = {}
     for r in results.rows:
         fam = r.get("family", "online")
-        out[r["learner"]] = colour(fam, seen.get(fam, 0))
+        out[r["learner"]] = line_style(fam, seen.get(fam, 0))
         seen[fam] = seen.get(fam, 0) + 1
-    out["engine"] = colour("engine")
+    out["engine"] = line_style("engine")
     return out
 
 
-def _rolling_figure(results: Any, colours: dict[str, str]) -> Any:
+def _no_data(fig: Any) -> Any:
+    fig.add_annotation(
+        text="no data yet", showarrow=False, font={"size": 16, "color": "#888"}, x=0.5, y=0.5,
+        xref="paper", yref="paper",
+    )  # fmt: skip
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def robust_range(
+    curves: dict[str, list[float]], lower_is_better: bool, skip: set[str] = frozenset()
+) -> tuple[list[float] | None, list[str]]:
+    """A y range that shows the learners, not an outlier: ``(range, learners off the scale)``.
+
+    A learner is off the scale when it is marked (``skip``: diverged, failed) or, for an error
+    metric, when its median is more than 10 times the learners' median. The range spans the
+    2nd to 98th percentiles of the others, with a margin.
+
+    >>> robust_range({"a": [1.0, 2.0], "b": [1.5, 2.5], "x": [1e9, 1e12]}, True)
+    ([0.947, 2.553], ['x'])
+    """
+    import numpy as np
+
+    vals = {k: np.asarray(v, dtype=float) for k, v in curves.items()}
+    vals = {k: v[np.isfinite(v)] for k, v in vals.items()}
+    vals = {k: v for k, v in vals.items() if len(v)}
+    if not vals:
+        return None, []
+    med = {k: float(np.median(np.abs(v))) for k, v in vals.items()}
+    typical = float(np.median(list(med.values())))
+    off = [k for k in vals if k in skip or (lower_is_better and med[k] > 10 * max(typical, 1e-12))]
+    kept = [vals[k] for k in vals if k not in off] or list(vals.values())
+    lo = min(float(np.percentile(v, 2)) for v in kept)
+    hi = max(float(np.percentile(v, 98)) for v in kept)
+    pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1.0)
+    return [round(lo - pad, 6), round(hi + pad, 6)], sorted(off)
+
+
+def _rolling_figure(results: Any, styles: dict[str, dict[str, Any]]) -> Any:
     import plotly.graph_objects as go
 
     a = results.analysis
     fig = go.Figure()
-    for name, curve in a.get("curves", {}).items():
+    curves = a.get("curves", {})
+    for name, curve in curves.items():
         fig.add_trace(
-            go.Scatter(
-                x=curve["row"],
-                y=curve["value"],
-                name=name,
-                mode="lines",
-                line={"color": colours.get(name), "width": 1.6},
-            )
-        )
+            go.Scatter(x=curve["row"], y=curve["value"], name=name, mode="lines",
+                       line=styles.get(name, line_style("online")))
+        )  # fmt: skip
+    metric = a.get("metric", "metric")
+    title = f"rolling {metric} over the last {a.get('window')} rows"
+    if not any(c["row"] for c in curves.values()):
+        fig.update_layout(**layout(title))
+        return _no_data(fig)
     for c in a.get("change_points", []):
         fig.add_vline(x=c, line={"color": CHANGE_COLOUR, "dash": "dot", "width": 1})
-    kind = a.get("change_source", "known")
-    title = f"rolling {a.get('metric', 'metric')} over the last {a.get('window')} rows"
     if a.get("change_points"):
-        title += f" ({kind} change points dotted)"
-    fig.update_layout(**layout(title, xaxis_title="row", yaxis_title=a.get("metric", "")))
+        title += f" ({a.get('change_source', 'known')} change points dotted)"
+    skip = {r["learner"] for r in results.rows if r.get("status", "ok") != "ok" or r.get("error")}
+    span, off = robust_range({k: c["value"] for k, c in curves.items()}, metric != "Accuracy", skip)
+    if off:
+        title += f"; off the scale: {', '.join(off)}"
+    fig.update_layout(**layout(title, xaxis_title="row", yaxis_title=metric))
+    if span is not None:
+        fig.update_yaxes(range=span)
     return fig
 
 
-def _cost_figure(results: Any, colours: dict[str, str]) -> Any:
+def _cost_figure(results: Any, styles: dict[str, dict[str, Any]]) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     costs = results.costs or results.rows
     panels = [
         ("cpu_s", "CPU seconds", costs),
-        ("peak_model_bytes", "peak model memory (bytes)", results.rows),
+        ("peak_model_bytes", "peak model memory", results.rows),
         ("bytes_kept", "bytes of data kept", results.rows),
         ("retrains", "retrains", results.rows),
     ]
@@ -91,19 +137,27 @@ def _cost_figure(results: Any, colours: dict[str, str]) -> Any:
             go.Bar(
                 x=names,
                 y=values,
-                marker_color=[colours.get(n) for n in names],
+                marker_color=[styles.get(n, {}).get("color") for n in names],
                 showlegend=False,
-                text=[fmt(col, r.get(col)) for r in rows],
+                text=[human(col, r.get(col)) for r in rows],
                 textposition="outside",
+                cliponaxis=False,
             ),
             row=1,
             col=i,
         )
-    fig.update_layout(**layout("costs", height=420, hovermode="closest"))
+        positive = [v for v in values if v > 0]
+        if positive and max(positive) > 100 * min(positive):
+            # one huge bar must not flatten the rest: a log axis keeps each readable
+            fig.update_yaxes(type="log", row=1, col=i)
+    fig.update_layout(**layout("costs (log scale where values span 100x or more)", height=420,
+                               hovermode="closest"))  # fmt: skip
+    if not results.rows:
+        return _no_data(fig)
     return fig
 
 
-def _staleness_figure(results: Any, colours: dict[str, str]) -> Any:
+def _staleness_figure(results: Any, styles: dict[str, dict[str, Any]]) -> Any:
     import plotly.graph_objects as go
 
     names = [r["learner"] for r in results.rows]
@@ -112,14 +166,14 @@ def _staleness_figure(results: Any, colours: dict[str, str]) -> Any:
         go.Bar(
             x=names,
             y=values,
-            marker_color=[colours.get(n) for n in names],
-            text=[fmt("staleness_mean", r.get("staleness_mean")) for r in results.rows],
+            marker_color=[styles.get(n, {}).get("color") for n in names],
+            text=[human("staleness_mean", r.get("staleness_mean")) for r in results.rows],
             textposition="outside",
         )
     )
     title = "staleness: labelled rows the serving model has not learned (mean per prediction)"
     fig.update_layout(**layout(title, height=340, hovermode="closest"))
-    return fig
+    return fig if results.rows else _no_data(fig)
 
 
 def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -146,13 +200,23 @@ def _table_html(results: Any) -> str:
             cells = ["engine", "engine"] + ["" for _ in metrics]
             cells += [fmt("cpu_s", c["cpu_s"])] + ["" for _ in _TABLE_COSTS[1:]]
             body.append("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    if not rows:
+        return _EMPTY
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<div class='scroll'>{table}</div>"
+
+
+_EMPTY = "<p class='empty'>no data yet</p>"
 
 
 def _changes_html(results: Any) -> str:
     changes = results.changes
+    if not results.rows:
+        return _EMPTY
     if not changes:
-        return "<p>No change points.</p>"
+        lost = results.analysis.get("unconfirmed") or []
+        note = f" ({len(lost)} detector alarm(s) not confirmed by any error rise)" if lost else ""
+        return f"<p class='empty'>No change points{note}.</p>"
     head = "<tr><th>row</th><th>source</th><th>learner</th><th>before</th><th>worst</th>"
     head += "<th>plateau</th><th>drop</th><th>recovery rows</th></tr>"
     body = []
@@ -161,7 +225,7 @@ def _changes_html(results: Any) -> str:
         cells = [c["row"], c["source"], c["learner"], f"{c['before']:.4f}", f"{c['worst']:.4f}"]
         cells += [f"{c['plateau']:.4f}", f"{c['drop']:.4f}", rec]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>")
-    table = f"<table>{head}{''.join(body)}</table>"
+    table = f"<div class='scroll'><table>{head}{''.join(body)}</table></div>"
     if len(body) <= 24:
         return table
     summary = f"{len(body)} rows: each change point for each learner"
@@ -181,14 +245,29 @@ def _warnings_html(results: Any) -> str:
 
 
 def _verdict_html(v: Verdict) -> str:
+    """Headline, numbered reasons, then the considerations as a table, a column per family."""
     reasons = "".join(f"<li>{html.escape(r)}</li>" for r in v.reasons)
-    answers = "".join(
-        f"<dt><b>{html.escape(q)}</b></dt><dd>{html.escape(a)}</dd>" for q, a in v.answers.items()
+    cols = list(next(iter(v.answers.values()), {}))
+    head = "".join(
+        f"<th class='fam-{html.escape(c.split(' ')[0])}'>{html.escape(c)}</th>" for c in cols
     )
+    body = "".join(
+        f"<tr><th>{html.escape(q)}</th>"
+        + "".join(f"<td>{html.escape(row.get(c, ''))}</td>" for c in cols)
+        + "</tr>"
+        for q, row in v.answers.items()
+    )
+    table = (
+        f"<table class='considerations'><thead><tr><th></th>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
+        if v.answers
+        else ""
+    )
+    left = v.details.get("left_out") or []
+    note = f"<p class='empty'>Left out: {html.escape(', '.join(left))}.</p>" if left else ""
     return (
-        f"<div class='verdict'><p><b>{html.escape(v.headline)}</b> "
-        f"(recommendation: {html.escape(v.recommendation)})</p><ul>{reasons}</ul>"
-        f"<dl>{answers}</dl></div>"
+        f"<div class='verdict'><p class='headline'>{html.escape(v.headline)}</p>"
+        f"<ol>{reasons}</ol>{table}{note}</div>"
     )
 
 
@@ -233,11 +312,11 @@ def write_report(
     from plotly.offline import get_plotlyjs
 
     v = v or verdict(results)
-    colours = _colours(results)
+    styles = _styles(results)
     figures = [
-        _rolling_figure(results, colours),
-        _cost_figure(results, colours),
-        _staleness_figure(results, colours),
+        _rolling_figure(results, styles),
+        _cost_figure(results, styles),
+        _staleness_figure(results, styles),
     ]
     divs = [
         f.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})

@@ -25,7 +25,23 @@ def _learner_meta(learner: Any) -> dict[str, Any]:
         params = encode_params(learner.get_params(deep=False))
     except (AttributeError, TypeError):
         params = {}
-    return {"class": _class_path(learner), "params": params, "seeds": _seeds(learner)}
+    out = {"class": _class_path(learner), "params": params, "seeds": _seeds(learner)}
+    first = _first_fit(learner)
+    if first != "n/a":
+        out["first_fit_row"] = first
+    return out
+
+
+def _first_fit(learner: Any) -> int | None | str:
+    """The row a batch learner (or a composite's batch part) first served a model from; None
+    if it never did, "n/a" for learners without a batch part."""
+    from tidal.evaluate._costs import nested_batch
+
+    rows = [vars(b).get("first_live_row_", "n/a") for b in nested_batch(learner)]
+    if not rows or "n/a" in rows:
+        return "n/a" if not rows else None
+    live = [r for r in rows if r is not None]
+    return min(live) if live else None
 
 
 def stamp(

@@ -1,23 +1,32 @@
-"""The verdict: online, batch, hybrid or either, with reasons that quote the measured numbers.
+"""The verdict: online, batch, hybrid or either, in plain words a person checks in a minute.
 
-Every number in the text is a quote of one cell of the results table, written
-``[learner] label = value`` with the table's own formatting (:func:`fmt`), so that a reader (and
-a test) can check each one against the table. The rules, in order:
+The question is "which should I run from now on?", so the verdict rests on the **steady state**
+(the last 20 % of the rows, see :mod:`tidal.evaluate._steady`) and on recovery after changes;
+the cold start (warm-up rows, a batch model's first fit) is its own line. The rules, in order:
 
-1. **Families.** Each learner is online, batch, hybrid (Hybrid, Switch) or a baseline; the best
-   of each family by the primary metric (Accuracy, or R2 for regression) represents it.
-2. **Accuracy.** Families within ``TIE`` (0.5 point) of the best are contenders.
-3. **Drift.** If there are change points (known or detected) and the best online or hybrid
+1. **Enough data, or no verdict** ("undecided"): at least ``MIN_ROWS`` (1,000) labelled rows; for
+   classifiers at least two classes with ``MIN_PER_CLASS`` (20) rows each; and each family must
+   have a model that served its steady state from a trained model (a batch model whose first
+   fit came after the steady state began cannot be judged). The text gives the counts.
+2. **Families.** Each learner is online, batch, hybrid (Hybrid, Switch) or a baseline; the best
+   of each family by steady quality represents it. Learners that failed (an error) or carry a
+   ``status`` other than "ok" (e.g. "diverged") are left out, and the text says so.
+3. **Win or tie, by a paired test.** The leader wins over another family when the block
+   bootstrap over their paired steady-state errors gives at least ``CONFIDENCE`` (95 %) that it
+   is better *and* the gap is at least ``FLOOR`` (half an accuracy point; 1 % of the MAE for
+   regression: a practical-significance floor). Otherwise they tie: both contend.
+4. **Drift.** If there are change points (known, or detected and confirmed against the
+   learners' errors, see :mod:`tidal.evaluate._recovery`) and the best online or hybrid
    contender recovers on average more than ``RECOVERY_MARGIN`` (500) rows faster than the best
-   batch learner, recommend it (online when online and hybrid recover within the margin of each
-   other and are tied on accuracy: it is cheaper).
-4. **One contender** wins.
-5. **A tie.** Online and batch both contend: "either", naming the cheaper in CPU seconds and in
-   bytes of data kept; online and hybrid: online (cheaper); batch and hybrid: batch (simpler).
+   batch learner, recommend it (online over hybrid when they recover within the margin).
+5. **One contender** wins. **A tie**: online and batch: "either" (the text names the cheaper);
+   online and hybrid: online (cheaper); batch and hybrid: batch (simpler).
+6. **Baselines.** When a baseline (no-change, majority, mean) is steadier than every model, the
+   headline says so first and what it means; the family answer follows.
 
-The five questions users ask (training complexity, training time, computational power, use in
-production, scalability) are then answered for the representatives with their numbers. A
-baseline that beats every model is called out.
+The text: a headline, at most three reasons, then the five considerations (training
+complexity, training time, computational power, use in production, scalability) as one table
+with a column per family. Every number is a recorded citation (:mod:`tidal.evaluate._words`).
 """
 
 from __future__ import annotations
@@ -26,17 +35,27 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["COST_COLUMNS", "LABELS", "Verdict", "fmt", "verdict"]
+from tidal.evaluate._considerations import considerations, table_text
+from tidal.evaluate._steady import paired_confidence
+from tidal.evaluate._words import Cite, numbers
 
-TIE = 0.005
+__all__ = ["COST_COLUMNS", "LABELS", "Verdict", "fmt", "numbers", "parse_quotes", "verdict"]
+
+MIN_ROWS = 1000
+MIN_PER_CLASS = 20
+CONFIDENCE = 0.95
+FLOOR = 0.005
 RECOVERY_MARGIN = 500
 FAMILIES = ("online", "batch", "hybrid")
 
-#: column -> label used in quotes and in the report's table headers
+#: column -> label used in the tables' headers
 LABELS = {
     "Accuracy": "Accuracy",
     "R2": "R2",
     "MAE": "MAE",
+    "steady_accuracy": "steady Accuracy",
+    "steady_mae": "steady MAE",
+    "warmup_rows": "warm-up rows",
     "cpu_s": "CPU s",
     "peak_model_bytes": "peak memory B",
     "bytes_kept": "bytes kept",
@@ -48,7 +67,6 @@ LABELS = {
     "recovery_rows_mean": "recovery rows",
 }
 
-
 #: the cost and recovery columns, in the order the tables show them
 COST_COLUMNS = (
     "cpu_s",
@@ -58,13 +76,14 @@ COST_COLUMNS = (
     "train_s",
     "staleness_mean",
     "latency_s_per_row",
+    "warmup_rows",
     "drop_mean",
     "recovery_rows_mean",
 )
 
 
 def fmt(column: str, value: Any) -> str:
-    """A table cell as the table and the verdict print it.
+    """A cell of the full results table (raw units, fixed decimals).
 
     >>> fmt("Accuracy", 0.81647), fmt("cpu_s", 3.6151), fmt("latency_s_per_row", 1.41e-06)
     ('0.8165', '3.62', '1.41')
@@ -74,6 +93,8 @@ def fmt(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if column in ("peak_model_bytes", "bytes_kept", "retrains", "recovery_rows_mean"):
+        return f"{value:.0f}"
+    if column == "warmup_rows":
         return f"{value:.0f}"
     if column == "latency_s_per_row":
         return f"{value * 1e6:.2f}"
@@ -88,32 +109,40 @@ def fmt(column: str, value: Any) -> str:
 class Verdict:
     """What :func:`verdict` returns: the recommendation, the reasons and the five answers.
 
-    >>> v = Verdict("online", "Use online learning.", ["[a] Accuracy = 0.9000"], {}, ["rule 4"])
-    >>> v.recommendation, v.quotes()
-    ('online', [('a', 'Accuracy', '0.9000')])
+    ``answers`` maps each consideration to ``{family: cell}``; ``cited`` records every number of
+    the text as ``(learner, column, text)``; ``details`` holds the steady-state comparison.
+
+    >>> v = Verdict("online", "Use online learning.", ["lr is steadier."], {}, ["single"])
+    >>> print(v.text)
+    Use online learning.
+    <BLANKLINE>
+    1. lr is steadier.
     """
 
-    recommendation: str  # "online", "batch", "hybrid" or "either"
+    recommendation: str  # "online", "batch", "hybrid", "either" or "undecided"
     headline: str
     reasons: list[str]
-    answers: dict[str, str]
+    answers: dict[str, dict[str, str]]
     rules: list[str] = field(default_factory=list)
+    cited: list[tuple[str, str, str]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
         lines = [self.headline, ""]
-        lines += [f"- {r}" for r in self.reasons]
+        lines += [f"{i}. {r}" for i, r in enumerate(self.reasons, start=1)]
         if self.answers:
-            lines.append("")
-            lines += [f"{q}: {a}" for q, a in self.answers.items()]
+            lines += ["", table_text(self.answers)]
+        if self.details.get("left_out"):
+            lines += ["", "Left out: " + ", ".join(self.details["left_out"]) + "."]
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.text
 
     def quotes(self) -> list[tuple[str, str, str]]:
-        """Every ``(learner, column, value)`` quoted in the text."""
-        return parse_quotes(self.text)
+        """Every ``(learner, column, text)`` cited in the text, in order."""
+        return list(self.cited)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,38 +151,42 @@ class Verdict:
             "reasons": self.reasons,
             "answers": self.answers,
             "rules": self.rules,
+            "quotes": [list(q) for q in self.cited],
+            "details": self.details,
             "text": self.text,
         }
 
 
-def parse_quotes(text: str) -> list[tuple[str, str, str]]:
-    """``(learner, column, value)`` for each ``[learner] label = value`` in ``text``.
+def parse_quotes(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The citations of a verdict's JSON form (``Verdict.to_dict()``), as tuples.
 
-    >>> parse_quotes("cheaper: [lr] CPU s = 0.32 vs [batch-lr:every=5] CPU s = 3.61.")
-    [('lr', 'cpu_s', '0.32'), ('batch-lr:every=5', 'cpu_s', '3.61')]
+    >>> parse_quotes({"quotes": [["lr", "cpu_s", "500 ms"]]})
+    [('lr', 'cpu_s', '500 ms')]
     """
-    import re
-
-    by_label = {v: k for k, v in LABELS.items()}
-    labels = "|".join(re.escape(k) for k in sorted(by_label, key=len, reverse=True))
-    pattern = re.compile(rf"\[([^\]]+)\] ({labels}) = (-|-?\d+(?:\.\d+)?)")
-    return [(m[1], by_label[m[2]], m[3]) for m in pattern.finditer(text)]
+    return [tuple(q) for q in data.get("quotes", [])]  # type: ignore[misc]
 
 
-class _Table:
-    """The rows the verdict quotes from: learners plus the engine's cost row."""
+def _rows(results: Any) -> dict[str, dict[str, Any]]:
+    """The cells the verdict cites from: learners, the engine's row, first fits, data counts."""
+    rows = {r["learner"]: dict(r) for r in results.rows}
+    for c in getattr(results, "costs", []):
+        rows.setdefault(c["learner"], dict(c))
+    learners = results.meta.get("learners", {}) if hasattr(results, "meta") else {}
+    for name, meta in learners.items():
+        if name in rows and "first_fit_row" in meta:
+            rows[name]["first_fit_row"] = meta["first_fit_row"]
+    return rows
 
-    def __init__(self, results: Any) -> None:
-        self.rows = {r["learner"]: r for r in results.rows}
-        for c in getattr(results, "costs", []):
-            self.rows.setdefault(c["learner"], c)
 
-    def q(self, learner: str, column: str) -> str:
-        return f"[{learner}] {LABELS[column]} = {fmt(column, self.rows[learner].get(column))}"
-
-
-def _primary(rows: list[dict[str, Any]]) -> str:
-    return "Accuracy" if any("Accuracy" in r for r in rows) else "R2"
+def _usable(r: dict[str, Any], steady: str) -> bool:
+    value = r.get(steady)
+    return (
+        not r.get("error")
+        and r.get("status", "ok") == "ok"
+        and r.get("rows", 0) > 0
+        and value is not None
+        and math.isfinite(value)
+    )
 
 
 def verdict(results: Any) -> Verdict:
@@ -169,157 +202,275 @@ def verdict(results: Any) -> Verdict:
     >>> learners = {"lr": LogisticRegression(),
     ...             "batch": BatchLearner(SkLR(), retrain=EveryN(50), window=2000)}
     >>> v = verdict(prequential((X, y), learners, change_points=[]))
-    >>> v.recommendation
-    'either'
+    >>> v.recommendation, v.rules  # batch ends ahead: its cold start no longer counts
+    ('batch', ['steady', 'single contender'])
     """
-    table = _Table(results)
-    ok = [r for r in results.rows if not r.get("error") and r.get("rows", 0) > 0]
-    metric = _primary(ok)
+    rows = _rows(results)
+    say = Cite(rows)
+    classifier = any("Accuracy" in r for r in results.rows)
+    steady = "steady_accuracy" if classifier else "steady_mae"
+    sign = 1.0 if classifier else -1.0  # "higher is better" values
+    left_out = [
+        f"{r['learner']} ({r.get('status') if r.get('status', 'ok') != 'ok' else 'failed'})"
+        for r in results.rows
+        if r.get("error") or r.get("status", "ok") != "ok"
+    ]
+    ok = [r for r in results.rows if _usable(r, steady)]
+    short = _not_enough(results, ok, classifier, say)
+    if short:
+        return Verdict(
+            "undecided",
+            "Not enough data to decide.",
+            short,
+            {},
+            ["enough data"],
+            say.cited,
+            {"left_out": left_out},
+        )
     best: dict[str, dict[str, Any]] = {}
     for r in ok:
         fam = r.get("family", "online")
-        score = r.get(metric)
-        if score is None or (isinstance(score, float) and math.isnan(score)):
-            continue
-        if fam not in best or score > best[fam][metric]:
+        if fam not in best or sign * r[steady] > sign * best[fam][steady]:
             best[fam] = r
     present = [f for f in FAMILIES if f in best]
     if not present:
-        return Verdict("either", "No model finished the run: no verdict.", [], {}, [])
-    top = max(best[f][metric] for f in present)
-    contenders = [f for f in present if best[f][metric] >= top - TIE]
-    reasons = [
-        "accuracy: "
-        + ", ".join(f"{f} {table.q(best[f]['learner'], metric)}" for f in present)
-        + f" (rule: families within {TIE * 100:.1f} point of the best contend: "
-        + ", ".join(contenders)
-        + ")"
-    ]
-    rules = ["accuracy"]
-    rec = _drift_rule(results, best, contenders, table, reasons, rules)
-    if rec is None:
-        rec = _tie_rule(best, contenders, table, reasons, rules)
+        head = "No model finished the run: no verdict."
+        return Verdict("undecided", head, [], {}, [], say.cited, {"left_out": left_out})
+    blocks = results.analysis.get("steady", {}).get("blocks", {})
+    lead = max(present, key=lambda f: sign * best[f][steady])
+    tests = {}
+    for f in present:
+        if f != lead:
+            a, b = best[lead]["learner"], best[f]["learner"]
+            gap = sign * (best[lead][steady] - best[f][steady])
+            conf = paired_confidence(blocks.get(a, []), blocks.get(b, []))
+            floor = FLOOR if classifier else FLOOR * 2 * abs(best[lead][steady])
+            tests[f] = {"gap": gap, "confidence": conf, "wins": conf >= CONFIDENCE and gap >= floor}
+    contenders = [f for f in present if f == lead or not tests[f]["wins"]]
+    reasons, rules = [_quality_reason(say, best, lead, tests, steady, classifier)], ["steady"]
+    rec, drift_reason = _drift_rule(results, best, contenders, say)
+    if rec is not None:
+        rules.append("drift")
+    elif len(contenders) == 1:
+        rec = contenders[0]
+        rules.append("single contender")
+    else:
+        rec = _tie_rule(contenders)
+        rules.append("tie")
+    if drift_reason:
+        reasons.append(drift_reason)
+    if rec == "either" or (rules[-1] == "tie" and len(reasons) < 3):
+        reasons.append(_cost_reason(say, best, contenders))
+    if len(reasons) < 3:
+        reasons.append(_cold_start_reason(say, best, present))
+    headline = _HEADLINES[rec]
     base = best.get("baseline")
-    if base is not None and base[metric] > top:
-        reasons.append(
-            f"caution: the baseline {table.q(base['learner'], metric)} beats every model: "
-            "the stream is predictable from its own recent labels; add lagged labels as features"
+    model_top = best[lead]
+    if base is not None and sign * base[steady] > sign * model_top[steady]:
+        rules.insert(0, "baseline")
+        conf = paired_confidence(
+            blocks.get(base["learner"], []), blocks.get(model_top["learner"], [])
         )
-    headline = {
-        "online": "Use online learning.",
-        "batch": "Use batch learning (periodic retraining).",
-        "hybrid": "Use a hybrid (an online correction on top of a batch model).",
-        "either": "Either online or batch learning fits this stream; pick the cheaper one.",
-    }[rec]
-    answers = _answers(best, table, results)
-    return Verdict(rec, headline, reasons, answers, rules)
+        headline = _baseline_headline(say, base, model_top, steady, headline, conf)
+    details = {
+        "steady": {f: {"learner": best[f]["learner"], steady: best[f][steady]} for f in best},
+        "tests": tests,
+        "left_out": left_out,
+    }
+    answers = considerations(say, {f: best[f]["learner"] for f in present}, results)
+    return Verdict(rec, headline, reasons[:3], answers, rules, say.cited, details)
 
 
-def _drift_rule(
-    results: Any,
-    best: dict[str, dict[str, Any]],
-    contenders: list[str],
-    table: _Table,
-    reasons: list[str],
-    rules: list[str],
-) -> str | None:
+_HEADLINES = {
+    "online": "Use online learning.",
+    "batch": "Use batch learning (periodic retraining).",
+    "hybrid": "Use a hybrid (an online correction on top of a batch model).",
+    "either": "Either online or batch learning fits this stream; pick the cheaper one.",
+}
+
+
+def _baseline_headline(
+    say: Cite, base: dict, top: dict, steady: str, family: str, conf: float
+) -> str:
+    name, top_name = base["learner"], top["learner"]
+    meaning = {
+        "nochange": "the last label predicts the next one best here: add lagged labels (and "
+        "their changes) as features before choosing a model",
+        "majority": "the features add nothing the class frequencies do not: check the features "
+        "and the label",
+        "mean": "the features add nothing the running mean does not: check the features",
+    }
+    kind = next((k for k in meaning if k in name.lower()), "nochange")
+    opening = (
+        f"The {name} baseline beats every model"
+        if conf >= CONFIDENCE
+        else f"No model beats the {name} baseline"
+    )
+    whole = "Accuracy" if steady == "steady_accuracy" else "MAE"
+    return (
+        f"{opening}: {say.cite(name, steady)} vs {say.cite(top_name, steady)} for {top_name} on "
+        f"the steady state ({say.derived(f'{name}|{top_name}', 'confidence', conf)} confidence), "
+        f"{say.cite(name, whole)} vs {say.cite(top_name, whole)} over the whole run. "
+        f"{meaning[kind][0].upper()}{meaning[kind][1:]}. Among the models: "
+        f"{family[0].lower()}{family[1:]}"
+    )
+
+
+def _quality_reason(say: Cite, best: dict, lead: str, tests: dict, steady: str, cls: bool) -> str:
+    a = best[lead]["learner"]
+    what = "accuracy" if cls else "MAE"
+    start = say.derived("data", "rows", _steady_rows(say))
+    if not tests:
+        level = say.cite(a, steady)
+        return f"{_who(a, lead)} is the only model family: {what} {level} over the last {start}."
+    parts = []
+    for f, t in tests.items():
+        b = best[f]["learner"]
+        gap = _gap_words(say, a, b, t["gap"], cls)
+        conf = say.derived(f"{a}|{b}", "confidence", t["confidence"])
+        if t["wins"]:
+            parts.append(
+                f"{_who(a, lead)} beats {_who(b, f)} by {gap}: {say.cite(a, steady)} vs "
+                f"{say.cite(b, steady)}, {conf} confidence"
+            )
+        else:
+            parts.append(
+                f"{_who(a, lead)} and {_who(b, f)} are tied: {say.cite(a, steady)} vs "
+                f"{say.cite(b, steady)}, {gap} apart ({conf} confidence)"
+            )
+    need = say.derived("rule", "confidence", CONFIDENCE)
+    return (
+        f"On the last {start} ({what}, the steady state), " + "; ".join(parts) + f" (a win needs "
+        f"{need} confidence in a paired block bootstrap)."
+    )
+
+
+def _who(name: str, family: str) -> str:
+    """ "arf (online)", or just "online" when the learner is named after its family."""
+    return name if name == family else f"{name} ({family})"
+
+
+def _gap_words(say: Cite, a: str, b: str, gap: float, cls: bool) -> str:
+    if cls:
+        return say.derived(f"{a}|{b}", "points", 100 * gap)
+    base = abs(say.value(b, "steady_mae") or 1.0)
+    return say.derived(f"{a}|{b}", "percent", gap / base) + " lower MAE"
+
+
+def _steady_rows(say: Cite) -> int:
+    rows = [r.get("rows", 0) for r in say.rows.values() if r.get("family") != "engine"]
+    n = max(rows, default=0)
+    from tidal.evaluate._steady import steady_start
+
+    return n - steady_start(n)
+
+
+def _drift_rule(results: Any, best: dict, contenders: list[str], say: Cite) -> tuple:
+    """(recommendation or None, the drift sentence or "") — only with change points."""
     points = results.analysis.get("change_points", []) if hasattr(results, "analysis") else []
     batch = best.get("batch")
-    fast = [f for f in ("online", "hybrid") if f in contenders and f in best]
+    fast = [f for f in ("online", "hybrid") if f in contenders]
     if not points or batch is None or not fast:
-        return None
-    b_rec = batch.get("recovery_rows_mean")
+        return None, ""
     recs = {f: best[f].get("recovery_rows_mean") for f in fast}
     recs = {f: v for f, v in recs.items() if v is not None}
+    b_rec = batch.get("recovery_rows_mean")
     if b_rec is None or not recs:
-        return None
+        return None, ""
     quick = min(recs, key=recs.get)
-    if b_rec - recs[quick] <= RECOVERY_MARGIN:
-        reasons.append(
-            f"drift: {len(points)} change point(s); {quick} does not recover faster than batch "
-            f"({table.q(best[quick]['learner'], 'recovery_rows_mean')} vs "
-            f"{table.q(batch['learner'], 'recovery_rows_mean')}; rule: a lead of more than "
-            f"{RECOVERY_MARGIN} rows counts)"
-        )
-        return None
     if (
         quick == "hybrid"
         and "online" in recs
         and recs["online"] - recs["hybrid"] <= RECOVERY_MARGIN
     ):
         quick = "online"  # recovers about as fast and costs less
-    rules.append("drift")
-    reasons.append(
-        f"drift: after {len(points)} change point(s) {quick} recovers faster: "
-        f"{table.q(best[quick]['learner'], 'recovery_rows_mean')} vs batch "
-        f"{table.q(batch['learner'], 'recovery_rows_mean')} (rule: a lead of more than "
-        f"{RECOVERY_MARGIN} rows), with mean drops {table.q(best[quick]['learner'], 'drop_mean')}"
-        f" and {table.q(batch['learner'], 'drop_mean')}"
+    q, b = best[quick]["learner"], batch["learner"]
+    kind = results.analysis.get("change_source", "known")
+    n = say.derived("data", "count", len(points))
+    what = "known" if kind == "known" else "confirmed"
+    if b_rec - recs[quick] <= RECOVERY_MARGIN:
+        return None, (
+            f"After {n} {what} change(s), {_who(q, quick)} does not recover clearly faster "
+            f"than {_who(b, 'batch')}: {say.cite(q, 'recovery_rows_mean')} vs "
+            f"{say.cite(b, 'recovery_rows_mean')}."
+        )
+    return quick, (
+        f"After {n} {what} change(s), {_who(q, quick)} is back to its level in "
+        f"{say.cite(q, 'recovery_rows_mean')} on average, {_who(b, 'batch')} in "
+        f"{say.cite(b, 'recovery_rows_mean')}: it adapts faster when the stream changes."
     )
-    return quick
 
 
-def _tie_rule(
-    best: dict[str, dict[str, Any]],
-    contenders: list[str],
-    table: _Table,
-    reasons: list[str],
-    rules: list[str],
-) -> str:
-    if len(contenders) == 1:
-        rules.append("single contender")
-        return contenders[0]
-    rules.append("tie")
+def _tie_rule(contenders: list[str]) -> str:
     if "online" in contenders and "batch" in contenders:
-        o, b = best["online"]["learner"], best["batch"]["learner"]
-        cheaper = "online" if best["online"]["cpu_s"] <= best["batch"]["cpu_s"] else "batch"
-        reasons.append(
-            f"compute: {cheaper} is cheaper: {table.q(o, 'cpu_s')} vs {table.q(b, 'cpu_s')}; "
-            f"data kept {table.q(o, 'bytes_kept')} vs {table.q(b, 'bytes_kept')}"
-        )
         return "either"
-    if "online" in contenders:
-        o, h = best["online"]["learner"], best["hybrid"]["learner"]
-        reasons.append(
-            f"compute: online is cheaper: {table.q(o, 'cpu_s')} vs {table.q(h, 'cpu_s')}"
-        )
-        return "online"
-    b, h = best["batch"]["learner"], best["hybrid"]["learner"]
-    reasons.append(f"simplicity: batch alone: {table.q(b, 'cpu_s')} vs {table.q(h, 'cpu_s')}")
-    return "batch"
+    return "online" if "online" in contenders else "batch"
 
 
-def _answers(best: dict[str, dict[str, Any]], table: _Table, results: Any) -> dict[str, str]:
-    """The five questions, answered with the representatives' numbers."""
-    names = {f: best[f]["learner"] for f in FAMILIES if f in best}
+def _cost_reason(say: Cite, best: dict, contenders: list[str]) -> str:
+    names = [(f, best[f]["learner"]) for f in contenders]
+    cheap = min(names, key=lambda p: say.value(p[1], "cpu_s") or 0.0)
+    cells = " vs ".join(f"{say.cite(n, 'cpu_s')} for {n}" for _, n in names)
+    kept = " vs ".join(f"{say.cite(n, 'bytes_kept')}" for _, n in names)
+    return (
+        f"Being tied, cost decides: {_who(cheap[1], cheap[0])} is cheaper in CPU ({cells}); "
+        f"data kept for retraining: {kept}."
+    )
 
-    def each(column: str) -> str:
-        return ", ".join(table.q(n, column) for n in names.values())
 
-    ans = {}
+def _cold_start_reason(say: Cite, best: dict, present: list[str]) -> str:
     parts = []
-    for f, n in names.items():
-        if f == "online":
-            parts.append(f"online learns each row once ({table.q(n, 'retrains')})")
-        else:
-            parts.append(f"{f} refits a full model on its window ({table.q(n, 'retrains')})")
-    ans["Training complexity"] = "; ".join(parts)
-    ans["Training time"] = (
-        f"wall time spent retraining (in a background worker) {each('train_s')}; CPU of every "
-        f"call, training included: {each('cpu_s')}"
-    )
-    power = f"CPU {each('cpu_s')}; peak model memory {each('peak_model_bytes')}"
-    if "engine" in table.rows:
-        power += f"; the evaluation itself {table.q('engine', 'cpu_s')}"
-    ans["Computational power"] = power
-    ans["Use in production"] = (
-        f"staleness (labelled rows the serving model has not learned) {each('staleness_mean')}: "
-        "a batch model can be reviewed before it goes live and keeps its data for audit "
-        f"({each('bytes_kept')}); an online model learns every row at once, bad rows included"
-        + (f"; mean drop after changes {each('drop_mean')}" if results.changes else "")
-    )
-    ans["Scalability"] = (
-        f"prediction latency {each('latency_s_per_row')}; online memory stays flat while batch "
-        f"keeps its window on disk ({each('bytes_kept')}) and its retrains grow with the window"
-    )
-    return ans
+    for f in present:
+        n = best[f]["learner"]
+        first = say.value(n, "first_fit_row")
+        warm = say.value(n, "warmup_rows")
+        text = f"{n} reached its steady level within {say.cite(n, 'warmup_rows')}"
+        if warm is None:
+            text = f"{n} never settled before the steady state"
+        if f != "online" and first is not None:
+            text += f" (first model live at {say.cite(n, 'first_fit_row')})"
+        parts.append(text)
+    return "Cold start, not counted above: " + "; ".join(parts) + "."
+
+
+def _not_enough(results: Any, ok: list[dict], classifier: bool, say: Cite) -> list[str]:
+    """Why the data cannot decide (empty when it can): the counts against the minimums."""
+    n = max((r.get("rows", 0) for r in results.rows), default=0)
+    out = []
+    if n < MIN_ROWS:
+        out.append(
+            f"The stream has {say.derived('data', 'rows', n)} with a label; a verdict needs at "
+            f"least {say.derived('rule', 'rows', MIN_ROWS)}."
+        )
+    counts = results.meta.get("data", {}).get("class_counts") if hasattr(results, "meta") else None
+    if classifier and counts is not None:
+        big = sorted(counts.values(), reverse=True)
+        if len(big) < 2 or big[1] < MIN_PER_CLASS:
+            seen = ", ".join(f"{k}: {say.derived('data', 'count', v)}" for k, v in counts.items())
+            out.append(
+                f"Rows per class ({seen or 'none'}): a verdict needs two classes with at least "
+                f"{say.derived('rule', 'count', MIN_PER_CLASS)} rows each."
+            )
+    from tidal.evaluate._steady import steady_start
+
+    start = steady_start(n)
+    for r in results.rows:
+        first = say.value(r["learner"], "first_fit_row")
+        fam = r.get("family")
+        if fam in ("batch", "hybrid") and (first is None or first > start) and not r.get("error"):
+            if any(o.get("family") == fam and _fit_before(say, o, start) for o in ok):
+                continue  # another model of the family can speak for it
+            when = (
+                "never" if first is None else f"only at {say.cite(r['learner'], 'first_fit_row')}"
+            )
+            out.append(
+                f"{r['learner']} ({fam}) served its first trained model {when}; the steady "
+                f"state starts at {say.derived('data', 'row', start)}: give it more rows or "
+                "retrain it sooner."
+            )
+    return out
+
+
+def _fit_before(say: Cite, r: dict, start: int) -> bool:
+    first = say.value(r["learner"], "first_fit_row")
+    return first is not None and first <= start
