@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-from tidal.cli._guards import guard_for_source, quarantine_app, schema_app  # noqa: E402
+from tidal.cli._guards import guard_for_source, guard_lines, quarantine_app, schema_app  # noqa: E402
 
 ELEC2_NOCHANGE = 0.853
 
@@ -102,7 +102,10 @@ def run_compare(
     from tidal.evaluate import prequential
 
     console = _console()
-    source = open_source(path, target, time_column)
+    from tidal.guards import Schema
+
+    spec = None if schema is None else Schema.from_json(schema)
+    source = open_source(path, target, time_column, spec)
     guard = None if schema is None else guard_for_source(schema, source, path, quarantine)
     if task is not None and task not in ("binary", "multiclass", "regression"):
         raise ParameterError(f"--task {task!r}: expected binary, multiclass or regression")
@@ -143,6 +146,7 @@ def run_compare(
     if results.guard is not None:
         hits = {k: v for k, v in results.guard["rules"].items() if v}
         console.print(f"guard: {results.guard['verdicts']}; rule hits: {hits}", highlight=False)
+        guard_lines(console, results.guard)
     for row in results.rows:
         if row.get("error"):
             console.print(f"[yellow]{row['learner']} stopped:[/yellow] {row['error']}")
