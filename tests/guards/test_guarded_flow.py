@@ -75,16 +75,22 @@ def test_schema_without_target_or_missing_a_feature_is_an_error(dirty_csv, tmp_p
 
 
 def test_a_late_text_cell_does_not_abort_a_guarded_run(tmp_path):
-    # far beyond the reader's first block (about 1 MB): the type is already decided there
+    # far beyond the reader's first block (about 1 MB), where the types were decided
     df = _frame(60_000).astype(object)
     df.iat[55_000, 2] = "n/a?"
     path = tmp_path / "late.csv"
     df.to_csv(path, index=False)
-    schema = Schema.infer(_frame(1_000), "y")
-    src = read_csv(path, target="y", numeric=["a", "b", "c"], keep_bad=True)
-    res = prequential(src, {"nb": zoo.make("nb")}, guard=Guard(schema))
-    assert res.meta["guard"]["rules"]["wrong_type"] == 1
-    assert res.rows[0]["rows"] == 59_999 and res.rows[0]["error"] is None
+    schema = tmp_path / "s.json"
+    Schema.infer(_frame(1_000), "y").to_json(schema)
+    q = tmp_path / "q.sqlite"
+    args = ["compare", str(path), "-t", "y", "--schema", str(schema), "--quarantine", str(q)]
+    res = runner.invoke(app, [*args, "-m", "nb", "--json", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    out = json.loads((tmp_path / "r.json").read_text())
+    assert out["results"][0]["rows"] == 59_999 and out["meta"]["guard"]["rules"]["wrong_type"] == 1
+    (row,) = Quarantine(q).list()
+    assert (row["row"], row["rule"]) == (55_000, "wrong_type")
+    assert Quarantine(q).show(row["id"])["record"]["c"] == "n/a?"
 
 
 def test_a_few_text_cells_make_bad_cells_not_a_categorical_column(tmp_path):
