@@ -141,12 +141,16 @@ def run_compare(
             change_points=change_points,
             guard=guard,
         )
+    from tidal.cli._drift import drift_lines, drift_of
+
+    results.meta["drift"] = (results.guard or {}).get("drift") or drift_of(source)
     console.print(results_table(results, title=title or f"{path}: {total:,} rows, {task}"))
     console.print(costs_table(results))
     if results.guard is not None:
         hits = {k: v for k, v in results.guard["rules"].items() if v}
         console.print(f"guard: {results.guard['verdicts']}; rule hits: {hits}", highlight=False)
         guard_lines(console, results.guard)
+    drift_lines(console, results.meta["drift"])
     for row in results.rows:
         if row.get("error"):
             console.print(f"[yellow]{row['learner']} stopped:[/yellow] {row['error']}")
@@ -330,11 +334,13 @@ def demo(
 
 def _register_subcommands() -> None:
     from tidal.cli._consume import consume
+    from tidal.cli._drift import drift
     from tidal.cli._serve import serve
     from tidal.cli._tokens import token_app
 
     app.command()(serve)
     app.command()(consume)
+    app.command()(drift)
     app.add_typer(token_app, name="token")
     app.add_typer(schema_app, name="schema")
     app.add_typer(quarantine_app, name="quarantine")

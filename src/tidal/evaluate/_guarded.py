@@ -61,6 +61,11 @@ class GuardStage:
             self.watch = BurstWatch(list(t.classes))
         #: stream rows in the order they were scored (for the scores without burst rows)
         self.scored_rows: list[np.ndarray] = []
+        from tidal.monitor import DriftWatch
+
+        cats = [c.name for c in guard.schema.columns if c.kind == "categorical"]
+        #: feature drift on the rows the learners see (guarded values)
+        self.drift = DriftWatch(guard.schema.names, categorical=cats)
         self.counters: dict[str, int] = {r.name: 0 for r in guard.rules}
         self.verdicts = dict.fromkeys(_VERDICTS, 0)
         self.rows = self.scored = self.learned = self.paused = self.dropped = 0
@@ -71,6 +76,7 @@ class GuardStage:
         """Check ``piece`` and return the ``(kind, block)`` calls to make on every learner;
         ``learners`` are rolled back in place when a burst alarm says so."""
         res = self.guard.check(piece, source=self.source)
+        self.drift.update(res.X[self._usable(res)])
         if self.watch is None:
             return self._settle(res, piece)
         self._count(res)
@@ -164,6 +170,7 @@ class GuardStage:
             "quarantine": None if self.guard.quarantine is None else self.guard.quarantine.path,
             "bursts": [] if self.watch is None else [b.as_dict() for b in self.watch.bursts],
             "burst_rows": self._burst_rows(),
+            "drift": self.drift.summary(),
         }
 
     def _burst_rows(self) -> int:

@@ -24,18 +24,33 @@ __all__ = ["BurstWatch"]
 
 
 def _snap(learner: Any) -> Any:
+    """A copy to roll back to: the learner's own ``state_dict`` (the protocol's snapshot: a
+    batch learner keeps its rows in a folder a plain deep copy would share), else a deep copy,
+    else None (the learner is not rolled back; counted)."""
+    if hasattr(learner, "state_dict") and hasattr(learner, "load_state"):
+        try:
+            return ("state", copy.deepcopy(learner.state_dict()))
+        except Exception:  # noqa: S110 - a learner whose state cannot be taken: try a copy
+            pass
     try:
-        return copy.deepcopy(learner)
-    except Exception:  # a learner holding threads or handles: not rolled back (counted)
+        return ("copy", copy.deepcopy(learner))
+    except Exception:  # a learner holding threads or handles
         return None
 
 
 def _restore(learner: Any, snap: Any) -> bool:
-    if snap is None or not hasattr(learner, "__dict__"):
+    if snap is None:
         return False
-    fresh = copy.deepcopy(snap)  # the snapshot may serve again for a later alarm
+    kind, value = snap
+    if kind == "state":  # the snapshot may serve again for a later alarm: load a copy
+        learner.load_state(copy.deepcopy(value))
+        return True
+    if not hasattr(learner, "__dict__"):
+        return False
+    fresh = copy.deepcopy(value)
+    state, fresh.__dict__ = fresh.__dict__, {}  # the husk's finaliser must find nothing
     learner.__dict__.clear()
-    learner.__dict__.update(fresh.__dict__)
+    learner.__dict__.update(state)
     return True
 
 
