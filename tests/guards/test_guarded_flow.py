@@ -166,3 +166,28 @@ def test_no_false_alarm_on_clean_elec2():
     d, schema = _flipped("elec2", 0, n=0)
     res = prequential(from_frame(d, target="y"), {"nb": zoo.make("nb")}, guard=Guard(schema))
     assert res.meta["guard"]["bursts"] == []
+
+
+def test_the_report_shows_the_guards(dirty_csv, tmp_path):
+    schema = tmp_path / "s.json"
+    Schema.infer(pd.read_csv(dirty_csv).iloc[:1_000], "y").to_json(schema)
+    report = tmp_path / "r.html"
+    args = ["compare", str(dirty_csv), "-t", "y", "--schema", str(schema), "-m", "nb"]
+    res = runner.invoke(
+        app, [*args, "--quarantine", str(tmp_path / "q.sqlite")] + ["--report", str(report)]
+    )
+    assert res.exit_code == 0, res.output
+    text = report.read_text()
+    section = text[text.index("<h2>Guards and drift</h2>") :]
+    # quarantined cells per rule and column, then the scores without excluded rows
+    assert "<td>wrong_type</td><td>b</td><td>1</td>" in section
+    assert "<td>missing</td><td>a</td><td>1</td>" in section
+    assert "No label burst detected." in section and "on rows learned normally" in section
+
+
+def test_schema_inference_keeps_a_column_with_a_few_text_cells_numeric():
+    df = _frame(1_000).astype(object)
+    df.iat[300, 1] = "bad"
+    schema = Schema.infer(df, "y")
+    assert schema.column("b").kind == "numeric"
+    assert Guard(schema).check(df.iloc[299:302]).rules == ["", "wrong_type", ""]

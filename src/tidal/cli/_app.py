@@ -149,7 +149,7 @@ def run_compare(
     if results.guard is not None:
         hits = {k: v for k, v in results.guard["rules"].items() if v}
         console.print(f"guard: {results.guard['verdicts']}; rule hits: {hits}", highlight=False)
-        guard_lines(console, results.guard)
+        guard_lines(console, results.guard, results.rows)
     drift_lines(console, results.meta["drift"])
     for row in results.rows:
         if row.get("error"):

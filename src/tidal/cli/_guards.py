@@ -160,7 +160,9 @@ def guard_for_source(
     return guard
 
 
-def guard_lines(console: Console, summary: dict[str, Any]) -> None:
+def guard_lines(
+    console: Console, summary: dict[str, Any], rows: list[dict[str, Any]] | None = None
+) -> None:
     """What ``compare`` prints under the table about its guard: where the rejected rows are
     kept, the bursts caught (rows, learners rolled back), the rows each score leaves out."""
     n_q = summary.get("verdicts", {}).get("quarantined", 0)
@@ -176,7 +178,17 @@ def guard_lines(console: Console, summary: dict[str, Any]) -> None:
         end = "still on at the end" if b.get("end") is None else f"ended at row {b['end']:,}"
         console.print(
             f"label burst from row {b['start']:,} (alarm at row {b['alarm']:,}, {end}): "
-            f"{b['rolled_back']} learners rolled back to row {b['restored_to']:,}",
+            f"{b['rolled_back']} learners rolled back"
+            + ("" if b.get("restored_to") is None else f" to row {b['restored_to']:,}"),
+            highlight=False,
+            soft_wrap=True,
+        )
+    honest = [r for r in rows or () if "Accuracy_normal" in r and r.get("excluded_burst")]
+    if honest:
+        parts = [f"{r['learner']} {r['Accuracy_normal']:.4f}" for r in honest]
+        console.print(
+            f"Accuracy on the rows learned normally ({honest[0]['excluded_burst']:,} burst rows "
+            f"and {honest[0]['excluded_quarantined']:,} quarantined left out): " + ", ".join(parts),
             highlight=False,
             soft_wrap=True,
         )

@@ -68,6 +68,7 @@ class GuardStage:
         self.drift = DriftWatch(guard.schema.names, categorical=cats)
         self.counters: dict[str, int] = {r.name: 0 for r in guard.rules}
         self.verdicts = dict.fromkeys(_VERDICTS, 0)
+        self.columns: dict[str, dict[str, int]] = {}  # rule -> column -> cells hit
         self.rows = self.scored = self.learned = self.paused = self.dropped = 0
         #: the last block given to the learners (the engine times predictions on it)
         self.last: Any = None
@@ -148,6 +149,9 @@ class GuardStage:
         return np.isfinite(y) & (y >= lo) & (y <= hi)
 
     def _count(self, res: Any) -> None:
+        for (rule, col), n in res.cells.items():
+            per = self.columns.setdefault(rule, {})
+            per[col] = per.get(col, 0) + n
         self.rows += len(res)
         for k, v in res.counters.items():
             self.counters[k] = self.counters.get(k, 0) + int(v)
@@ -160,6 +164,7 @@ class GuardStage:
         return {
             "source": self.source,
             "rules": dict(self.counters),
+            "columns": {k: dict(v) for k, v in self.columns.items()},
             "verdicts": dict(self.verdicts),
             "rows": self.rows,
             "scored": self.scored,
