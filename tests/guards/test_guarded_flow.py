@@ -191,3 +191,28 @@ def test_schema_inference_keeps_a_column_with_a_few_text_cells_numeric():
     schema = Schema.infer(df, "y")
     assert schema.column("b").kind == "numeric"
     assert Guard(schema).check(df.iloc[299:302]).rules == ["", "wrong_type", ""]
+
+
+def test_fix_then_replay_into_a_model_learns_each_row_once(tmp_path):
+    from tidal.base import learner_from_state, read_state, save_state
+    from tidal.naive_bayes import GaussianNB
+
+    schema = Schema.infer({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]}, "y")
+    sp = tmp_path / "s.json"
+    schema.to_json(sp)
+    qp = tmp_path / "q.sqlite"
+    Guard(schema, quarantine=Quarantine(qp)).check({"x": ["oops", 2.0, None], "y": [1, 0, 0]})
+    model = tmp_path / "m.npz"
+    save_state(GaussianNB().learn_many(pd.DataFrame({"x": [1.0, 2.0]}), [0, 1]).state_dict(), model)
+    patch = tmp_path / "p.json"
+    patch.write_text(json.dumps({"1": {"x": 2.5}}))
+    res = runner.invoke(app, ["quarantine", "fix", "--patch", str(patch), "--path", str(qp)])
+    assert res.exit_code == 0, res.output
+    replay = ["quarantine", "replay", "--schema", str(sp), "--path", str(qp), "--into", str(model)]
+    res = runner.invoke(app, replay)
+    assert res.exit_code == 0, res.output
+    assert "replayed 1 rows, 1 still quarantined" in res.output
+    assert learner_from_state(read_state(model)).n_samples_seen_ == 3
+    res = runner.invoke(app, replay)  # nothing new: the fixed row is not learned twice
+    assert "replayed 0 rows" in res.output
+    assert learner_from_state(read_state(model)).n_samples_seen_ == 3
