@@ -82,6 +82,11 @@ class _Rows:
 class BurstWatch:
     """Model-independent burst alarms for a classification stream, acted on for every learner.
 
+    A burst is taken to start ``pad`` rows before the detector's estimate and to end ``pad``
+    rows after it (the CUSUM's estimates were up to 15 rows late at the start and 22 rows early
+    at the end on Elec2 and weather): a few clean rows are left unlearned rather than a few
+    corrupted ones learned.
+
     ``plan(rows, X, y, learnable, learners)`` returns, for the rows of one piece, which are
     learned ("step") or only scored, the learn calls to make before the piece (after a
     roll-back) and inside it (after an alarm's end).
@@ -95,12 +100,19 @@ class BurstWatch:
     """
 
     def __init__(
-        self, classes: list[Any], *, snapshot_every: int = 1000, keep: int = 4, **detector: Any
+        self,
+        classes: list[Any],
+        *,
+        snapshot_every: int = 1000,
+        keep: int = 4,
+        pad: int = 20,
+        **detector: Any,
     ):
         self.codes = {label_key(c): i for i, c in enumerate(classes)}
         self.detector = BurstDetector(max(2, len(classes)), **detector)
         self.snapshot_every = snapshot_every
         self.keep = keep
+        self.pad = pad
         self.snapshots: list[tuple[int, dict[int, Any]]] = []
         self.learned = _Rows()
         self.paused = _Rows()
@@ -156,6 +168,10 @@ class BurstWatch:
         while a < n:
             was_on = det.active
             i, ev, est = det.step(rows[a:], X[a:], codes[a:], learnable[a:])
+            # the estimates are a few rows late at the start and early at the end: widen
+            est = est - self.pad if ev == "alarm" else est + self.pad
+            if ev == "end" and self.bursts:
+                est = min(est, int(rows[min(a + i, n - 1)]) + 1)
             k = min(a + i, n - 1)
             seg = np.arange(a, k + 1)
             if was_on:
