@@ -12,7 +12,8 @@ both hold:
   which makes plain p-values far too small: the KS p-value uses the effective number of rows
   ``n (1 - r) / (1 + r)``, ``r`` the lag-1 autocorrelation of the reference window;
 - the change is large enough to matter: the Wasserstein-1 distance is at least ``min_size``
-  reference standard deviations (PSI at least ``min_psi`` for categories).
+  reference standard deviations (the current window's, when the reference was constant;
+  PSI at least ``min_psi`` for categories).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -142,7 +143,9 @@ class DriftWatch:
             else:
                 p = _ks_p(a, b)
                 sd = float(np.std(a))
-                size = wasserstein(a, b) / sd if sd > 0 else float(np.inf)
+                if sd <= 1e-9 * max(1.0, abs(float(np.median(a)))):  # constant so far
+                    sd = float(np.std(b)) or 1.0
+                size = wasserstein(a, b) / sd
                 test, enough = "ks", self.min_size
             if p < level and size >= enough:
                 self.events.append(
