@@ -10,8 +10,11 @@ guard. Printed per learner: accuracy against the TRUE labels on the rows the gua
 clean vs guarded; then quarantine recall and false positives per damage kind, burst detection
 delay, and false alarms per 100k rows on the clean streams (guard on, nothing damaged).
 
-    python benchmarks/bench_guards.py            # reduced: weather, one seed, one burst
+    python benchmarks/bench_guards.py            # reduced: weather, one seed, one burst (~1 min)
     python benchmarks/bench_guards.py --full     # both streams, 2 seeds x 2 burst positions
+
+One burst starts 40 rows before a checkpoint, so its alarm comes in the engine's next piece and
+every learner is rolled back; the other is caught inside the piece it started in.
 """
 
 from __future__ import annotations

@@ -43,7 +43,10 @@ def _restore(learner: Any, snap: Any) -> bool:
         return False
     kind, value = snap
     if kind == "state":  # the snapshot may serve again for a later alarm: load a copy
-        learner.load_state(copy.deepcopy(value))
+        try:
+            learner.load_state(copy.deepcopy(value))
+        except Exception:  # a learner that cannot go back keeps learning (not counted)
+            return False
         return True
     if not hasattr(learner, "__dict__"):
         return False
