@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-from tidal.cli._guards import guard_for_source, quarantine_app, schema_app  # noqa: E402
+from tidal.cli._guards import guard_for_source, guard_lines, quarantine_app, schema_app  # noqa: E402
 
 ELEC2_NOCHANGE = 0.853
 
@@ -112,7 +112,10 @@ def run_compare(
     from tidal.evaluate import prequential
 
     console = _console()
-    source = open_source(path, target, time_column)
+    from tidal.guards import Schema
+
+    spec = None if schema is None else Schema.from_json(schema)
+    source = open_source(path, target, time_column, spec)
     guard = None if schema is None else guard_for_source(schema, source, path, quarantine)
     if task is not None and task not in ("binary", "multiclass", "regression"):
         raise ParameterError(f"--task {task!r}: expected binary, multiclass or regression")
@@ -149,11 +152,16 @@ def run_compare(
             change_points=change_points,
             guard=guard,
         )
+    from tidal.cli._drift import drift_lines, drift_of
+
+    results.meta["drift"] = (results.guard or {}).get("drift") or drift_of(source)
     console.print(results_table(results, title=title or f"{path}: {total:,} rows, {task}"))
     console.print(costs_table(results))
     if results.guard is not None:
         hits = {k: v for k, v in results.guard["rules"].items() if v}
         console.print(f"guard: {results.guard['verdicts']}; rule hits: {hits}", highlight=False)
+        guard_lines(console, results.guard, results.rows)
+    drift_lines(console, results.meta["drift"])
     for row in results.rows:
         if row.get("error"):
             console.print(f"[yellow]{row['learner']} stopped:[/yellow] {row['error']}")
@@ -337,11 +345,13 @@ def demo(
 
 def _register_subcommands() -> None:
     from tidal.cli._consume import consume
+    from tidal.cli._drift import drift
     from tidal.cli._serve import serve
     from tidal.cli._tokens import token_app
 
     app.command()(serve)
     app.command()(consume)
+    app.command()(drift)
     app.add_typer(token_app, name="token")
     app.add_typer(schema_app, name="schema")
     app.add_typer(quarantine_app, name="quarantine")

@@ -25,8 +25,13 @@ def _bundled() -> dict[str, Any]:
     return {info.name: info for info in datasets.catalog()}
 
 
-def open_source(path: str, target: str | None, time_column: str | None = None) -> Any:
+def open_source(
+    path: str, target: str | None, time_column: str | None = None, schema: Any = None
+) -> Any:
     """A Source for ``path``: a bundled name (``elec2``, ``weather``) or a CSV/Parquet/JSONL file.
+
+    With a guard's ``schema``, a CSV's column types come from it and cells that do not fit are
+    kept for the guards (never an abort mid-stream).
 
     >>> open_source("elec2", None).target
     'up'
@@ -51,7 +56,11 @@ def open_source(path: str, target: str | None, time_column: str | None = None) -
 
     ext = os.path.splitext(path)[1].lower()
     reader = getattr(stream, _READERS.get(ext, "read_csv"))
-    kwargs = {"target": target}
+    kwargs: dict[str, Any] = {"target": target}
     if time_column is not None:
         kwargs["time_column"] = time_column
+    if schema is not None and reader is stream.read_csv:
+        kwargs["numeric"] = [c.name for c in schema.columns if c.kind == "numeric"]
+        kwargs["categorical"] = [c.name for c in schema.columns if c.kind == "categorical"]
+        kwargs["keep_bad"] = True
     return reader(path, **kwargs)

@@ -2,7 +2,8 @@
 
 ``tidal schema infer data.csv --target y > schema.json`` writes an editable schema;
 ``tidal schema check data.csv --schema schema.json`` runs the guards over a file and counts;
-``tidal quarantine list | show ID | replay --schema schema.json | purge`` manage the quarantine.
+``tidal quarantine list | show ID | fix | replay --schema schema.json | purge`` manage the
+quarantine (``compare --schema`` keeps rejected rows in ``.tidal/quarantine.sqlite`` by default).
 Bad input (a schema that is not JSON, names unknown columns, a missing quarantine) is one line on
 stderr and exit code 2.
 
@@ -27,7 +28,14 @@ from rich.table import Table
 
 from tidal.base.exceptions import TidalError
 
-__all__ = ["check_columns", "guard_for_source", "load_guard", "quarantine_app", "schema_app"]
+__all__ = [
+    "check_columns",
+    "guard_for_source",
+    "guard_lines",
+    "load_guard",
+    "quarantine_app",
+    "schema_app",
+]
 
 schema_app = typer.Typer(
     name="schema",
@@ -112,20 +120,78 @@ def guard_for_source(
     schema_path: str | os.PathLike, source: Any, data: str, quarantine: str | None = None
 ) -> Any:
     """The guard ``tidal compare --schema`` puts in front of the learners: the schema must name
-    only the source's features and target (columns it does not name are not learned from).
+    the source's target and exactly its features (a feature it leaves out is an error, not a
+    column silently dropped). Rejected rows are kept in ``quarantine``, by default the
+    quarantine ``tidal quarantine list`` reads (``.tidal/quarantine.sqlite``): none is lost.
 
     >>> import tempfile, pathlib, numpy as np
     >>> from tidal.guards import Schema
     >>> from tidal.stream import from_arrays
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.json"
     >>> _ = Schema.infer({"x0": [1.0, 2.0], "y": [0, 1]}, "y").to_json(p)
-    >>> guard_for_source(p, from_arrays(np.zeros((2, 1)), [0, 1]), "data.csv").schema.names
-    ['x0']
+    >>> src = from_arrays(np.zeros((2, 1)), [0, 1])
+    >>> guard = guard_for_source(p, src, "data.csv", quarantine=str(p.parent / "q.sqlite"))
+    >>> guard.schema.names, guard.quarantine.path.endswith("q.sqlite")
+    (['x0'], True)
+    >>> _ = Schema.infer({"x0": [1.0, 2.0], "y": [0, 1]}).to_json(p)  # no --target
+    >>> guard_for_source(p, src, "data.csv", quarantine=str(p.parent / "q.sqlite"))
+    Traceback (most recent call last):
+    ...
+    tidal.guards._schema.SchemaError: .../s.json: no target: the data's label column is 'y'; ...
     """
-    guard = load_guard(schema_path, quarantine)
+    from tidal.guards import DEFAULT_PATH, SchemaError
+
+    guard = load_guard(schema_path, DEFAULT_PATH if quarantine is None else quarantine)
+    where = os.fspath(schema_path)
     names = [*source.feature_names, *([source.target] if source.target else [])]
-    check_columns(guard.schema, names, os.fspath(schema_path), data, special=False)
+    check_columns(guard.schema, names, where, data, special=False)
+    if source.target and guard.schema.target is None:
+        raise SchemaError(
+            f"{where}: no target: the data's label column is {source.target!r}; infer the schema "
+            f'with --target {source.target} (or add a "target" entry)'
+        )
+    skip = {guard.schema.id_column, guard.schema.timestamp_column}
+    left = [c for c in source.feature_names if c not in guard.schema.names and c not in skip]
+    if left:
+        raise SchemaError(
+            f"{where}: columns: no entry for {left} that {data} has; a guarded run must "
+            f"check every feature it learns (add them, or re-infer the schema)"
+        )
     return guard
+
+
+def guard_lines(
+    console: Console, summary: dict[str, Any], rows: list[dict[str, Any]] | None = None
+) -> None:
+    """What ``compare`` prints under the table about its guard: where the rejected rows are
+    kept, the bursts caught (rows, learners rolled back), the rows each score leaves out."""
+    n_q = summary.get("verdicts", {}).get("quarantined", 0)
+    where = summary.get("quarantine")
+    if where:
+        opt = "" if where == _path(None) else f" --path {where}"
+        console.print(
+            f"{n_q:,} rejected rows kept in {where} (tidal quarantine list{opt})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for b in summary.get("bursts", ()):
+        end = "still on at the end" if b.get("end") is None else f"ended at row {b['end']:,}"
+        console.print(
+            f"label burst from row {b['start']:,} (alarm at row {b['alarm']:,}, {end}): "
+            f"{b['rolled_back']} learners rolled back"
+            + ("" if b.get("restored_to") is None else f" to row {b['restored_to']:,}"),
+            highlight=False,
+            soft_wrap=True,
+        )
+    honest = [r for r in rows or () if "Accuracy_normal" in r and r.get("excluded_burst")]
+    if honest:
+        parts = [f"{r['learner']} {r['Accuracy_normal']:.4f}" for r in honest]
+        console.print(
+            f"Accuracy on the rows learned normally ({honest[0]['excluded_burst']:,} burst rows "
+            f"and {honest[0]['excluded_quarantined']:,} quarantined left out): " + ", ".join(parts),
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _read(path: str, n_rows: int | None = None) -> Any:
@@ -298,12 +364,24 @@ def quarantine_replay(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="write the rows that now pass (CSV)")
     ] = None,
+    into: Annotated[
+        Path | None,
+        typer.Option(
+            "--into", help="a model state file (tidal.base.save_state): learn the rows, save it"
+        ),
+    ] = None,
 ) -> None:
-    """Send the quarantined rows back through the guards (e.g. after editing the schema);
-    the rows that now pass are marked replayed (and written to --out)."""
+    """Send the quarantined rows back through the guards (e.g. after editing the schema or
+    fixing rows). Rows a learner can take are marked replayed, once (written to --out, learned
+    by the model in --into); the others stay quarantined with today's reason."""
     try:
         guard = load_guard(schema)
         q = _open_quarantine(_path(path))
+        model = None
+        if into is not None:
+            from tidal.base import learner_from_state, read_state
+
+            model = learner_from_state(read_state(into))
         pending = q.list(status="quarantined", limit=limit)
         if pending:
             record = q.show(pending[0]["id"])["record"]
@@ -312,15 +390,89 @@ def quarantine_replay(
     except _BAD_INPUT as err:
         raise _fail(_message(err)) from None
     left = len(pending) - len(replayed.ids)
-    if out is not None and replayed.result is not None:
+    res = replayed.result
+    if out is not None and res is not None:
         import pandas as pd
 
-        pd.DataFrame.from_records(replayed.result.records(~replayed.result.quarantined)).to_csv(
-            out, index=False
-        )
+        pd.DataFrame.from_records(res.records(res.learn)).to_csv(out, index=False)
+    if model is not None and replayed.ids:
+        from tidal.base import save_state
+
+        block = replayed.block()
+        model.learn_many(block, block.y)
+        save_state(model.state_dict(), into)
+        typer.echo(f"{into}: learned {len(block)} replayed rows")
     typer.echo(f"replayed {len(replayed.ids)} rows, {left} still quarantined")
     if replayed.ids:
         typer.echo("ids: " + ", ".join(str(i) for i in replayed.ids))
+
+
+@quarantine_app.command("fix")
+def quarantine_fix(
+    row_id: Annotated[
+        int | None, typer.Argument(metavar="[ID]", help="the row to fix (with --set)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="COLUMN=VALUE (JSON value or text)")
+    ] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="corrected rows: an 'id' column and the fields to replace"),
+    ] = None,
+    patch: Annotated[
+        Path | None, typer.Option("--patch", help='JSON: {"ID": {"column": value, ...}, ...}')
+    ] = None,
+    path: PathOpt = None,
+) -> None:
+    """Correct quarantined records (then ``replay`` sends them through the guards again)."""
+    try:
+        changes = _fixes(row_id, set_, csv_file, patch)
+        q = _open_quarantine(_path(path))
+        for rid, fields in changes.items():
+            q.fix(rid, fields)
+    except _BAD_INPUT as err:
+        raise _fail(_message(err)) from None
+    typer.echo(f"fixed {len(changes)} rows: {', '.join(str(i) for i in changes)}")
+
+
+def _fixes(
+    row_id: int | None, sets: list[str] | None, csv_file: Path | None, patch: Path | None
+) -> dict[int, dict[str, Any]]:
+    """``{id: {column: value}}`` from exactly one of: ID --set, --csv, --patch."""
+    given = [x for x in ((sets or None), csv_file, patch) if x is not None]
+    if len(given) != 1:
+        raise ValueError("fix: give ID with --set COLUMN=VALUE, or --csv FILE, or --patch FILE")
+    if sets:
+        if row_id is None:
+            raise ValueError("fix: --set needs the row's ID")
+        out: dict[str, Any] = {}
+        for item in sets:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ValueError(f"--set {item!r}: expected COLUMN=VALUE")
+            try:
+                out[key] = json.loads(value)
+            except json.JSONDecodeError:
+                out[key] = value
+        return {row_id: out}
+    if csv_file is not None:
+        import pandas as pd
+
+        df = _read(str(csv_file))
+        if "id" not in df.columns:
+            raise ValueError(f"{csv_file}: no 'id' column (columns: {list(df.columns)})")
+        rows = json.loads(df.to_json(orient="records"))
+        return {int(r.pop("id")): r for r in rows if not pd.isna(r.get("id"))}
+    try:
+        data = json.loads(Path(patch).read_text())  # type: ignore[arg-type]
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{patch}: invalid JSON: {err}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError(f'{patch}: expected {{"ID": {{"column": value}}}}')
+    try:
+        return {int(k): v for k, v in data.items()}
+    except ValueError:
+        raise ValueError(f"{patch}: keys must be row ids (integers)") from None
 
 
 @quarantine_app.command("purge")

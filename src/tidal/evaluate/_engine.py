@@ -406,7 +406,7 @@ def prequential(
         if task != "regression":
             count_labels(labels, block.y)
         for piece in _pieces(block, every):
-            run(queue.schedule(piece) if stage is None else stage.ops(piece, _deployed(tracks)))
+            run(queue.schedule(piece) if stage is None else stage.ops(piece, _live(tracks)))
             seen += len(piece)
             if seen % every == 0:
                 checkpoint(seen, piece if stage is None else stage.last)
@@ -453,6 +453,7 @@ def prequential(
     meta["data"]["class_counts"] = {str(c): k for c, k in labels.items()}
     if stage is not None:
         meta["guard"] = stage.summary()
+        stage.annotate(rows, {t.name: t.errors for t in tracks})
     costs = [{k: r.get(k) for k in _COST_COLUMNS} for r in rows]
     costs.append(engine_row(rows, total_cpu, wall))
     return Results(rows, checkpoints, meta, costs=costs, analysis=analysis)
@@ -533,9 +534,9 @@ def _task(source: Any, learners: list[Any]) -> str:
     return guessed or "multiclass"
 
 
-def _deployed(tracks: list[_Track]) -> Any:
-    """The learner whose predictions the guard's label-burst rule watches: the first one."""
-    return next((t.learner for t in tracks if t.error is None), None)
+def _live(tracks: list[_Track]) -> list[Any]:
+    """The learners still running (the guard rolls them back after a label burst)."""
+    return [t.learner for t in tracks if t.error is None]
 
 
 def _chain(first: Any, rest: Iterable[Any]) -> Iterable[Any]:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tidal.evaluate._report_guards import guards_html
 from tidal.evaluate._style import CHANGE_COLOUR, CSS, layout, line_style
 from tidal.evaluate._verdict import COST_COLUMNS, LABELS, Verdict, fmt, verdict
 from tidal.evaluate._words import human
@@ -341,6 +342,7 @@ def write_report(
 {_table_html(results)}
 <h2>Recovery after each change point</h2>
 {_changes_html(results)}
+{guards_html(results)}
 {_warnings_html(results)}
 </body></html>
 """

@@ -3,9 +3,11 @@
 A :class:`Schema` is inferred from a sample (robust, growing numeric bounds — never the sample's
 min/max), saved as editable JSON and read back with every field checked. A :class:`Guard` runs
 the rules over each block and gives every row a verdict (0 pass, 1 repaired, 2 quarantined,
-3 flagged); burst rules pause learning while a jump in rejections or in label/prediction
-disagreement lasts. Quarantined rows go to a :class:`Quarantine` (SQLite) to be listed, shown,
-replayed through a guard and purged.
+3 flagged); a jump in rejections pauses learning while it lasts, and a :class:`BurstDetector`
+(a reference model of its own, no learner's) catches bursts of corrupted labels so that the
+engine can roll every learner back to its state before the burst (:class:`BurstWatch`).
+Quarantined rows go to a :class:`Quarantine` (SQLite) to be listed, shown, fixed, replayed
+through a guard and purged.
 
 >>> import pandas as pd
 >>> from tidal import guards
@@ -14,6 +16,7 @@ replayed through a guard and purged.
 [0, 2]
 """
 
+from tidal.guards._burst import Burst, BurstDetector
 from tidal.guards._guard import FLAGGED, PASS, QUARANTINED, REPAIRED, Guard, GuardResult
 from tidal.guards._quarantine import DEFAULT_PATH, Quarantine, QuarantineError, ReplayResult
 from tidal.guards._rules import (
@@ -31,6 +34,7 @@ from tidal.guards._rules import (
     default_rules,
 )
 from tidal.guards._schema import ColumnSpec, Schema, SchemaError, TargetSpec, infer_schema_from_path
+from tidal.guards._watch import BurstWatch
 
 __all__ = [
     "DEFAULT_PATH",
@@ -38,6 +42,9 @@ __all__ = [
     "PASS",
     "QUARANTINED",
     "REPAIRED",
+    "Burst",
+    "BurstDetector",
+    "BurstWatch",
     "ColumnSpec",
     "DuplicateId",
     "Guard",

@@ -43,6 +43,11 @@ def block_frame(
 ) -> pd.DataFrame:
     """A Block as a DataFrame with original values; ids/timestamps under the given names."""
     df = pd.DataFrame(dict(block.features()))
+    for i, cells in (getattr(block, "bad", None) or {}).items():
+        for col, value in cells.items():  # what the reader could not read: the guards judge it
+            if df[col].dtype != object:
+                df[col] = df[col].astype(object)
+            df.at[i, col] = value
     if block.y is not None:
         df[block.target or "y"] = block.y
     if block.ids is not None and id_column is not None:

@@ -103,6 +103,8 @@ class Context:
         self.score = np.zeros(n)
         self.reasons: dict[int, list[str]] = {}
         self.first_rule: dict[int, str] = {}
+        #: (rule, column) -> cells hit, for counts per rule and column
+        self.cells: dict[tuple[str, str], int] = {}
 
     def _labels(self, df: pd.DataFrame) -> None:
         t = self.schema.target
@@ -171,6 +173,10 @@ class Context:
         clip: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         """Like :meth:`hit_rows` for one column; repair imputes (or clips) that column."""
+        n = int(mask.sum())
+        if n:
+            key = (rule.name, spec.name)
+            self.cells[key] = self.cells.get(key, 0) + n
 
         def repair(rows: np.ndarray) -> None:
             if spec.kind == "categorical":

@@ -83,6 +83,8 @@ class GuardResult:
         self.reasons = ["; ".join(ctx.reasons.get(i, ())) for i in range(n)]
         self.rules = [ctx.first_rule.get(i, "") for i in range(n)]
         self.counters = {k: v for k, v in ctx.counters.items()}
+        #: (rule, column) -> cells that rule hit in that column
+        self.cells = dict(ctx.cells)
 
     def __len__(self) -> int:
         return self.n

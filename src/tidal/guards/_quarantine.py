@@ -67,6 +67,15 @@ class ReplayResult:
         return None if self.result is None else self.result.block()
 
 
+def _still(result: GuardResult, i: int) -> str:
+    if result.reasons[i]:
+        return result.reasons[i]
+    if not np.isfinite(result.X[i]).all():
+        bad = [n for n, v in zip(result.feature_names, result.X[i]) if not np.isfinite(v)]
+        return f"still missing: {', '.join(bad)} (not learnable)"
+    return "no valid label (not learnable)"
+
+
 def _seconds(value: float | dt.timedelta, name: str) -> float:
     secs = value.total_seconds() if isinstance(value, dt.timedelta) else value
     if not isinstance(secs, int | float) or secs < 0:
@@ -228,18 +237,43 @@ class Quarantine:
             return ReplayResult([], None)
         frame = pd.DataFrame.from_records([json.loads(r[1]) for r in got])
         result = guard.check(frame, replay=True)
-        ok = ~result.quarantined
+        # only a row a learner can take leaves: a row still holding a NaN (a flag, not a
+        # repair) or without a valid label stays, with today's reason
+        ok = result.learn.copy()
         ids = [got[i][0] for i in np.flatnonzero(ok).tolist()]
+        still = [(_still(result, i), got[i][0]) for i in np.flatnonzero(~ok).tolist()]
         now = self.clock()
-        self._write(
-            lambda conn: conn.executemany(
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 "UPDATE quarantine SET status = 'replayed', replayed_at = ? WHERE id = ?",
                 [(now, i) for i in ids],
             )
-        )
-        keep = ok.copy()
-        result.learn &= keep
+            conn.executemany("UPDATE quarantine SET reason = ? WHERE id = ?", still)
+
+        self._write(update)
         return ReplayResult(ids, result)
+
+    def fix(self, id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Correct fields of a quarantined row's record (``{column: new value}``); the row stays
+        quarantined until a replay lets it through. Returns the new record."""
+        row = self.show(id)
+        if row["status"] != "quarantined":
+            raise ParameterError(f"row {id} is {row['status']}: only quarantined rows can be fixed")
+        unknown = sorted(set(changes) - set(row["record"]))
+        if unknown:
+            raise ParameterError(
+                f"row {id}: no field {unknown[0]!r} in its record (fields: {list(row['record'])})"
+            )
+        record = {**row["record"], **changes}
+        text = json.dumps(record, allow_nan=False)
+        self._write(
+            lambda conn: conn.execute(
+                "UPDATE quarantine SET record = ?, reason = ? WHERE id = ?",
+                (text, f"fixed ({', '.join(sorted(changes))}); was: {row['reason']}", int(id)),
+            )
+        )
+        return record
 
     def purge(
         self,

@@ -538,6 +538,10 @@ class LabelBurst(_Burst):
     burst of flipped labels does not teach the model. A lasting change (longer than
     ``max_duration`` labelled rows) becomes the new normal, so real concept drift is learned.
 
+    ``prequential`` and ``tidal compare`` do not feed this rule: with it among the rules they
+    watch the stream with a :class:`~tidal.guards.BurstDetector` of their own (no compared
+    learner's predictions) and roll every learner back (:class:`~tidal.guards.BurstWatch`).
+
     Disagreement alone cannot tell flipped labels from a stretch where the model is naturally
     wrong: on Elec2 (logistic regression, 1,000 flipped labels) the defaults learned 27 flipped
     rows and also paused about 3 % of the clean rows, for a net gain of 0.9 accuracy points

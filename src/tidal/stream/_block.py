@@ -33,6 +33,9 @@ class Block:
         Position in the stream of the first row.
     target
         Name of the target column (used by :meth:`to_pandas`).
+    bad
+        Cells a reader could not read as their column's type, kept for the guards:
+        ``{row in block: {column: original value}}`` (their value in ``X`` is NaN), or None.
 
     >>> import numpy as np
     >>> b = Block(np.array([[1.0, 0.0], [2.0, 1.0]]), ("size", "colour"),
@@ -45,7 +48,17 @@ class Block:
     1
     """
 
-    __slots__ = ("X", "feature_names", "categories", "y", "ids", "timestamps", "start", "target")
+    __slots__ = (
+        "X",
+        "feature_names",
+        "categories",
+        "y",
+        "ids",
+        "timestamps",
+        "start",
+        "target",
+        "bad",
+    )
 
     def __init__(
         self,
@@ -58,8 +71,10 @@ class Block:
         timestamps: np.ndarray | None = None,
         start: int = 0,
         target: str | None = None,
+        bad: dict[int, dict[str, Any]] | None = None,
     ):
         self.X = X
+        self.bad = bad or None
         self.feature_names = tuple(feature_names)
         self.categories = dict(categories or {})
         self.y = y
@@ -106,6 +121,7 @@ class Block:
             timestamps=None if self.timestamps is None else self.timestamps[a:b],
             start=self.start + a,
             target=self.target,
+            bad=None if not self.bad else {i - a: v for i, v in self.bad.items() if a <= i < b},
         )
 
     def to_pandas(self) -> Any:
@@ -140,6 +156,11 @@ def concat_blocks(blocks: list[Block]) -> Block:
     if len(blocks) == 1:
         return blocks[0]
     first, last = blocks[0], blocks[-1]
+    bad: dict[int, dict[str, Any]] = {}
+    offset = 0
+    for b in blocks:
+        bad.update({offset + i: v for i, v in (b.bad or {}).items()})
+        offset += len(b)
     return Block(
         np.concatenate([b.X for b in blocks]),
         first.feature_names,
@@ -149,4 +170,5 @@ def concat_blocks(blocks: list[Block]) -> Block:
         timestamps=_cat([b.timestamps for b in blocks]),
         start=first.start,
         target=first.target,
+        bad=bad,
     )

@@ -72,15 +72,21 @@ def read_csv(
     time_column: str | None = None,
     categorical: Sequence[str] | None = None,
     block_size: int = 4096,
+    numeric: Sequence[str] | None = None,
+    keep_bad: bool = False,
 ) -> Source:
     """A CSV file (optionally gzipped) as a Source; non-numeric columns are categorical.
 
-    Types are inferred from the first megabyte of the file and then fixed, so a later
-    non-number in a numeric column raises an :class:`~tidal.base.InputError` naming the file,
-    the column and the row (0-based data row; the file line is row + 2).
+    Types are decided on the whole first block (about a megabyte) and then fixed: a column
+    whose cells there are at least 90 % numbers is numeric (``numeric`` / ``categorical`` force
+    a type, e.g. from a guard's schema). A non-number in a numeric column, early or late, raises
+    an :class:`~tidal.base.InputError` naming the file, the column and the row (0-based data
+    row; the file line is row + 2), or with ``keep_bad=True`` is kept in ``Block.bad`` for the
+    guards to quarantine (see :class:`~tidal.stream._arrow.ColumnPlan`).
     """
     _check_exists(path)
     roles = _roles(target, id_column, time_column, categorical)
+    roles.update(numeric=numeric, keep_bad=keep_bad)
     name = os.fspath(path) if isinstance(path, str | os.PathLike) else str(path)
     parse = pacsv.ParseOptions()
 
@@ -90,14 +96,15 @@ def read_csv(
     try:
         probe = reader(pacsv.ConvertOptions(strings_can_be_null=True))
         schema = probe.schema
-        has_rows = any(batch.num_rows for batch in probe)
+        first = next((batch for batch in probe if batch.num_rows), None)
+        has_rows = first is not None
     except pa.ArrowInvalid as exc:
         if "Empty CSV" in str(exc):
             raise InputError(f"{name}: empty file: expected a header line and data rows") from None
         raise _diagnose_csv(path, name, None, exc) from None
     if not has_rows:
         raise InputError(f"{name}: no data rows after the header", row=0)
-    plan = ColumnPlan(schema, name=name, **roles)
+    plan = ColumnPlan(schema, name=name, first=first, **roles)
     convert = pacsv.ConvertOptions(column_types=plan.column_types(), strings_can_be_null=True)
 
     def batches() -> Iterator[pa.RecordBatch]:
