@@ -47,6 +47,7 @@ _BASE_PRIVATE_STATE = frozenset(
     {
         "_labels",
         "_label_index_cache",
+        "_class_order_cache",
         "_categories",
         "_pending_categorical",
         "_pending_categories",
@@ -420,17 +421,31 @@ class _Supervised(Learner):
 class Classifier(ClassifierMixin, _Supervised):
     """Base of classifiers. Labels may be any hashable values; classes are added as they appear.
 
-    ``classes_`` lists the labels in the order they were first seen, which is the order of the
-    columns of every probability matrix. Binary learners (``task == "binary"``) keep code 0 for
-    ``0``/``False`` and code 1 for ``1``/``True`` so that the positive class is the one River and
-    scikit-learn use.
+    ``classes_`` lists the labels sorted as scikit-learn sorts them (``np.unique`` order), and
+    the columns of every probability matrix of the array and scikit-learn faces
+    (``predict_proba_many``, ``step_proba_many``, ``predict_proba``) follow ``classes_``, also
+    when a new class arrives mid-stream. Internally, and in the River face
+    (``predict_proba_one`` dicts), classes keep the order in which they were first seen: codes
+    never move, so a new class never reorders a learner's state. Binary learners
+    (``task == "binary"``) keep code 0 for ``0``/``False`` and code 1 for ``1``/``True`` so that
+    the positive class is the one River and scikit-learn use.
+
+    Labels are decoded from probabilities by argmax; ties go to the class seen first (River's
+    rule). A row with no probabilities (nothing learned yet) is predicted as the first class, as
+    MOA predicts class 0: the array face (``predict_many``, ``step_many``) always returns a
+    typed array that numpy and ``sklearn.metrics`` accept. The first class is code 0:
+    ``0``/``False`` for a binary learner on 0/1 labels, otherwise the first label of the stream
+    (so the very first row of a stream, predicted before any label, gets its own label: one
+    row). The River face keeps River's answer for such a row: ``predict_one`` gives None.
 
     >>> from tidal.dummy import MajorityClassifier
     >>> m = MajorityClassifier()
     >>> m.step_many({"x": [0.0, 0.0, 0.0]}, ["b", "a", "a"]).tolist()
-    [None, 'b', 'b']
+    ['b', 'b', 'b']
     >>> m.classes_.tolist(), m.predict_proba_many({"x": [0.0]}).round(3).tolist()
-    (['b', 'a'], [[0.333, 0.667]])
+    (['a', 'b'], [[0.667, 0.333]])
+    >>> m.predict_proba_one({"x": 0.0})   # the River face: first-seen order
+    {'b': 0.333..., 'a': 0.666...}
     """
 
     _tags = Tags(task="multiclass")
@@ -440,7 +455,19 @@ class Classifier(ClassifierMixin, _Supervised):
         labels = getattr(self, "_labels", None)
         if labels is None:
             raise NotFittedError(f"This {self._name()} is not fitted yet; call learn_one first")
-        return np.array(labels, dtype=object if labels and _mixed(labels) else None)
+        ordered = [labels[i] for i in self._class_order()]
+        return np.array(ordered, dtype=object if labels and _mixed(labels) else None)
+
+    def _class_order(self) -> np.ndarray:
+        """Code of each class of ``classes_``: ``classes_[j] == _labels[order[j]]`` (cached for
+        as long as ``_labels`` is the same list)."""
+        labels = getattr(self, "_labels", None) or []
+        cache = self.__dict__.get("_class_order_cache")
+        if cache is None or cache[0] is not labels or cache[1] != len(labels):
+            order = np.array(_sorted_positions(labels), dtype=np.int64)
+            identity = bool((order == np.arange(len(order))).all())
+            cache = self._class_order_cache = (labels, len(labels), order, identity)
+        return cache[2]
 
     @property
     def _n_classes(self) -> int:
@@ -556,26 +583,32 @@ class Classifier(ClassifierMixin, _Supervised):
     def _on_new_classes(self, n_classes: int) -> None:
         """Grow class-indexed state to ``n_classes`` (called before the kernel sees them)."""
 
-    def _decode(self, proba: np.ndarray) -> np.ndarray:
+    def _decode(self, proba: np.ndarray, empty_label: bool = True) -> np.ndarray:
+        """Labels from a probability matrix in code order (argmax; ties to the lower code).
+
+        A row of zeros gets the first class (code 0) when ``empty_label`` (the array face), None
+        otherwise (the River face).
+        """
         n = proba.shape[0]
         labels = getattr(self, "_labels", [])
         if proba.shape[1] == 0 or not labels:
             return np.full(n, None, dtype=object)
         plain = _codes_are_labels(labels) and len(labels) >= proba.shape[1]
-        if plain and proba.shape[1] == 2:
-            # binary: argmax and the row sums over two columns, without numpy's slow
-            # row-wise reductions (NaNs and empty rows take the general path below)
-            total = proba[:, 0] + proba[:, 1]
-            if not (total <= 0).any() and not np.isnan(total).any():
-                return (proba[:, 1] > proba[:, 0]).astype(type(labels[0]))
+        if plain and proba.shape[1] == 2 and empty_label and not np.isnan(proba).any():
+            # binary: argmax over two columns without numpy's slow row-wise reductions (an
+            # empty row gives code 0, as argmax would)
+            return (proba[:, 1] > proba[:, 0]).astype(type(labels[0]))
         codes = np.argmax(proba, axis=1)
         empty = proba.sum(axis=1) <= 0
+        if empty_label:
+            codes[empty] = 0
+            empty[:] = False
         if plain and not empty.any():
             # labels 0..k-1 (or False/True): the codes are the answer, no object array needed
             return codes.astype(type(labels[0]))
         table = np.array(labels + [None], dtype=object)
         if len(labels) < proba.shape[1]:  # binary learner before its second class is named
-            codes = np.minimum(codes, len(labels))
+            codes = np.minimum(codes, len(labels) - 1 if empty_label else len(labels))
         codes[empty] = len(labels)
         out = table[codes]
         if not empty.any() and not _mixed(labels):
@@ -583,7 +616,13 @@ class Classifier(ClassifierMixin, _Supervised):
         return out
 
     def _proba_matrix(self, proba: np.ndarray) -> np.ndarray:
-        return proba[:, : max(self._n_classes, 0)] if proba.shape[1] > self._n_classes else proba
+        """A probability matrix in code order as the public faces give it: ``classes_`` order."""
+        if proba.shape[1] > self._n_classes:
+            proba = proba[:, : max(self._n_classes, 0)]
+        order = self._class_order()
+        if self._class_order_cache[3] or len(order) != proba.shape[1]:
+            return proba
+        return proba[:, order]
 
     # River face -------------------------------------------------------------
     def predict_proba_one(self, x: dict) -> dict[Any, float]:
@@ -597,7 +636,7 @@ class Classifier(ClassifierMixin, _Supervised):
         """The most probable label for one row, or None before any label was learned."""
         if not self.is_fitted:
             return None
-        label = self._decode(self._predict_out(self._row_for_predict(x)))[0]
+        label = self._decode(self._predict_out(self._row_for_predict(x)), empty_label=False)[0]
         return label.item() if isinstance(label, np.generic) else label
 
     def _row_for_predict(self, x: dict) -> Any:
@@ -656,6 +695,15 @@ def _missing(values: np.ndarray) -> np.ndarray:
     return np.fromiter(
         (v is None or (isinstance(v, float) and v != v) for v in values), bool, len(values)
     )
+
+
+def _sorted_positions(labels: list[Any]) -> list[int]:
+    """Positions of ``labels`` in sorted order (scikit-learn's ``np.unique`` order); labels of
+    types that do not compare (a mixed stream) are grouped by type name, then sorted as text."""
+    try:
+        return sorted(range(len(labels)), key=labels.__getitem__)
+    except TypeError:
+        return sorted(range(len(labels)), key=lambda i: (type(labels[i]).__name__, str(labels[i])))
 
 
 def _mixed(labels: list[Any]) -> bool:
