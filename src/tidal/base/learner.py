@@ -14,6 +14,15 @@ A subclass implements three hooks and gets the River face (``learn_one``...), th
     pipelines, where a transformer may update between the prediction and the learning of a row.
 ``_get_state(self)`` / ``_set_state(self, state)``
     the fitted state as a (nested) dict of numpy arrays and JSON scalars.
+
+What every face returns (see :class:`Classifier` for the details):
+
+* ``classes_`` is sorted (scikit-learn's ``np.unique`` order) and the columns of the array and
+  scikit-learn faces' probability matrices follow it; internal codes and ``predict_proba_one``
+  keep first-seen order.
+* ``predict_many`` / ``step_many`` return typed arrays on every row: before the first label a
+  classifier predicts the first class (code 0, as MOA predicts class 0) and a regressor 0.0.
+  ``predict_one`` answers None (classifiers) / 0.0 (regressors) before anything is learned.
 """
 
 from __future__ import annotations
