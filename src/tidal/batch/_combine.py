@@ -114,8 +114,14 @@ class Hybrid(Learner):
                 "online": LinearRegression(),
             }
         else:
+            from tidal.linear_model import SoftmaxRegression
+            from tidal.preprocessing import MeanImputer
+
             batch = BatchLearner(LogisticRegression(), retrain=EveryN(300))
             yield {"batch": batch, "online": OnlineLR()}
+            # multiclass, and NaN taken: the online member imputes, the batch member too
+            online = MeanImputer() | SoftmaxRegression()
+            yield {"batch": clone(batch), "online": online}
 
     def _init_state(self) -> None:
         self._batch = clone(self.batch)
@@ -126,6 +132,7 @@ class Hybrid(Learner):
         self._online = clone(self.online)
         self._version = 0
         self._width = 0
+        self._seen = 0  # classes (codes 0..k-1) among the rows learned so far
 
     def _get_state(self) -> dict[str, Any]:
         return {
@@ -133,6 +140,7 @@ class Hybrid(Learner):
             "online": self._online.state_dict(),
             "version": self._version,
             "width": self._width,
+            "seen": self._seen,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -141,7 +149,8 @@ class Hybrid(Learner):
         self._batch = learner_from_state(state["batch"])
         self._online = learner_from_state(state["online"])
         self._version = int(state["version"])
-        self._width = int(state.get("width", 0))  # absent from states of binary-only releases
+        # absent from states of binary-only releases
+        self._width, self._seen = int(state.get("width", 0)), int(state.get("seen", 0))
 
     @property
     def batch_(self) -> BatchLearner:
@@ -169,17 +178,25 @@ class Hybrid(Learner):
             if a == b:
                 continue
             if versions[a] != self._version:
-                self._rebase(int(versions[a]))
+                self._rebase(int(versions[a]), self._classes_before(y, a))
             self._correct(X[a:b], base[a:b], y[a:b], w, a, out[a:b])
+        self._seen = self._classes_before(y, len(X))
         if self._batch.n_retrains_ != self._version:  # a model went live after the last row
-            self._rebase(self._batch.n_retrains_)
+            self._rebase(self._batch.n_retrains_, self._seen)
 
-    def _rebase(self, version: int) -> None:
+    def _classes_before(self, y: Any, a: int) -> int:
+        """Classes seen before row ``a`` of this call (codes come in order of appearance, so
+        whatever the block size)."""
+        if not isinstance(self, Classifier) or a == 0:
+            return self._seen
+        return max(self._seen, int(np.max(y[:a])) + 1)
+
+    def _rebase(self, version: int, n_classes: int) -> None:
         self._online = clone(self.online)
         self._version = version
-        # a multiclass correction stacks the log-probabilities of the classes known now: a
-        # fixed width for the new online model's lifetime
-        self._width = self._n_classes if isinstance(self, Classifier) else 0
+        # a multiclass correction stacks the log-probabilities of the classes seen before the
+        # new model's first row: a fixed width for the new online model's lifetime
+        self._width = n_classes
 
 
 class HybridRegressor(Hybrid, Regressor):
