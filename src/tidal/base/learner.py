@@ -624,6 +624,28 @@ class Classifier(ClassifierMixin, _Supervised):
             return out.astype(np.asarray(labels).dtype)
         return out
 
+    def decode_proba(self, proba: Any) -> np.ndarray:
+        """Labels from a probability matrix in ``classes_`` order, as this learner decodes them:
+        what :meth:`predict_many` / :meth:`step_many` return for the matrix that
+        :meth:`predict_proba_many` / :meth:`step_proba_many` returned (call it before a new
+        class arrives). One decoding for every caller: ties go to the class seen first, a row of
+        zeros to the first class.
+
+        >>> from tidal.dummy import MajorityClassifier
+        >>> X, y = {"x": [0.0] * 4}, ["b", "a", "a", "b"]
+        >>> m = MajorityClassifier()
+        >>> P = m.step_proba_many(X, y)
+        >>> m.decode_proba(P).tolist(), MajorityClassifier().step_many(X, y).tolist()
+        (['b', 'b', 'b', 'a'], ['b', 'b', 'b', 'a'])
+        """
+        P = np.asarray(proba, dtype=np.float64)
+        order = self._class_order()
+        if P.ndim == 2 and P.shape[1] == len(order) and not self._class_order_cache[3]:
+            codes = np.empty_like(P)
+            codes[:, order] = P
+            P = codes
+        return self._decode(P)
+
     def _proba_matrix(self, proba: np.ndarray) -> np.ndarray:
         """A probability matrix in code order as the public faces give it: ``classes_`` order."""
         if proba.shape[1] > self._n_classes:

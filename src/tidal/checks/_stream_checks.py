@@ -224,6 +224,11 @@ def check_step_proba_consistent(learner: Any, dataset: Dataset) -> None:
     sums = proba.sum(axis=1)
     bad = ~(np.isclose(sums, 1.0, rtol=0, atol=1e-9) | (sums == 0))
     assert not bad.any(), f"row {int(np.argmax(bad))} sums to {sums[bad][0]!r}"
+    # one block: decode_proba gives exactly step_many's labels (what the engine scores)
+    c, d = clone(learner), clone(learner)
+    X, y = dataset.columns(0, 900), dataset.y[:900]
+    got, want = c.decode_proba(c.step_proba_many(X, y)), d.step_many(X, y)
+    assert_same(np.asarray(got, dtype=object), np.asarray(want, dtype=object), "decode_proba")
     first = a._labels[0]
     for i, (p, s, label) in enumerate(zip(proba, sums, labels)):
         if s == 0:
