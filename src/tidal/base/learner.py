@@ -624,12 +624,14 @@ class Classifier(ClassifierMixin, _Supervised):
             return out.astype(np.asarray(labels).dtype)
         return out
 
-    def decode_proba(self, proba: Any) -> np.ndarray:
+    def decode_proba(self, proba: Any, fill_empty: bool = True) -> np.ndarray:
         """Labels from a probability matrix in ``classes_`` order, as this learner decodes them:
         what :meth:`predict_many` / :meth:`step_many` return for the matrix that
         :meth:`predict_proba_many` / :meth:`step_proba_many` returned (call it before a new
         class arrives). One decoding for every caller: ties go to the class seen first, a row of
-        zeros to the first class.
+        zeros to the first class, or, with ``fill_empty=False``, to None (an evaluation that
+        scores a row nothing was learned before as a miss: the first row of a stream is
+        otherwise predicted with its own label).
 
         >>> from tidal.dummy import MajorityClassifier
         >>> X, y = {"x": [0.0] * 4}, ["b", "a", "a", "b"]
@@ -644,7 +646,7 @@ class Classifier(ClassifierMixin, _Supervised):
             codes = np.empty_like(P)
             codes[:, order] = P
             P = codes
-        return self._decode(P)
+        return self._decode(P, empty_label=fill_empty)
 
     def _proba_matrix(self, proba: np.ndarray) -> np.ndarray:
         """A probability matrix in code order as the public faces give it: ``classes_`` order."""
