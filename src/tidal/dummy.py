@@ -1,8 +1,8 @@
 """Honest baselines: the numbers any model must beat.
 
 >>> from tidal.dummy import NoChangeClassifier
->>> NoChangeClassifier().step_many([{"x": 0.0}] * 4, [1, 1, 0, 0]).tolist()
-[None, 1, 1, 0]
+>>> NoChangeClassifier().step_many([{"x": 0.0}] * 4, [0, 1, 1, 0]).tolist()
+[0, 0, 1, 1]
 """
 
 from __future__ import annotations

@@ -97,14 +97,17 @@ class ZooEntry:
             from tidal.preprocessing import OneHotEncoder
 
             front.append(OneHotEncoder())
+        if not estimator.tags.handles_missing:
+            front.append(_imputer())
         if self.scaled:
             from tidal.preprocessing import StandardScaler
 
             front.append(StandardScaler())
-        model = estimator
-        for step in reversed(front):
-            model = step | model
-        return model
+        if not front:
+            return estimator
+        from tidal.compose import Pipeline
+
+        return Pipeline(*front, estimator)
 
 
 _ENTRIES = [
@@ -284,7 +287,7 @@ class BatchEntry(ZooEntry):
         batch._check_params()
         model: Any = batch
         if self.name in ("hybrid", "switch"):
-            online = _online_linear(p["lr"], regression)
+            online = _online_linear(p["lr"], task)
             if self.name == "hybrid":
                 model = Hybrid(batch, online)
             else:
@@ -320,13 +323,22 @@ def _lgbm(p: dict[str, Any], regression: bool) -> Any:
     )
 
 
-def _online_linear(lr: float, regression: bool) -> Any:
-    from tidal.linear_model import LinearRegression, LogisticRegression
+def _online_linear(lr: float, task: str | None) -> Any:
+    from tidal.linear_model import LinearRegression, LogisticRegression, SoftmaxRegression
     from tidal.optim import SGD
     from tidal.preprocessing import StandardScaler
 
-    final = LinearRegression if regression else LogisticRegression
-    return StandardScaler() | final(optimizer=SGD(lr))
+    finals = {"regression": LinearRegression, "multiclass": SoftmaxRegression}
+    final = finals.get(task or "binary", LogisticRegression)
+    return _imputer() | StandardScaler() | final(optimizer=SGD(lr))
+
+
+def _imputer() -> Any:
+    """A running-mean imputer in front of learners that do not take NaN: on rows without NaN
+    it changes nothing; a stream with NaN then runs to the end with every model."""
+    from tidal.preprocessing import MeanImputer
+
+    return MeanImputer()
 
 
 _ENTRIES += [

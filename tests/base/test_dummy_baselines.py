@@ -26,7 +26,8 @@ def _blocks(m, y, w, size):
 
 
 def test_no_change():
-    expected = [None] + LABELS[:-1]
+    # the first row, predicted before any label, gets the first class (code 0: LABELS[0])
+    expected = LABELS[:1] + LABELS[:-1]
     for size in (1, 7, N):
         assert _blocks(NoChangeClassifier(), LABELS, W, size) == expected
 
@@ -38,7 +39,7 @@ def test_majority_weighted_ties_to_first_seen():
             best = max(order, key=lambda k: (counts[k], -order.index(k)))
             expected.append(best)
         else:
-            expected.append(None)
+            expected.append(LABELS[0])  # no label yet: the first class
         if label not in order:
             order.append(label)
         counts[label] += w

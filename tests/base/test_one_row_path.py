@@ -91,7 +91,7 @@ def test_label_codes_survive_new_classes_restores_and_pickles():
         np.testing.assert_array_equal(copy_._counts, [2.0, 3.0, 2.0, 1.0])
     m.fit([{"a": 0.0}], ["w"])  # fit forgets the classes and their codes
     m.learn_one({"a": 0.0}, "u")
-    assert m.classes_.tolist() == ["w", "u"]
+    assert m._labels == ["w", "u"] and m.classes_.tolist() == ["u", "w"]
 
 
 def test_categorical_rows_take_the_general_path():

@@ -222,3 +222,46 @@ def test_stream_time_needs_a_time_column():
         BatchLearner(LogisticRegression(), retrain=EveryT(60.0)).learn_one({"a": 1.0}, 1)
     with pytest.raises(ParameterError, match="'when' is not one of the features"):
         BatchLearner(LogisticRegression(), time_column="when").learn_one({"a": 1.0}, 1)
+
+
+def test_baseline_honours_weights_inside_a_block():
+    """Issue 15: blocks of 1 gave the weighted running mean, one block of 6 the unweighted one."""
+    from sklearn.linear_model import Ridge
+
+    from tidal.batch import BatchRegressor
+    from tidal.dummy import RunningMeanRegressor
+
+    y, w, X = np.array([1, 5, 2, 8, 3, 4.0]), np.array([3, 1, 1, 1, 1, 1.0]), np.zeros((6, 1))
+    one = BatchRegressor(Ridge(), retrain=EveryN(1000))
+    ones = [one.step_many(X[i : i + 1], y[i : i + 1], w[i : i + 1])[0] for i in range(6)]
+    six = BatchRegressor(Ridge(), retrain=EveryN(1000)).step_many(X, y, w)
+    expected = RunningMeanRegressor().step_many(X, y, w)
+    np.testing.assert_array_equal(ones, expected)
+    np.testing.assert_array_equal(six, expected)
+
+
+def test_classifier_baseline_is_the_weighted_majority_inside_a_block():
+    from tidal.dummy import MajorityClassifier
+
+    y, w = np.array(["a", "b", "b", "a", "b"]), np.array([5.0, 1.0, 1.0, 1.0, 1.0])
+    X = np.zeros((5, 1))
+    m = BatchClassifier(RecordingClassifier(), retrain=EveryN(1000))
+    expected = MajorityClassifier().step_proba_many(X, y, w)
+    np.testing.assert_array_equal(m.step_proba_many(X, y, w), expected)
+
+
+def test_nan_is_imputed_for_an_estimator_that_refuses_it_and_passed_to_one_that_takes_it():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    y = (X[:, 0] > 0).astype(int)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    empty = X.copy()
+    empty[:, 2] = np.nan  # a column that never has a value (becomes 0)
+    for est, data in ((LogisticRegression(), empty), (HistGradientBoostingClassifier(), X)):
+        m = BatchClassifier(est, retrain=EveryN(200))
+        out = m.step_many(data, y)
+        assert m.n_retrains_ == 3 and (out[400:] == y[400:]).mean() > 0.7
+        assert np.isfinite(m.predict_proba_many(X[:5])).all()

@@ -119,3 +119,17 @@ def test_zero_variance_uses_river_epsilon():
         r.learn_one({"x": x}, c)
     ours, theirs = m.predict_proba_one({"x": 1.0}), r.predict_proba_one({"x": 1.0})
     assert ours == pytest.approx(theirs, abs=1e-12) and ours["a"] == pytest.approx(2 / 3)
+
+
+def test_cross_val_roc_auc_matches_scikit_learn_on_elec2():
+    """``predict_proba[:, 1]`` is P(classes_[1]): scikit-learn's scorers rely on it (with
+    first-seen classes Elec2's ``classes_`` was [1, 0] and the AUC came out as 1 - AUC)."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.naive_bayes import GaussianNB as SkGaussianNB
+
+    df = pd.read_csv(ELEC2)
+    X, y = df.drop(columns="up").to_numpy(), df["up"].to_numpy()
+    ours = cross_val_score(GaussianNB(), X, y, scoring="roc_auc", cv=3)
+    theirs = cross_val_score(SkGaussianNB(), X, y, scoring="roc_auc", cv=3)
+    assert np.abs(ours - theirs).max() < 0.02, (ours, theirs)
+    assert GaussianNB().fit(X[:10], y[:10]).classes_.tolist() == [0, 1]

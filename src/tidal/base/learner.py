@@ -14,6 +14,15 @@ A subclass implements three hooks and gets the River face (``learn_one``...), th
     pipelines, where a transformer may update between the prediction and the learning of a row.
 ``_get_state(self)`` / ``_set_state(self, state)``
     the fitted state as a (nested) dict of numpy arrays and JSON scalars.
+
+What every face returns (see :class:`Classifier` for the details):
+
+* ``classes_`` is sorted (scikit-learn's ``np.unique`` order) and the columns of the array and
+  scikit-learn faces' probability matrices follow it; internal codes and ``predict_proba_one``
+  keep first-seen order.
+* ``predict_many`` / ``step_many`` return typed arrays on every row: before the first label a
+  classifier predicts the first class (code 0, as MOA predicts class 0) and a regressor 0.0.
+  ``predict_one`` answers None (classifiers) / 0.0 (regressors) before anything is learned.
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ _BASE_PRIVATE_STATE = frozenset(
     {
         "_labels",
         "_label_index_cache",
+        "_class_order_cache",
         "_categories",
         "_pending_categorical",
         "_pending_categories",
@@ -420,17 +430,31 @@ class _Supervised(Learner):
 class Classifier(ClassifierMixin, _Supervised):
     """Base of classifiers. Labels may be any hashable values; classes are added as they appear.
 
-    ``classes_`` lists the labels in the order they were first seen, which is the order of the
-    columns of every probability matrix. Binary learners (``task == "binary"``) keep code 0 for
-    ``0``/``False`` and code 1 for ``1``/``True`` so that the positive class is the one River and
-    scikit-learn use.
+    ``classes_`` lists the labels sorted as scikit-learn sorts them (``np.unique`` order), and
+    the columns of every probability matrix of the array and scikit-learn faces
+    (``predict_proba_many``, ``step_proba_many``, ``predict_proba``) follow ``classes_``, also
+    when a new class arrives mid-stream. Internally, and in the River face
+    (``predict_proba_one`` dicts), classes keep the order in which they were first seen: codes
+    never move, so a new class never reorders a learner's state. Binary learners
+    (``task == "binary"``) keep code 0 for ``0``/``False`` and code 1 for ``1``/``True`` so that
+    the positive class is the one River and scikit-learn use.
+
+    Labels are decoded from probabilities by argmax; ties go to the class seen first (River's
+    rule). A row with no probabilities (nothing learned yet) is predicted as the first class, as
+    MOA predicts class 0: the array face (``predict_many``, ``step_many``) always returns a
+    typed array that numpy and ``sklearn.metrics`` accept. The first class is code 0:
+    ``0``/``False`` for a binary learner on 0/1 labels, otherwise the first label of the stream
+    (so the very first row of a stream, predicted before any label, gets its own label: one
+    row). The River face keeps River's answer for such a row: ``predict_one`` gives None.
 
     >>> from tidal.dummy import MajorityClassifier
     >>> m = MajorityClassifier()
     >>> m.step_many({"x": [0.0, 0.0, 0.0]}, ["b", "a", "a"]).tolist()
-    [None, 'b', 'b']
+    ['b', 'b', 'b']
     >>> m.classes_.tolist(), m.predict_proba_many({"x": [0.0]}).round(3).tolist()
-    (['b', 'a'], [[0.333, 0.667]])
+    (['a', 'b'], [[0.667, 0.333]])
+    >>> m.predict_proba_one({"x": 0.0})   # the River face: first-seen order
+    {'b': 0.333..., 'a': 0.666...}
     """
 
     _tags = Tags(task="multiclass")
@@ -440,7 +464,19 @@ class Classifier(ClassifierMixin, _Supervised):
         labels = getattr(self, "_labels", None)
         if labels is None:
             raise NotFittedError(f"This {self._name()} is not fitted yet; call learn_one first")
-        return np.array(labels, dtype=object if labels and _mixed(labels) else None)
+        ordered = [labels[i] for i in self._class_order()]
+        return np.array(ordered, dtype=object if labels and _mixed(labels) else None)
+
+    def _class_order(self) -> np.ndarray:
+        """Code of each class of ``classes_``: ``classes_[j] == _labels[order[j]]`` (cached for
+        as long as ``_labels`` is the same list)."""
+        labels = getattr(self, "_labels", None) or []
+        cache = self.__dict__.get("_class_order_cache")
+        if cache is None or cache[0] is not labels or cache[1] != len(labels):
+            order = np.array(_sorted_positions(labels), dtype=np.int64)
+            identity = bool((order == np.arange(len(order))).all())
+            cache = self._class_order_cache = (labels, len(labels), order, identity)
+        return cache[2]
 
     @property
     def _n_classes(self) -> int:
@@ -556,34 +592,70 @@ class Classifier(ClassifierMixin, _Supervised):
     def _on_new_classes(self, n_classes: int) -> None:
         """Grow class-indexed state to ``n_classes`` (called before the kernel sees them)."""
 
-    def _decode(self, proba: np.ndarray) -> np.ndarray:
+    def _decode(self, proba: np.ndarray, empty_label: bool = True) -> np.ndarray:
+        """Labels from a probability matrix in code order (argmax; ties to the lower code).
+
+        A row of zeros gets the first class (code 0) when ``empty_label`` (the array face), None
+        otherwise (the River face).
+        """
         n = proba.shape[0]
         labels = getattr(self, "_labels", [])
         if proba.shape[1] == 0 or not labels:
             return np.full(n, None, dtype=object)
         plain = _codes_are_labels(labels) and len(labels) >= proba.shape[1]
-        if plain and proba.shape[1] == 2:
-            # binary: argmax and the row sums over two columns, without numpy's slow
-            # row-wise reductions (NaNs and empty rows take the general path below)
-            total = proba[:, 0] + proba[:, 1]
-            if not (total <= 0).any() and not np.isnan(total).any():
-                return (proba[:, 1] > proba[:, 0]).astype(type(labels[0]))
+        if plain and proba.shape[1] == 2 and empty_label and not np.isnan(proba).any():
+            # binary: argmax over two columns without numpy's slow row-wise reductions (an
+            # empty row gives code 0, as argmax would)
+            return (proba[:, 1] > proba[:, 0]).astype(type(labels[0]))
         codes = np.argmax(proba, axis=1)
         empty = proba.sum(axis=1) <= 0
+        if empty_label:
+            codes[empty] = 0
+            empty[:] = False
         if plain and not empty.any():
             # labels 0..k-1 (or False/True): the codes are the answer, no object array needed
             return codes.astype(type(labels[0]))
         table = np.array(labels + [None], dtype=object)
         if len(labels) < proba.shape[1]:  # binary learner before its second class is named
-            codes = np.minimum(codes, len(labels))
+            codes = np.minimum(codes, len(labels) - 1 if empty_label else len(labels))
         codes[empty] = len(labels)
         out = table[codes]
         if not empty.any() and not _mixed(labels):
             return out.astype(np.asarray(labels).dtype)
         return out
 
+    def decode_proba(self, proba: Any, fill_empty: bool = True) -> np.ndarray:
+        """Labels from a probability matrix in ``classes_`` order, as this learner decodes them:
+        what :meth:`predict_many` / :meth:`step_many` return for the matrix that
+        :meth:`predict_proba_many` / :meth:`step_proba_many` returned (call it before a new
+        class arrives). One decoding for every caller: ties go to the class seen first, a row of
+        zeros to the first class, or, with ``fill_empty=False``, to None (an evaluation that
+        scores a row nothing was learned before as a miss: the first row of a stream is
+        otherwise predicted with its own label).
+
+        >>> from tidal.dummy import MajorityClassifier
+        >>> X, y = {"x": [0.0] * 4}, ["b", "a", "a", "b"]
+        >>> m = MajorityClassifier()
+        >>> P = m.step_proba_many(X, y)
+        >>> m.decode_proba(P).tolist(), MajorityClassifier().step_many(X, y).tolist()
+        (['b', 'b', 'b', 'a'], ['b', 'b', 'b', 'a'])
+        """
+        P = np.asarray(proba, dtype=np.float64)
+        order = self._class_order()
+        if P.ndim == 2 and P.shape[1] == len(order) and not self._class_order_cache[3]:
+            codes = np.empty_like(P)
+            codes[:, order] = P
+            P = codes
+        return self._decode(P, empty_label=fill_empty)
+
     def _proba_matrix(self, proba: np.ndarray) -> np.ndarray:
-        return proba[:, : max(self._n_classes, 0)] if proba.shape[1] > self._n_classes else proba
+        """A probability matrix in code order as the public faces give it: ``classes_`` order."""
+        if proba.shape[1] > self._n_classes:
+            proba = proba[:, : max(self._n_classes, 0)]
+        order = self._class_order()
+        if self._class_order_cache[3] or len(order) != proba.shape[1]:
+            return proba
+        return proba[:, order]
 
     # River face -------------------------------------------------------------
     def predict_proba_one(self, x: dict) -> dict[Any, float]:
@@ -597,7 +669,7 @@ class Classifier(ClassifierMixin, _Supervised):
         """The most probable label for one row, or None before any label was learned."""
         if not self.is_fitted:
             return None
-        label = self._decode(self._predict_out(self._row_for_predict(x)))[0]
+        label = self._decode(self._predict_out(self._row_for_predict(x)), empty_label=False)[0]
         return label.item() if isinstance(label, np.generic) else label
 
     def _row_for_predict(self, x: dict) -> Any:
@@ -656,6 +728,15 @@ def _missing(values: np.ndarray) -> np.ndarray:
     return np.fromiter(
         (v is None or (isinstance(v, float) and v != v) for v in values), bool, len(values)
     )
+
+
+def _sorted_positions(labels: list[Any]) -> list[int]:
+    """Positions of ``labels`` in sorted order (scikit-learn's ``np.unique`` order); labels of
+    types that do not compare (a mixed stream) are grouped by type name, then sorted as text."""
+    try:
+        return sorted(range(len(labels)), key=labels.__getitem__)
+    except TypeError:
+        return sorted(range(len(labels)), key=lambda i: (type(labels[i]).__name__, str(labels[i])))
 
 
 def _mixed(labels: list[Any]) -> bool:

@@ -25,6 +25,35 @@ __all__ = ["Hybrid", "HybridClassifier", "HybridRegressor", "Switch"]
 _EPS = 1e-12
 
 
+class _MemberTags:
+    """``_tags`` from the members: NaN is taken when every member takes it (a hybrid's online
+    member also sets the task: a multiclass online learner makes a multiclass hybrid)."""
+
+    def __get__(self, obj: Any, owner: type) -> Tags:
+        base = owner._face_tags
+        members = _members(obj) if obj is not None else []
+        if not members or not all(isinstance(m, Learner) for m in members):
+            return base
+        task = base.task
+        if base.task == "binary" and members[-1]._tags.task == "multiclass":
+            task = "multiclass"
+        missing = all(m._tags.handles_missing for m in members)
+        return Tags(task=task, batch=base.batch, handles_missing=missing)
+
+
+class _GetTags:
+    """``_get_tags()`` answers for the instance when there is one (tags depend on members)."""
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        return (lambda: owner._face_tags) if obj is None else (lambda: obj._tags)
+
+
+def _members(obj: Any) -> list[Any]:
+    if isinstance(obj, Hybrid):
+        return [obj.batch, obj.online]
+    return list(getattr(obj, "learners", ()) or ())
+
+
 def _sub_state(m: Learner) -> dict[str, Any]:
     return m.state_dict()
 
@@ -65,10 +94,10 @@ class Hybrid(Learner):
             raise ParameterError(f"batch == {self.batch!r}, expected a tidal BatchLearner")
         if not isinstance(self.online, Learner):
             raise ParameterError(f"online == {self.online!r}, expected a tidal online learner")
-        if self.online._tags.task != self._online_task():
+        if self.online._tags.task not in self._online_tasks():
             raise ParameterError(
                 f"online == {type(self.online).__name__} is a {self.online._tags.task} learner; "
-                f"{self._name()} needs a {self._online_task()} learner"
+                f"{self._name()} needs a {' or '.join(self._online_tasks())} learner"
             )
 
     @classmethod
@@ -85,8 +114,14 @@ class Hybrid(Learner):
                 "online": LinearRegression(),
             }
         else:
+            from tidal.linear_model import SoftmaxRegression
+            from tidal.preprocessing import MeanImputer
+
             batch = BatchLearner(LogisticRegression(), retrain=EveryN(300))
             yield {"batch": batch, "online": OnlineLR()}
+            # multiclass, and NaN taken: the online member imputes, the batch member too
+            online = MeanImputer() | SoftmaxRegression()
+            yield {"batch": clone(batch), "online": online}
 
     def _init_state(self) -> None:
         self._batch = clone(self.batch)
@@ -96,12 +131,16 @@ class Hybrid(Learner):
             self._batch._labels = list(self._labels)
         self._online = clone(self.online)
         self._version = 0
+        self._width = 0
+        self._seen = 0  # classes (codes 0..k-1) among the rows learned so far
 
     def _get_state(self) -> dict[str, Any]:
         return {
             "batch": self._batch.state_dict(),
             "online": self._online.state_dict(),
             "version": self._version,
+            "width": self._width,
+            "seen": self._seen,
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -110,6 +149,8 @@ class Hybrid(Learner):
         self._batch = learner_from_state(state["batch"])
         self._online = learner_from_state(state["online"])
         self._version = int(state["version"])
+        # absent from states of binary-only releases
+        self._width, self._seen = int(state.get("width", 0)), int(state.get("seen", 0))
 
     @property
     def batch_(self) -> BatchLearner:
@@ -117,7 +158,8 @@ class Hybrid(Learner):
 
     def stream_warnings(self, n_rows: int) -> list[str]:
         """The batch member's warnings (see :meth:`BatchLearner.stream_warnings`)."""
-        return self._batch.stream_warnings(n_rows)
+        batch = self.__dict__.get("_batch")  # none before the first accepted block
+        return batch.stream_warnings(n_rows) if batch is not None else []
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         X = X_learn if X_learn is not None else X_pred
@@ -136,23 +178,36 @@ class Hybrid(Learner):
             if a == b:
                 continue
             if versions[a] != self._version:
-                self._rebase(int(versions[a]))
+                self._rebase(int(versions[a]), self._classes_before(y, a))
             self._correct(X[a:b], base[a:b], y[a:b], w, a, out[a:b])
+        self._seen = self._classes_before(y, len(X))
         if self._batch.n_retrains_ != self._version:  # a model went live after the last row
-            self._rebase(self._batch.n_retrains_)
+            self._rebase(self._batch.n_retrains_, self._seen)
 
-    def _rebase(self, version: int) -> None:
+    def _classes_before(self, y: Any, a: int) -> int:
+        """Classes seen before row ``a`` of this call (codes come in order of appearance, so
+        whatever the block size)."""
+        if not isinstance(self, Classifier) or a == 0:
+            return self._seen
+        return max(self._seen, int(np.max(y[:a])) + 1)
+
+    def _rebase(self, version: int, n_classes: int) -> None:
         self._online = clone(self.online)
         self._version = version
+        # a multiclass correction stacks the log-probabilities of the classes seen before the
+        # new model's first row: a fixed width for the new online model's lifetime
+        self._width = n_classes
 
 
 class HybridRegressor(Hybrid, Regressor):
     """A :class:`Hybrid` for regression: the online model learns the batch model's residuals."""
 
-    _tags = Tags(task="regression", batch=True)
+    _face_tags = Tags(task="regression", batch=True)
+    _tags = _MemberTags()  # type: ignore[assignment]
+    _get_tags = _GetTags()  # type: ignore[assignment]
 
-    def _online_task(self) -> str:
-        return "regression"
+    def _online_tasks(self) -> tuple[str, ...]:
+        return ("regression",)
 
     def _base_out(self, n: int) -> np.ndarray:
         return np.zeros(n)
@@ -167,10 +222,12 @@ class HybridRegressor(Hybrid, Regressor):
 class HybridClassifier(Hybrid, Classifier):
     """A :class:`Hybrid` for classification: a stacked logit over the batch model's log-odds."""
 
-    _tags = Tags(task="binary", batch=True)
+    _face_tags = Tags(task="binary", batch=True)
+    _tags = _MemberTags()  # type: ignore[assignment]
+    _get_tags = _GetTags()  # type: ignore[assignment]
 
-    def _online_task(self) -> str:
-        return "binary"
+    def _online_tasks(self) -> tuple[str, ...]:
+        return ("binary", "multiclass")
 
     def _base_out(self, n: int) -> np.ndarray:
         return np.zeros((n, self._n_outputs()))
@@ -181,11 +238,21 @@ class HybridClassifier(Hybrid, Classifier):
             self._batch._labels = list(self._labels)
             self._batch._on_new_classes(n_classes)
 
-    def _correct(self, X, base, y, w, a, out) -> None:  # noqa: ANN001
+    def _stacked(self, X: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """The online model's input: the row's features plus the batch model's log-odds
+        (binary), or its log-probabilities of the first ``_width`` classes (multiclass)."""
+        if self.online._tags.task == "multiclass":
+            p = np.zeros((len(X), self._width))
+            k = min(self._width, base.shape[1])
+            p[:, :k] = base[:, :k]
+            return np.column_stack([X, np.log(np.clip(p, _EPS, 1.0))])
         p1 = np.clip(base[:, 1] if base.shape[1] > 1 else np.zeros(len(X)), _EPS, 1 - _EPS)
         # rows the batch model left empty (no class yet) get log-odds 0
         logit = np.where(base.sum(axis=1) > 0, np.log(p1) - np.log1p(-p1), 0.0)
-        Z = np.column_stack([X, logit])
+        return np.column_stack([X, logit])
+
+    def _correct(self, X, base, y, w, a, out) -> None:  # noqa: ANN001
+        Z = self._stacked(X, base)
         if y is None:
             if not self._online.is_fitted:
                 out[:] = base
@@ -193,9 +260,10 @@ class HybridClassifier(Hybrid, Classifier):
             proba = self._online.predict_proba_many(Z)
         else:
             proba = self._online.step_proba_many(Z, y, w[a : a + len(X)])
-        # the online learner's columns follow its classes_: 0/1 codes like ours
-        k = min(proba.shape[1], out.shape[1])
-        out[:, :k] = proba[:, :k]
+        # the online learner learned our codes as its labels: its classes_ are codes
+        codes = np.asarray(self._online.classes_, dtype=np.int64)
+        keep = codes < out.shape[1]
+        out[:, codes[keep]] = proba[:, keep]
 
 
 class Switch(Learner):
@@ -212,7 +280,9 @@ class Switch(Learner):
     [57, 93]
     """
 
-    _tags = Tags(task="multiclass")
+    _face_tags = Tags(task="multiclass")
+    _tags = _MemberTags()  # type: ignore[assignment]
+    _get_tags = _GetTags()  # type: ignore[assignment]
 
     def __new__(cls, *learners: Any, **kwargs: Any) -> Switch:
         learners = learners or tuple(kwargs.get("learners") or ())
@@ -289,7 +359,7 @@ class Switch(Learner):
 
 
 class _SwitchClassifier(Switch, Classifier):
-    _tags = Tags(task="multiclass")
+    _face_tags = Tags(task="multiclass")
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         X = X_learn if X_learn is not None else X_pred
@@ -322,7 +392,7 @@ class _SwitchClassifier(Switch, Classifier):
 
 
 class _SwitchRegressor(Switch, Regressor):
-    _tags = Tags(task="regression")
+    _face_tags = Tags(task="regression")
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         X = X_learn if X_learn is not None else X_pred

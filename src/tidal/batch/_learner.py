@@ -5,7 +5,8 @@ engine, the comparison and the service treat it like any learner: each row is pr
 model *deployed at that row*, then stored. Retraining happens in a background worker; the model it
 produces goes live ``deploy_delay`` rows after the row that triggered it (modelling training,
 review and roll-out), so runs are reproducible whatever the block size or the machine's speed.
-Until a first model is live, predictions come from a baseline (majority class / running mean).
+Until a first model is live, predictions come from a baseline: :mod:`tidal.dummy`'s
+(weighted) majority class or running mean, learning every row as the online baselines do.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from sklearn.base import clone, is_regressor
 
 from tidal.base import Classifier, Learner, Regressor, Tags
 from tidal.base.exceptions import ParameterError
+from tidal.batch._impute import MeanImputed, allows_nan
 from tidal.batch._policies import EveryN, RetrainPolicy
 from tidal.batch._store import RowStore
+from tidal.dummy import MajorityClassifier, RunningMeanRegressor
 
 __all__ = ["BatchLearner", "BatchClassifier", "BatchRegressor"]
 
@@ -182,12 +185,15 @@ class BatchLearner(Learner):
             )
 
     def _estimator_with_threads(self) -> Any:
+        """The estimator to clone at each retrain: its thread count set, and, when it does not
+        accept NaN (scikit-learn's ``allow_nan`` tag), behind a mean imputer (:class:`MeanImputed`);
+        NaN-capable ones (LightGBM, HistGradientBoosting) get the NaN as it is."""
         est = clone(self.estimator)
         names = est.get_params(deep=False)
         for key in ("n_jobs", "num_threads", "thread_count"):
             if key in names:
                 est.set_params(**{key: self.n_jobs})
-        return est
+        return est if allows_nan(est) else MeanImputed(est)
 
     # ------------------------------------------------------------------ state
     def _init_state(self) -> None:
@@ -208,7 +214,9 @@ class BatchLearner(Learner):
         # (row it goes live at, training rows, future, stream time it goes live at or None)
         self._pending: list[tuple[int, tuple[int, int], Future, float | None]] = []
         self._executor: ThreadPoolExecutor | None = None
-        self._init_fallback()
+        # the pre-model baseline: a tidal.dummy learner fed our matrices and codes directly
+        self._baseline = self._baseline_class()
+        self._baseline._init_state()
         self.n_retrains_ = 0
         #: stream row the first model served (None: the baseline still serves); the verdict's
         #: "rows after the first fit" (not kept in the state: a restored learner says None)
@@ -221,11 +229,15 @@ class BatchLearner(Learner):
 
     @property
     def n_learned_(self) -> int:
+        if not self.is_fitted:  # nothing kept yet (a rejected first block leaves us here)
+            return 0
         return self._first + len(self._y)
 
     @property
     def bytes_kept_(self) -> int:
         """Bytes of training data kept: the store's files plus rows not yet flushed to it."""
+        if not self.is_fitted:
+            return 0
         unflushed = self.n_learned_ - max(self._flushed, self._first)
         row_bytes = (self.n_features_in_ + 2) * 8
         return self._rows.nbytes + max(unflushed, 0) * row_bytes
@@ -295,7 +307,7 @@ class BatchLearner(Learner):
             "has_model": self._model is not None,
             "pending": [[at, list(rows), at_t] for at, rows, _, at_t in self._pending],
             "policy": self._policy.get_state(),
-            "fallback": self._fallback_state(),
+            "fallback": self._baseline._get_state(),
             "n_retrains": self.n_retrains_,
             "train_seconds": list(self.train_seconds_),
             "staleness_sum": self.staleness_sum_,
@@ -311,7 +323,7 @@ class BatchLearner(Learner):
         self._rows.append(self._X, self._y, self._w, self._first)
         self._flushed = self.n_learned_
         self._policy.set_state(state["policy"])
-        self._set_fallback_state(state["fallback"])
+        self._baseline._set_state(state["fallback"])
         self.n_retrains_ = int(state["n_retrains"])
         self.train_seconds_ = list(state["train_seconds"])
         self.staleness_sum_ = float(state["staleness_sum"])
@@ -465,7 +477,7 @@ class BatchLearner(Learner):
         if X_learn is None:  # prediction only: nothing moves
             t = self._times(X_pred)
             self._deploy_due(None if t is None or not len(t) else float(t.min()))
-            self._serve(X_pred, None, out)
+            self._serve(X_pred, None, out, None)
             self.served_versions_ = np.full(len(X_pred), self.n_retrains_, dtype=np.int64)
             return
         n = X_learn.shape[0]
@@ -481,7 +493,7 @@ class BatchLearner(Learner):
             if nxt is not None:
                 end = min(n, pos + nxt)
             seg = slice(pos, end)
-            self._serve(X[seg], y[seg], out[seg])
+            self._serve(X[seg], y[seg], out[seg], w[seg])
             versions[seg] = self.n_retrains_
             self.staleness_sum_ += float(
                 np.sum(self.n_learned_ + np.arange(end - pos) - self._model_rows[1])
@@ -507,8 +519,23 @@ class BatchLearner(Learner):
         self._deploy_due()
 
     def _learn_rows(self, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> None:
-        self._update_fallback(y, w)
+        self._baseline._step_arrays(None, X, y, w, self._out(len(y)))
         self._keep(X, y, w)
+
+    def _serve(
+        self, X: np.ndarray, y: np.ndarray | None, out: np.ndarray, w: np.ndarray | None
+    ) -> None:
+        """Predict rows ``X`` with the serving model, or, before the first one, with the
+        baseline as it would be after learning each earlier row of ``X`` (``y``, ``w``: rows
+        may be served again after a retrain, so the baseline itself learns nothing here)."""
+        if self._model is not None:
+            self._serve_model(self._model_X(X), out)
+        elif y is None:
+            self._baseline._step_arrays(X, None, None, None, out)
+        else:
+            copy = self._baseline_class()
+            copy._set_state(self._baseline._get_state())
+            copy._step_arrays(X, X, y, w, out)
 
 
 class BatchClassifier(BatchLearner, Classifier):
@@ -522,24 +549,9 @@ class BatchClassifier(BatchLearner, Classifier):
     ('lo', 'hi', 4)
     """
 
-    _tags = Tags(task="multiclass", batch=True)
+    _tags = Tags(task="multiclass", batch=True, handles_missing=True)
     _baseline_name = "majority class"
-
-    def _init_fallback(self) -> None:
-        self._counts = np.zeros(0)
-
-    def _fallback_state(self) -> dict[str, Any]:
-        return {"counts": self._counts.copy()}
-
-    def _set_fallback_state(self, state: dict[str, Any]) -> None:
-        self._counts = np.asarray(state["counts"], dtype=np.float64)
-
-    def _update_fallback(self, y: np.ndarray, w: np.ndarray) -> None:
-        k = max(len(self._counts), int(y.max()) + 1 if len(y) else 0)
-        counts = np.zeros(k)
-        counts[: len(self._counts)] = self._counts
-        np.add.at(counts, y, w)
-        self._counts = counts
+    _baseline_class = MajorityClassifier
 
     def _train_target(self, y: np.ndarray) -> np.ndarray:
         return y.astype(np.int64)
@@ -559,27 +571,14 @@ class BatchClassifier(BatchLearner, Classifier):
             return False
         return True
 
-    def _serve(self, X: np.ndarray, y: np.ndarray | None, out: np.ndarray) -> None:
-        if self._model is not None:
-            out[:] = 0.0  # rows may be served again after a retrain: no stale columns
-            X = self._model_X(X)
-            if hasattr(self._model, "predict_proba"):
-                proba = self._model.predict_proba(X)
-                out[:, np.asarray(self._model.classes_, dtype=np.int64)] = proba
-            else:
-                codes = np.asarray(self._model.predict(X), dtype=np.int64)
-                out[np.arange(len(codes)), codes] = 1.0
-            return
-        # baseline: the majority class so far, updated row by row
-        k = out.shape[1]
-        counts = np.zeros((len(X), k))
-        counts[:, : len(self._counts)] = self._counts
-        if y is not None and len(y) > 1:
-            onehot = np.zeros((len(y), k))
-            onehot[np.arange(len(y)), y] = 1.0
-            counts[1:] += np.cumsum(onehot, axis=0)[:-1]
-        totals = counts.sum(axis=1, keepdims=True)
-        np.divide(counts, totals, out=out, where=totals > 0)
+    def _serve_model(self, X: np.ndarray, out: np.ndarray) -> None:
+        out[:] = 0.0  # rows may be served again after a retrain: no stale columns
+        if hasattr(self._model, "predict_proba"):
+            proba = self._model.predict_proba(X)
+            out[:, np.asarray(self._model.classes_, dtype=np.int64)] = proba
+        else:
+            codes = np.asarray(self._model.predict(X), dtype=np.int64)
+            out[np.arange(len(codes)), codes] = 1.0
 
     def _errors(self, proba: np.ndarray, y: np.ndarray) -> np.ndarray:
         empty = proba.sum(axis=1) <= 0
@@ -596,34 +595,12 @@ class BatchRegressor(BatchLearner, Regressor):
     2001
     """
 
-    _tags = Tags(task="regression", batch=True)
+    _tags = Tags(task="regression", batch=True, handles_missing=True)
     _baseline_name = "running mean"
+    _baseline_class = RunningMeanRegressor
 
-    def _init_fallback(self) -> None:
-        self._sum_w, self._mean = 0.0, 0.0
-
-    def _fallback_state(self) -> dict[str, Any]:
-        return {"sum_w": self._sum_w, "mean": self._mean}
-
-    def _set_fallback_state(self, state: dict[str, Any]) -> None:
-        self._sum_w, self._mean = float(state["sum_w"]), float(state["mean"])
-
-    def _update_fallback(self, y: np.ndarray, w: np.ndarray) -> None:
-        for yi, wi in zip(y, w):
-            self._sum_w += wi
-            if self._sum_w > 0:
-                self._mean += wi * (yi - self._mean) / self._sum_w
-
-    def _serve(self, X: np.ndarray, y: np.ndarray | None, out: np.ndarray) -> None:
-        if self._model is not None:
-            out[:] = self._model.predict(self._model_X(X))
-            return
-        sum_w, mean = self._sum_w, self._mean
-        for i in range(len(X)):
-            out[i] = mean
-            if y is not None:
-                sum_w += 1.0
-                mean += (y[i] - mean) / sum_w
+    def _serve_model(self, X: np.ndarray, out: np.ndarray) -> None:
+        out[:] = self._model.predict(X)
 
     def _errors(self, values: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.abs(values - y)

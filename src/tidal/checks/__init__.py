@@ -18,6 +18,7 @@ from typing import Any
 
 from tidal.checks._datasets import Dataset, binary, dataset_for, multiclass, regression
 from tidal.checks._discovery import SKIPPED_PACKAGES, all_learners, learner_cases, learner_classes
+from tidal.checks._face_checks import check_classes_sorted, check_typed_predictions
 from tidal.checks._input_checks import (
     check_categorical_input,
     check_empty_block,
@@ -48,6 +49,7 @@ __all__ = [
     "binary",
     "check_block_size_invariance",
     "check_categorical_input",
+    "check_classes_sorted",
     "check_clone",
     "check_empty_block",
     "check_extra_or_missing_feature",
@@ -62,6 +64,7 @@ __all__ = [
     "check_state_roundtrip_midstream",
     "check_state_version_refused",
     "check_step_proba_consistent",
+    "check_typed_predictions",
     "checks_for",
     "dataset_for",
     "learner_cases",
@@ -94,6 +97,8 @@ def checks_for(learner: Any) -> list[Check]:
     ]
     if tags.stochastic:
         checks.append(check_seed_determinism)
+    if tags.task != "transformer":
+        checks.append(check_typed_predictions)
     if tags.is_classifier:
-        checks.append(check_step_proba_consistent)
+        checks += [check_step_proba_consistent, check_classes_sorted]
     return checks

@@ -32,11 +32,13 @@ _PLAIN = (int, float, str, bool, type(None))
 
 
 def check_block_size_invariance(learner: Any, dataset: Dataset) -> None:
-    """Blocks of 1, 1,000 and 4,096 rows give exactly the same outputs and final state."""
+    """Blocks of 1, 1,000 and 4,096 rows, with sample weights, give exactly the same outputs
+    and final state."""
     runs = {}
+    w = _weights(dataset.n)
     for block in (1, 1000, 4096):
         m = clone(learner)
-        runs[block] = (prequential(m, dataset, 0, dataset.n, block), m.state_dict())
+        runs[block] = (prequential(m, dataset, 0, dataset.n, block, w), m.state_dict())
     tol = float_tolerance(learner)
     for block in (1000, 4096):
         what = f"outputs, block of 1 vs block of {block}"
@@ -45,8 +47,8 @@ def check_block_size_invariance(learner: Any, dataset: Dataset) -> None:
             learner, runs[1][1], runs[block][1], f"final state, block 1 vs {block}", tol
         )
     if learner._get_tags().is_classifier:
-        one = labels_stream(clone(learner), dataset, 0, dataset.n, 1)
-        big = labels_stream(clone(learner), dataset, 0, dataset.n, 4096)
+        one = labels_stream(clone(learner), dataset, 0, dataset.n, 1, w)
+        big = labels_stream(clone(learner), dataset, 0, dataset.n, 4096, w)
         assert_same(np.array(one, dtype=object), np.array(big, dtype=object), "step_many labels")
 
 
@@ -104,9 +106,11 @@ def check_learn_one_equals_learn_many(learner: Any, dataset: Dataset) -> None:
             d = one.predict_proba_one(dataset.row(n + i))
             assert all(type(v) is float for v in d.values()), f"predict_proba_one gave {d!r}"
             assert all(type(k) in _PLAIN for k in d), f"predict_proba_one keys {list(d)!r}"
-            assert list(d) == list(many.classes_), f"{list(d)} vs classes_ {many.classes_}"
+            assert sorted(map(str, d)) == sorted(map(str, many.classes_)), (
+                f"{list(d)} vs classes_ {many.classes_}"
+            )
             assert_same(
-                np.array(list(d.values())),
+                np.array([d[c] for c in many.classes_.tolist()]),
                 proba[i],
                 f"predict_proba_one row {i}",
                 float_tolerance(learner),
@@ -208,8 +212,9 @@ def check_predict_before_learn(learner: Any, dataset: Dataset) -> None:
 
 
 def check_step_proba_consistent(learner: Any, dataset: Dataset) -> None:
-    """The argmax of ``step_proba_many`` is the label ``step_many`` gives; each row of
-    probabilities sums to 1 (or is all zeros: no prediction, label None)."""
+    """The label ``step_many`` gives has the highest probability in ``step_proba_many`` (ties go
+    to the class seen first); each row of probabilities sums to 1, or is all zeros (no
+    prediction yet: the label is then the first class, code 0)."""
     a, b = clone(learner), clone(learner)
     proba = prequential(a, dataset, 0, dataset.n, 700)
     labels = labels_stream(b, dataset, 0, dataset.n, 700)
@@ -219,5 +224,16 @@ def check_step_proba_consistent(learner: Any, dataset: Dataset) -> None:
     sums = proba.sum(axis=1)
     bad = ~(np.isclose(sums, 1.0, rtol=0, atol=1e-9) | (sums == 0))
     assert not bad.any(), f"row {int(np.argmax(bad))} sums to {sums[bad][0]!r}"
-    expected = [classes[int(np.argmax(p))] if s > 0 else None for p, s in zip(proba, sums)]
-    assert_same(np.array(expected, dtype=object), np.array(labels, dtype=object), "labels")
+    # one block: decode_proba gives exactly step_many's labels (what the engine scores)
+    c, d = clone(learner), clone(learner)
+    X, y = dataset.columns(0, 900), dataset.y[:900]
+    got, want = c.decode_proba(c.step_proba_many(X, y)), d.step_many(X, y)
+    assert_same(np.asarray(got, dtype=object), np.asarray(want, dtype=object), "decode_proba")
+    first = a._labels[0]
+    for i, (p, s, label) in enumerate(zip(proba, sums, labels)):
+        if s == 0:
+            assert label == first, f"row {i}: no probabilities, label {label!r}, not {first!r}"
+        else:
+            assert label in classes, f"row {i}: label {label!r} is not in classes_ {classes}"
+            j = classes.index(label)
+            assert p[j] == p.max(), f"row {i}: label {label!r} has p={p[j]!r} < max {p.max()!r}"

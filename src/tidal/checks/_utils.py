@@ -23,15 +23,15 @@ __all__ = [
 ]
 
 
-def step(learner: Any, X: Any, y: Any) -> np.ndarray:
-    """Test-then-train on ``X``: probabilities, values, or each row transformed before it is
-    learned (what a downstream model sees)."""
+def step(learner: Any, X: Any, y: Any, w: Any = None) -> np.ndarray:
+    """Test-then-train on ``X`` (rows weighted by ``w``): probabilities, values, or each row
+    transformed before it is learned (what a downstream model sees)."""
     tags = learner._get_tags()
     if tags.is_classifier:
-        return learner.step_proba_many(X, y)
+        return learner.step_proba_many(X, y, w)
     if tags.task == "transformer":
         return learner._steps(X, learn=True)[0]
-    return learner.step_many(X, y)
+    return learner.step_many(X, y, w)
 
 
 def predict(learner: Any, X: Any) -> np.ndarray:
@@ -51,28 +51,44 @@ def fitted_copy(learner: Any, data: Dataset, n: int = 300) -> Any:
     return m
 
 
-def prequential(learner: Any, data: Dataset, lo: int, hi: int, block: int) -> np.ndarray:
-    """Test-then-train outputs for rows ``lo:hi`` fed as dicts of columns of ``block`` rows:
-    class probabilities (padded with zero columns for classes that appeared later), predicted
-    values, or the transformed rows."""
-    parts = [
-        np.asarray(
-            step(learner, data.columns(s, min(s + block, hi)), data.y[s : min(s + block, hi)])
+def prequential(
+    learner: Any, data: Dataset, lo: int, hi: int, block: int, w: Any = None
+) -> np.ndarray:
+    """Test-then-train outputs for rows ``lo:hi`` fed as dicts of columns of ``block`` rows
+    (weighted by ``w[lo:hi]`` when given): class probabilities (columns: every class of the
+    stream, in ``classes_`` order at the end, zeros for classes not known yet), predicted values,
+    or the transformed rows."""
+    parts, classes = [], []
+    for s in range(lo, hi, block):
+        e = min(s + block, hi)
+        parts.append(
+            np.asarray(
+                step(learner, data.columns(s, e), data.y[s:e], None if w is None else w[s:e])
+            )
         )
-        for s in range(lo, hi, block)
-    ]
-    if parts and parts[0].ndim == 2:
-        width = max(p.shape[1] for p in parts)
-        parts = [np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts]
+        if parts[-1].ndim == 2 and learner._get_tags().is_classifier:
+            classes.append(learner.classes_.tolist())
+    if parts and classes:
+        final = classes[-1]
+        aligned = []
+        for p, c in zip(parts, classes):
+            out = np.zeros((p.shape[0], len(final)))
+            out[:, [final.index(v) for v in c]] = p
+            aligned.append(out)
+        parts = aligned
     return np.concatenate(parts) if parts else np.empty(0)
 
 
-def labels_stream(learner: Any, data: Dataset, lo: int, hi: int, block: int) -> list[Any]:
-    """``step_many`` predictions for rows ``lo:hi`` fed in blocks, as a list."""
+def labels_stream(
+    learner: Any, data: Dataset, lo: int, hi: int, block: int, w: Any = None
+) -> list[Any]:
+    """``step_many`` predictions for rows ``lo:hi`` fed in blocks (weighted by ``w``), as a
+    list."""
     out: list[Any] = []
     for s in range(lo, hi, block):
         e = min(s + block, hi)
-        out.extend(learner.step_many(data.columns(s, e), data.y[s:e]).tolist())
+        ws = None if w is None else w[s:e]
+        out.extend(learner.step_many(data.columns(s, e), data.y[s:e], ws).tolist())
     return out
 
 

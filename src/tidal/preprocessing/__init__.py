@@ -6,7 +6,8 @@ it sees a fixed feature set.
 """
 
 from tidal.preprocessing._hasher import FeatureHasher
+from tidal.preprocessing._impute import MeanImputer
 from tidal.preprocessing._one_hot import OneHotEncoder
 from tidal.preprocessing._scale import StandardScaler
 
-__all__ = ["FeatureHasher", "OneHotEncoder", "StandardScaler"]
+__all__ = ["FeatureHasher", "MeanImputer", "OneHotEncoder", "StandardScaler"]
