@@ -26,8 +26,9 @@ def _blocks(m, y, w, size):
 
 
 def test_no_change():
-    # the first row, predicted before any label, gets the first class (code 0: LABELS[0])
-    expected = LABELS[:1] + LABELS[:-1]
+    # the first row, predicted before any label, gets the zero of the labels' type, never
+    # its own label
+    expected = [type(LABELS[0])()] + LABELS[:-1]
     for size in (1, 7, N):
         assert _blocks(NoChangeClassifier(), LABELS, W, size) == expected
 
@@ -39,7 +40,7 @@ def test_majority_weighted_ties_to_first_seen():
             best = max(order, key=lambda k: (counts[k], -order.index(k)))
             expected.append(best)
         else:
-            expected.append(LABELS[0])  # no label yet: the first class
+            expected.append(type(LABELS[0])())  # no label yet: the type's zero
         if label not in order:
             order.append(label)
         counts[label] += w

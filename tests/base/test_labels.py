@@ -100,12 +100,17 @@ def test_predictions_are_plain_python_and_arrays_keep_the_label_dtype(labels, ki
     assert many.dtype.kind == np.asarray(labels).dtype.kind and many.tolist() == [labels[-1]] * 2
 
 
-def test_no_prediction_is_the_first_class_in_the_array_face_and_none_in_the_river_face():
+def test_no_prediction_is_the_types_zero_in_the_array_face_and_none_in_the_river_face():
+    # never the first label of the stream: that would hand row 0 its own answer
     m = NoChangeClassifier()
     out = m.step_many({"a": [0.0, 0.0]}, [4, 5])
-    assert out.tolist() == [4, 4] and out.dtype.kind == "i"
+    assert out.tolist() == [0, 4] and out.dtype.kind == "i"
+    out = NoChangeClassifier().step_many({"a": [0.0, 0.0]}, ["up", "down"])
+    assert out.tolist() == ["", "up"] and out.dtype.kind == "U"
+    out = NoChangeClassifier().step_many({"a": [0.0, 0.0]}, [True, False])
+    assert out.tolist() == [False, True] and out.dtype.kind == "b"
     m = MajorityClassifier().learn_many(X3, ["u", "v", "v"], [0.0, 0.0, 0.0])  # weights 0
-    assert m.predict_many({"a": [0.0]}).tolist() == ["u"] and m.predict_one({"a": 0.0}) is None
+    assert m.predict_many({"a": [0.0]}).tolist() == [""] and m.predict_one({"a": 0.0}) is None
 
 
 def test_label_errors_name_the_row():

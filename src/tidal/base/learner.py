@@ -21,7 +21,8 @@ What every face returns (see :class:`Classifier` for the details):
   scikit-learn faces' probability matrices follow it; internal codes and ``predict_proba_one``
   keep first-seen order.
 * ``predict_many`` / ``step_many`` return typed arrays on every row: before the first label a
-  classifier predicts the first class (code 0, as MOA predicts class 0) and a regressor 0.0.
+  classifier predicts the zero of its labels' type (0, False, "": fixed before any label, as
+  MOA predicts class 0) and a regressor 0.0.
   ``predict_one`` answers None (classifiers) / 0.0 (regressors) before anything is learned.
 """
 
@@ -440,17 +441,17 @@ class Classifier(ClassifierMixin, _Supervised):
     the positive class is the one River and scikit-learn use.
 
     Labels are decoded from probabilities by argmax; ties go to the class seen first (River's
-    rule). A row with no probabilities (nothing learned yet) is predicted as the first class, as
-    MOA predicts class 0: the array face (``predict_many``, ``step_many``) always returns a
-    typed array that numpy and ``sklearn.metrics`` accept. The first class is code 0:
-    ``0``/``False`` for a binary learner on 0/1 labels, otherwise the first label of the stream
-    (so the very first row of a stream, predicted before any label, gets its own label: one
-    row). The River face keeps River's answer for such a row: ``predict_one`` gives None.
+    rule). A row with no probabilities (nothing learned yet) is predicted as the zero of the
+    labels' type (``0``, ``False``, ``""``), as MOA predicts class 0: the array face
+    (``predict_many``, ``step_many``) always returns a typed array that numpy and
+    ``sklearn.metrics`` accept, and the value is fixed before any label is read, so the first
+    row of a stream is never handed its own label. The River face keeps River's answer for such
+    a row: ``predict_one`` gives None.
 
     >>> from tidal.dummy import MajorityClassifier
     >>> m = MajorityClassifier()
     >>> m.step_many({"x": [0.0, 0.0, 0.0]}, ["b", "a", "a"]).tolist()
-    ['b', 'b', 'b']
+    ['', 'b', 'b']
     >>> m.classes_.tolist(), m.predict_proba_many({"x": [0.0]}).round(3).tolist()
     (['a', 'b'], [[0.667, 0.333]])
     >>> m.predict_proba_one({"x": 0.0})   # the River face: first-seen order
@@ -595,8 +596,8 @@ class Classifier(ClassifierMixin, _Supervised):
     def _decode(self, proba: np.ndarray, empty_label: bool = True) -> np.ndarray:
         """Labels from a probability matrix in code order (argmax; ties to the lower code).
 
-        A row of zeros gets the first class (code 0) when ``empty_label`` (the array face), None
-        otherwise (the River face).
+        A row of zeros gets the zero of the labels' type (0, False, "") when ``empty_label`` (the
+        array face), None otherwise (the River face).
         """
         n = proba.shape[0]
         labels = getattr(self, "_labels", [])
@@ -609,20 +610,24 @@ class Classifier(ClassifierMixin, _Supervised):
             return (proba[:, 1] > proba[:, 0]).astype(type(labels[0]))
         codes = np.argmax(proba, axis=1)
         empty = proba.sum(axis=1) <= 0
-        if empty_label:
-            codes[empty] = 0
+        if empty_label and plain:
+            codes[empty] = 0  # code 0 is the label 0 / False: the type's zero, as below
             empty[:] = False
         if plain and not empty.any():
             # labels 0..k-1 (or False/True): the codes are the answer, no object array needed
             return codes.astype(type(labels[0]))
-        table = np.array(labels + [None], dtype=object)
+        # a row with nothing learned gets the zero of the labels' type (0, False, "", 0.0), a
+        # value fixed before any label: never a label read from the stream (that would hand
+        # the first row its own answer); None on the River face or when labels mix types
+        fill = _zero_label(labels) if empty_label else None
+        table = np.array(labels + [fill], dtype=object)
         if len(labels) < proba.shape[1]:  # binary learner before its second class is named
-            codes = np.minimum(codes, len(labels) - 1 if empty_label else len(labels))
+            codes = np.minimum(codes, len(labels) - 1)
         codes[empty] = len(labels)
         out = table[codes]
-        if not empty.any() and not _mixed(labels):
-            return out.astype(np.asarray(labels).dtype)
-        return out
+        if fill is None and empty.any() or _mixed(labels):
+            return out
+        return out.astype(np.asarray(labels + [fill] if empty.any() else labels).dtype)
 
     def decode_proba(self, proba: Any, fill_empty: bool = True) -> np.ndarray:
         """Labels from a probability matrix in ``classes_`` order, as this learner decodes them:
@@ -638,7 +643,7 @@ class Classifier(ClassifierMixin, _Supervised):
         >>> m = MajorityClassifier()
         >>> P = m.step_proba_many(X, y)
         >>> m.decode_proba(P).tolist(), MajorityClassifier().step_many(X, y).tolist()
-        (['b', 'b', 'b', 'a'], ['b', 'b', 'b', 'a'])
+        (['', 'b', 'b', 'a'], ['', 'b', 'b', 'a'])
         """
         P = np.asarray(proba, dtype=np.float64)
         order = self._class_order()
@@ -737,6 +742,16 @@ def _sorted_positions(labels: list[Any]) -> list[int]:
         return sorted(range(len(labels)), key=labels.__getitem__)
     except TypeError:
         return sorted(range(len(labels)), key=lambda i: (type(labels[i]).__name__, str(labels[i])))
+
+
+def _zero_label(labels: list[Any]) -> Any:
+    """The zero of the labels' type (``type()``: 0, False, "", 0.0), or None for mixed types."""
+    if _mixed(labels):
+        return None
+    try:
+        return type(labels[0])()
+    except TypeError:
+        return None
 
 
 def _mixed(labels: list[Any]) -> bool:
