@@ -173,7 +173,10 @@ def verdict(results: Any) -> Verdict:
     'either'
     """
     table = _Table(results)
-    ok = [r for r in results.rows if not r.get("error") and r.get("rows", 0) > 0]
+    # hook (compare helper): diverged learners are left out, with a warning among the reasons
+    from tidal.evaluate._health import usable_rows
+
+    ok, left_out = usable_rows(results.rows)
     metric = _primary(ok)
     best: dict[str, dict[str, Any]] = {}
     for r in ok:
@@ -185,7 +188,7 @@ def verdict(results: Any) -> Verdict:
             best[fam] = r
     present = [f for f in FAMILIES if f in best]
     if not present:
-        return Verdict("either", "No model finished the run: no verdict.", [], {}, [])
+        return Verdict("either", "No model finished the run: no verdict.", left_out, {}, [])
     top = max(best[f][metric] for f in present)
     contenders = [f for f in present if best[f][metric] >= top - TIE]
     reasons = [
@@ -195,6 +198,7 @@ def verdict(results: Any) -> Verdict:
         + ", ".join(contenders)
         + ")"
     ]
+    reasons += left_out
     rules = ["accuracy"]
     rec = _drift_rule(results, best, contenders, table, reasons, rules)
     if rec is None:
