@@ -102,6 +102,7 @@ def run_compare(
     from tidal.evaluate import prequential
 
     console = _console()
+    _check_outputs({"--json": json_out, "--report": report})  # before minutes of work, not after
     source = open_source(path, target, time_column)
     guard = None if schema is None else guard_for_source(schema, source, path, quarantine)
     if task is not None and task not in ("binary", "multiclass", "regression"):
@@ -124,7 +125,13 @@ def run_compare(
         disable=quiet,
     )
     with progress:
-        bar = progress.add_task(f"{len(learners)} learners", total=total)
+        warm = progress.add_task("compiling kernels, once", total=len(learners))
+
+        def warming(name: str, i: int, n: int) -> None:
+            what = f"compiling kernels, once: {name}" if name else "kernels ready"
+            progress.update(warm, completed=i, description=what)
+
+        bar = progress.add_task(f"{len(learners)} learners", total=total, start=False)
         results = prequential(
             source,
             learners,
@@ -134,11 +141,17 @@ def run_compare(
             delay_seconds=delay_seconds,
             task=task,
             on_error="record",
-            progress=lambda done: progress.update(bar, completed=done),
+            on_interrupt="partial",
+            warmup=warming,
+            progress=lambda done: (progress.start_task(bar), progress.update(bar, completed=done)),
             change_points=change_points,
             guard=guard,
         )
-    console.print(results_table(results, title=title or f"{path}: {total:,} rows, {task}"))
+    _say_compiled(console, results, quiet)
+    title = title or f"{path}: {total:,} rows, {task}"
+    if results.meta.get("partial"):
+        title += f" [PARTIAL: interrupted at row {results.meta['rows_done']:,}]"
+    console.print(results_table(results, title=title))
     console.print(costs_table(results))
     if results.guard is not None:
         hits = {k: v for k, v in results.guard["rules"].items() if v}
@@ -149,7 +162,51 @@ def run_compare(
         for w in row.get("warnings") or ():
             console.print(f"[yellow]{row['learner']}:[/yellow] {w}", soft_wrap=True)
     _outputs(console, results, path, specs, json_out, report, show_verdict)
+    if results.meta.get("partial"):
+        console.print(
+            f"[yellow]interrupted:[/yellow] partial results of the first "
+            f"{results.meta['rows_done']:,} rows (saved where asked)"
+        )
+        raise typer.Exit(code=130)
+    if not _finished(results):
+        console.print("[red]no model finished the run[/red] (see the errors above)")
+        raise typer.Exit(code=1)
     return results
+
+
+def _check_outputs(paths: dict[str, Path | None]) -> None:
+    """Each output file can be written: its folder exists and is writable, it is not a folder."""
+    import os
+
+    for option, path in paths.items():
+        if path is None:
+            continue
+        folder = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            raise ParameterError(f"{option} {path}: is a folder; expected a file name")
+        if not folder.is_dir():
+            raise ParameterError(f"{option} {path}: folder {folder} does not exist")
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise ParameterError(f"{option} {path}: cannot write there (permission denied)")
+
+
+def _finished(results: Any) -> bool:
+    """Did a model (a baseline counts only when nothing else was asked for) run to the end?"""
+    rows = results.rows
+    models = [r for r in rows if r.get("family") != "baseline"] or rows
+    return any((r.get("status") or ("error" if r.get("error") else "ok")) == "ok" for r in models)
+
+
+def _say_compiled(console: Console, results: Any, quiet: bool) -> None:
+    """Where the compile time went: never into the learners' columns."""
+    meta = results.meta
+    warm, later = meta.get("warmup_s") or 0.0, meta.get("compile_cpu_s") or 0.0
+    if quiet or warm + later < 1.0:
+        return
+    text = f"compiling kernels, once: {warm:.0f} s before the run"
+    if later >= 1.0:
+        text += f", {later:.0f} s during it"
+    console.print(f"{text} (cached for next time; not charged to the learners)", highlight=False)
 
 
 def _outputs(
@@ -174,7 +231,10 @@ def _outputs(
         console.print(f"results written to {json_out}")
     if report is not None:
         params = {"data": path, "models": specs}
-        write_report(results, report, v, title=f"tidal: {path}", params=params)
+        title = f"tidal: {path}"
+        if results.meta.get("partial"):  # the JSON says so in meta["partial"]
+            title += f" [PARTIAL: interrupted at row {results.meta['rows_done']:,}]"
+        write_report(results, report, v, title=title, params=params)
         console.print(f"report written to {report}")
 
 

@@ -55,6 +55,26 @@ def _open_text(path: Any) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
+def _check_names(names: Sequence[str], name: str) -> None:
+    """Column names must be unique and non-empty: a row is read by name, so a duplicate or a
+    blank would silently pick one column or fail deep inside pyarrow."""
+    seen: dict[str, int] = {}
+    for i, col in enumerate(names):
+        if not str(col).strip():
+            raise InputError(
+                f"{name}: column {i + 1} of the header has no name: give every column a "
+                f"unique, non-empty name (the header is {list(names)})",
+                column=str(col),
+            )
+        if col in seen:
+            raise InputError(
+                f"{name}: columns {seen[col] + 1} and {i + 1} of the header are both named "
+                f"{col!r}: column names must be unique",
+                column=str(col),
+            )
+        seen[col] = i
+
+
 def _roles(target: Any, id_column: Any, time_column: Any, categorical: Any) -> dict[str, Any]:
     return {
         "target": target,
@@ -97,6 +117,7 @@ def read_csv(
         raise _diagnose_csv(path, name, None, exc) from None
     if not has_rows:
         raise InputError(f"{name}: no data rows after the header", row=0)
+    _check_names(schema.names, name)
     plan = ColumnPlan(schema, name=name, **roles)
     convert = pacsv.ConvertOptions(column_types=plan.column_types(), strings_can_be_null=True)
 
@@ -176,6 +197,7 @@ def read_parquet(
         raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
     if meta.metadata.num_rows == 0:
         raise InputError(f"{name}: empty file: no rows", row=0)
+    _check_names(meta.schema_arrow.names, name)
     plan = ColumnPlan(meta.schema_arrow, name=name, **roles)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -207,6 +229,7 @@ def read_jsonl(
     first = next(_json_chunks(path, name, block_size), None)
     if first is None:
         raise InputError(f"{name}: empty file: expected one JSON object per line", row=0)
+    _check_names(list(first[1][0]), name)
     plan = ColumnPlan(pa.Table.from_pylist(first[1]).schema, name=name, **roles)
     types = plan.column_types()
     schema = pa.schema([(c, types.get(c, pa.null())) for c in plan.schema.names])
