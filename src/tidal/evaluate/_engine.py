@@ -31,6 +31,7 @@ from tidal.evaluate._track import (
 )
 from tidal.evaluate._warmup import CompileClock, warm_up
 from tidal.metrics.base import Metric
+from tidal.stream._source import Fingerprint
 
 __all__ = ["StepEvent", "prequential", "default_metrics"]
 
@@ -282,10 +283,14 @@ def _run(
             rec["wall_s"] = wall
             checkpoints.append(rec)
 
+    # hashed as it streams by: stamping the results must not read the whole file once more
+    digest = Fingerprint() if fingerprint else None
     try:
         for block in _chain(first, blocks):
             if block.y is None:
                 raise InputError("the source has no target: name the label column (target=...)")
+            if digest is not None:
+                digest.update(block)
             for piece in _pieces(block, every):
                 if target is not None:
                     target.update(piece.y)
@@ -309,7 +314,7 @@ def _run(
         source,
         task,
         seen,
-        fingerprint and not partial,  # hashing the whole file after a Ctrl-C would wait again
+        digest.hexdigest(source) if digest is not None and not partial else False,
         {
             "every": int(every),
             "window": window,

@@ -121,8 +121,14 @@ def read_csv(
     plan = ColumnPlan(schema, name=name, **roles)
     convert = pacsv.ConvertOptions(column_types=plan.column_types(), strings_can_be_null=True)
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        stream = reader(convert)
+    def batches(columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        options = convert
+        if columns is not None:
+            types = {c: t for c, t in plan.column_types().items() if c in columns}
+            options = pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, include_columns=columns
+            )
+        stream = reader(options)
         while True:
             try:
                 batch = stream.read_next_batch()
@@ -132,7 +138,13 @@ def read_csv(
                 raise _diagnose_csv(path, name, plan, exc) from None
             yield batch
 
-    return plan.source(batches, block_size)
+    source = plan.source(batches, block_size)
+    if target is not None:
+        # the task and the row count read the target column alone: no feature is converted
+        source._targets = lambda: (
+            ColumnPlan._plain(b, target) for b in batches([target]) if b.num_rows
+        )
+    return source
 
 
 def _diagnose_csv(path: Any, name: str, plan: ColumnPlan | None, exc: Exception) -> InputError:
