@@ -119,3 +119,12 @@ def test_ctrl_c_writes_the_partial_results_and_report(csv, tmp_path, monkeypatch
     data = json.loads(out.read_text())
     assert data["meta"]["partial"] is True and data["meta"]["rows_done"] == 2000
     assert "PARTIAL: interrupted at row 2,000" in report.read_text()
+
+
+def test_default_lightgbm_retrains_a_bounded_number_of_times_on_a_long_stream():
+    from tidal.cli._app import _default_models
+
+    assert "batch-lgbm" in _default_models("multiclass", 45_312)
+    long = _default_models("multiclass", 581_012)
+    assert "batch-lgbm:every=30000" in long  # ~20 retrains, not 116
+    assert zoo.make("batch-lgbm:every=30000", task="multiclass").retrain.n == 30000

@@ -133,3 +133,19 @@ def test_the_warm_up_leaves_the_learners_untouched():
     prequential((X, y), {"lr": LogisticRegression()}, warmup=lambda *a: seen.append(a))
     assert seen == [("lr", 0, 1), ("", 1, 1)]
     assert warm.meta["warmup_s"] > 0 and cold.meta["warmup_s"] == 0
+
+
+def test_the_checkpoint_series_stays_bounded_on_a_long_stream():
+    X, y = _classification(5000)
+    res = prequential((X, y), {"m": MajorityClassifier()}, every=1, window=None)
+    rows = [c["row"] for c in res.checkpoints]
+    assert len(rows) <= 2000  # not one per row
+    assert rows[-1] == 5000
+    assert len(set(np.diff(rows).tolist())) == 1  # still evenly spaced
+
+
+def test_per_row_errors_of_a_classifier_take_one_byte_per_row():
+    from tidal.evaluate._costs import per_row_errors
+
+    err = per_row_errors(np.array([1, 0, 1]), np.array([1, 1, None], dtype=object), True)
+    assert err.dtype == np.uint8 and err.tolist() == [0, 1, 1]

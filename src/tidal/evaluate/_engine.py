@@ -14,7 +14,7 @@ from tidal.evaluate import _recovery
 from tidal.evaluate._costs import CostMeter, engine_row
 from tidal.evaluate._guarded import GuardStage
 from tidal.evaluate._health import TargetRange
-from tidal.evaluate._results import Results
+from tidal.evaluate._results import CheckpointSeries, Results
 from tidal.evaluate._schedule import LabelQueue
 from tidal.evaluate._source import as_source
 from tidal.evaluate._stamp import stamp
@@ -261,7 +261,7 @@ def _run(
     queue = LabelQueue(delay, delay_seconds)
     stage = None if guard is None else GuardStage(guard, guard_source, task != "regression")
     target = TargetRange() if task == "regression" else None
-    checkpoints: list[dict[str, Any]] = []
+    series = CheckpointSeries(every)  # bounded: a long stream keeps a coarser series
     seen = 0
     partial = False
 
@@ -272,6 +272,7 @@ def _run(
 
     def checkpoint(row: int, piece: Any = None) -> None:
         wall = time.perf_counter() - wall0 - (clock.wall - compile0[1])
+        records = []
         for t in tracks:
             if piece is not None and t.error is None and t.meter is not None:
                 _sample_latency(t, piece, clock)
@@ -281,7 +282,8 @@ def _run(
             rec.update({m.name: m.get() for m in t.metrics})
             rec.update(_costs(t, mem))
             rec["wall_s"] = wall
-            checkpoints.append(rec)
+            records.append(rec)
+        series.add(row, records)
 
     # hashed as it streams by: stamping the results must not read the whole file once more
     digest = Fingerprint() if fingerprint else None
@@ -338,7 +340,7 @@ def _run(
         meta["guard"] = stage.summary()
     costs = [{k: r.get(k) for k in _COST_COLUMNS} for r in rows]
     costs.append(engine_row(rows, total_cpu, wall, warm_cpu + compile_cpu))
-    return Results(rows, checkpoints, meta, costs=costs, analysis=analysis)
+    return Results(rows, series.records(), meta, costs=costs, analysis=analysis)
 
 
 def _warm(
