@@ -149,3 +149,25 @@ def test_per_row_errors_of_a_classifier_take_one_byte_per_row():
 
     err = per_row_errors(np.array([1, 0, 1]), np.array([1, 1, None], dtype=object), True)
     assert err.dtype == np.uint8 and err.tolist() == [0, 1, 1]
+
+
+class SeesPools(MajorityClassifier):
+    """Records the BLAS/OpenMP pools its calls run with."""
+
+    seen: list[int] = []
+
+    def _step_arrays(self, X_pred, X_learn, y, w, out):  # noqa: ANN001
+        from threadpoolctl import threadpool_info
+
+        SeesPools.seen += [p["num_threads"] for p in threadpool_info()]
+        super()._step_arrays(X_pred, X_learn, y, w, out)
+
+
+def test_learners_run_with_one_blas_and_openmp_thread_during_a_compare():
+    from threadpoolctl import threadpool_limits
+
+    X, y = _classification(2000)
+    SeesPools.seen = []
+    with threadpool_limits(limits=2):  # as on a 2-core machine: a missing bound would show
+        prequential((X, y), {"m": SeesPools()}, warmup=False)
+    assert SeesPools.seen and set(SeesPools.seen) == {1}

@@ -310,6 +310,9 @@ def compare(
         )
     except (TidalError, FileNotFoundError, OSError) as err:
         raise _fail(str(err)) from None
+    except KeyboardInterrupt:  # before the first row (reading, compiling): nothing to save
+        Console(stderr=True).print("interrupted before any row was measured: nothing saved")
+        raise typer.Exit(code=130) from None
 
 
 @app.command()
