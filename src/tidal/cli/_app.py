@@ -310,8 +310,9 @@ def compare(
         )
     except (TidalError, FileNotFoundError, OSError) as err:
         raise _fail(str(err)) from None
-    except KeyboardInterrupt:  # before the first row (reading, compiling): nothing to save
-        Console(stderr=True).print("interrupted before any row was measured: nothing saved")
+    except KeyboardInterrupt:  # while reading, compiling or writing: the run's own handler
+        # (partial results) only covers the rows
+        Console(stderr=True).print("interrupted")
         raise typer.Exit(code=130) from None
 
 
