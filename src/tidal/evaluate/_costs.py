@@ -222,6 +222,10 @@ def per_row_errors(y: np.ndarray, y_pred: np.ndarray, classifier: bool) -> np.nd
     [0, 1]
     """
     if classifier:
+        y = np.asarray(y)
+        if y.dtype.kind in "biu" and not np.equal(y_pred, None).any():
+            # every row predicted, numeric labels: compare as numbers (no Python loop)
+            return (np.asarray(y_pred, dtype=np.float64) != y).astype(np.uint8)
         y_obj = np.asarray(y, dtype=object)
         ok = np.fromiter((a == b for a, b in zip(y_pred, y_obj)), dtype=bool, count=len(y_obj))
         return (~ok).astype(np.uint8)

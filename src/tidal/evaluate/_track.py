@@ -204,7 +204,7 @@ def _learner_error(t: _Track, err: Exception, block: Any) -> str:
 def _score(t: _Track, events: list[StepEvent]) -> None:
     """Update the metrics with predictions of consecutive rows (one call per metric)."""
     y = _concat([e.block.y for e in events])
-    y_pred = _concat([e.y_pred for e in events])
+    y_pred = _typed(_concat([e.y_pred for e in events]), y)
     t.rows += len(y)
     proba = classes = None
     if events[0].proba is not None:
@@ -215,6 +215,22 @@ def _score(t: _Track, events: list[StepEvent]) -> None:
             m.update_many(y, y_pred)
         elif proba is not None:
             m.update_many(y, proba, classes=classes)
+
+
+def _typed(y_pred: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Predicted labels in the dtype of the numeric labels when every row has one: the metrics
+    then encode them with numpy instead of a Python loop over objects (a third of the engine's
+    time on a 581k-row, 8-learner run)."""
+    y = np.asarray(y)
+    if y_pred.dtype != object or y.dtype.kind not in "biu" or not len(y_pred):
+        return y_pred
+    if np.equal(y_pred, None).any():  # rows without a prediction stay None (a miss)
+        return y_pred
+    try:
+        typed = y_pred.astype(y.dtype)
+    except (TypeError, ValueError, OverflowError):
+        return y_pred
+    return typed if np.array_equal(typed, y_pred.astype(np.float64)) else y_pred
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
