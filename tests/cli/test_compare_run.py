@@ -124,7 +124,8 @@ def test_ctrl_c_writes_the_partial_results_and_report(csv, tmp_path, monkeypatch
 def test_default_lightgbm_retrains_a_bounded_number_of_times_on_a_long_stream():
     from tidal.cli._app import _default_models
 
-    assert "batch-lgbm" in _default_models("multiclass", 45_312)
+    assert {"batch-lgbm", "batch-lr"} <= set(_default_models("multiclass", 45_312))
     long = _default_models("multiclass", 581_012)
-    assert "batch-lgbm:every=30000" in long  # ~20 retrains, not 116
-    assert zoo.make("batch-lgbm:every=30000", task="multiclass").retrain.n == 30000
+    assert "batch-lgbm:every=59000" in long  # ~10 retrains, not 116
+    assert "batch-lr:every=6000" in long  # ~100, not 581
+    assert zoo.make("batch-lgbm:every=59000", task="multiclass").retrain.n == 59000
