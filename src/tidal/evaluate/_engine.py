@@ -362,9 +362,35 @@ def _warm(
             report(name, i, len(tracks))
 
     warm_up(named, first, classifiers, each)
+    _warm_scoring(tracks, first)
     if report is not None:
         report("", len(tracks), len(tracks))
     return time.perf_counter() - started
+
+
+def _warm_scoring(tracks: list[_Track], block: Any) -> None:
+    """The engine's own kernels (metrics, the recovery's change detector) on copies too."""
+    y = block.y[: min(len(block), 256)]
+    labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(y).tolist()]
+    done = set()
+    for t in tracks:
+        for m in t.metrics:
+            key = (type(m), m.window is None, t.classifier)
+            if key in done:
+                continue
+            done.add(key)
+            try:
+                if not m.requires_proba:
+                    m.clone().update_many(y, y if not t.classifier else np.full(len(y), y[0]))
+                elif t.classifier:
+                    P = np.full((len(y), len(labels)), 1.0 / max(len(labels), 1))
+                    m.clone().update_many(y, P, classes=labels)
+            except Exception:  # noqa: BLE001 -- warming only; the run meets any real error
+                continue
+    try:
+        _recovery.detect_changes(np.zeros(64, dtype=np.float32), 32)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 _COST_COLUMNS = (
