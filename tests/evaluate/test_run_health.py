@@ -171,3 +171,23 @@ def test_learners_run_with_one_blas_and_openmp_thread_during_a_compare():
     with threadpool_limits(limits=2):  # as on a 2-core machine: a missing bound would show
         prequential((X, y), {"m": SeesPools()}, warmup=False)
     assert SeesPools.seen and set(SeesPools.seen) == {1}
+
+
+def test_memory_of_a_run_does_not_grow_with_the_stream():
+    """4x the rows, checkpoints at every row: the run's peak memory stays about the same."""
+    import tracemalloc
+
+    from tidal.stream import from_arrays
+
+    def peak(n: int) -> int:
+        X, y = _classification(n, seed=3)
+        source = from_arrays(X, y, block_size=1000)
+        tracemalloc.start()
+        prequential(source, {"m": MajorityClassifier()}, every=1, window=None, warmup=False)
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return used
+
+    peak(1000)  # imports and kernels: one-off allocations
+    small, large = peak(4000), peak(16000)
+    assert large < 1.5 * small, (small, large)

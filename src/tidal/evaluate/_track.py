@@ -18,6 +18,8 @@ from tidal.metrics.base import Metric
 
 __all__ = ["StepEvent"]
 
+_MERGE = 256
+
 
 @dataclass
 class StepEvent:
@@ -66,6 +68,7 @@ class _Track:
     meter: CostMeter | None = None
     errors: list[np.ndarray] = field(default_factory=list)  # per-row, for recovery
     warnings: list[str] = field(default_factory=list)
+    small: int = 0  # consecutive small arrays at the end of ``errors``
     compile_s: float = 0.0  # CPU in numba's compiler during its calls: not charged to it
     diverged: bool = False
 
@@ -136,6 +139,12 @@ def _run_op(t: _Track, kind: str, block: Any, clock: CompileClock | None = None)
         t.learned += n
     if y_pred is not None:
         t.errors.append(per_row_errors(block.y, y_pred, t.classifier))
+        # tiny pieces (checkpoints every few rows) cost more in array headers than in data:
+        # every _MERGE consecutive small ones become one array
+        t.small = t.small + 1 if n < _MERGE else 0
+        if t.small == _MERGE:
+            t.errors[-_MERGE:] = [np.concatenate(t.errors[-_MERGE:])]
+            t.small = 0
     return StepEvent(t.name, learner, kind, block, y_pred, proba, classes)
 
 
