@@ -4,7 +4,14 @@ Grammar: ``NAME`` or ``NAME:key=value:key=value`` -- parameters are separated by
 a comma-separated list of models (``--models lr,nb,lr:l2=0.01:lr=0.1``) stays unambiguous.
 Values are Python literals (``0.01``, ``3``, ``True``, ``'gini'``); anything else is a string.
 A parameter goes to the model's final estimator (``lr:l2=0.01`` sets the l2 of the logistic
-regression behind the scaler); ``lr=`` on a linear model sets the SGD learning rate.
+regression behind the scaler); ``lr=`` on a linear model sets the learning rate.
+
+Default regressors are safe on unscaled data: a linear model on raw features with plain SGD
+diverged on Elec2's ``nswdemand`` (R2 = -4.3e26: a feature constant for 17k rows, then scaled to
+~130) and tree leaves holding linear models did on the weather stream's temperature. So
+``linreg`` takes AdaGrad steps (per coordinate at most ``lr``) behind the scaler, and ``htr``
+and ``arf`` (regression) predict with the mean of their leaves; ask for the others explicitly
+(``htr:leaf_prediction='adaptive'``).
 
 Batch and hybrid entries (``batch-lr``, ``batch-lgbm``, ``hybrid``, ``switch``) are task-aware:
 :func:`make` builds the classifier or the regressor variant from ``task=``. Their parameters are
@@ -55,9 +62,13 @@ class ZooEntry:
     description: str
     task: str  # "binary", "classification" (any number of classes) or "regression"
     scaled: bool = False  # StandardScaler in front
-    sgd: bool = False  # accepts lr= (an SGD learning rate, default 0.01)
+    sgd: bool = False  # accepts lr= (the learning rate of ``optimizer``, default 0.01)
     #: "module:Class" built instead of ``target`` when the task is regression (task "any")
     regression_target: str | None = None
+    #: the :mod:`tidal.optim` optimiser behind ``lr=``
+    optimizer: str = "SGD"
+    #: parameters given to the regressor unless set by the user (safe defaults: see below)
+    regression_defaults: tuple[tuple[str, Any], ...] = ()
 
     def estimator_class(self, task: str | None = None) -> type:
         target = self.target
@@ -80,10 +91,12 @@ class ZooEntry:
     def build(self, categorical: bool = False, task: str | None = None, **params: Any) -> Any:
         cls = self.estimator_class(task)
         params = dict(params)
+        if task == "regression" or self.task == "regression":
+            params = {**dict(self.regression_defaults), **params}
         if self.sgd:
-            from tidal.optim import SGD
+            from tidal import optim
 
-            params["optimizer"] = SGD(params.pop("lr", 0.01))
+            params["optimizer"] = getattr(optim, self.optimizer)(params.pop("lr", 0.01))
         if "seed" in self.param_names(task) and params.get("seed") is None:
             # a short name must give the same numbers twice: stochastic learners get seed 42
             # unless one is given (the results are stamped with it)
@@ -154,9 +167,10 @@ _ENTRIES = [
     ZooEntry(
         "arf",
         "tidal.ensemble:ARFClassifier",
-        "adaptive random forest (10 trees; the regressor for task=regression)",
+        "adaptive random forest (10 trees; the regressor, with mean leaves, for task=regression)",
         "any",
         regression_target="tidal.ensemble:ARFRegressor",
+        regression_defaults=(("leaf_prediction", "mean"),),
     ),
     ZooEntry(
         "lbag",
@@ -179,10 +193,11 @@ _ENTRIES = [
     ZooEntry(
         "linreg",
         "tidal.linear_model:LinearRegression",
-        "standard scaler | linear regression (SGD)",
+        "standard scaler | linear regression (AdaGrad: bounded steps)",
         "regression",
         True,
         True,
+        optimizer="AdaGrad",
     ),
     ZooEntry(
         "par",
@@ -191,7 +206,13 @@ _ENTRIES = [
         "regression",
         True,
     ),
-    ZooEntry("htr", "tidal.tree:HoeffdingTreeRegressor", "Hoeffding tree regressor", "regression"),
+    ZooEntry(
+        "htr",
+        "tidal.tree:HoeffdingTreeRegressor",
+        "Hoeffding tree regressor (mean leaves)",
+        "regression",
+        regression_defaults=(("leaf_prediction", "mean"),),
+    ),
     ZooEntry(
         "majority",
         "tidal.dummy:MajorityClassifier",
@@ -325,11 +346,12 @@ def _lgbm(p: dict[str, Any], regression: bool) -> Any:
 
 def _online_linear(lr: float, task: str | None) -> Any:
     from tidal.linear_model import LinearRegression, LogisticRegression, SoftmaxRegression
-    from tidal.optim import SGD
+    from tidal.optim import SGD, AdaGrad
     from tidal.preprocessing import StandardScaler
 
-    finals = {"regression": LinearRegression, "multiclass": SoftmaxRegression}
-    final = finals.get(task or "binary", LogisticRegression)
+    if task == "regression":  # bounded steps, as linreg: see the module docstring
+        return _imputer() | StandardScaler() | LinearRegression(optimizer=AdaGrad(lr))
+    final = SoftmaxRegression if task == "multiclass" else LogisticRegression
     return _imputer() | StandardScaler() | final(optimizer=SGD(lr))
 
 

@@ -32,7 +32,8 @@ def test_learners_plus_engine_sum_to_the_process_cpu_time():
     c0 = time.process_time()
     res = prequential((X, y), learners)
     spent = time.process_time() - c0
-    total = sum(c["cpu_s"] for c in res.costs)
+    # compilation (warm-up and kernels met later) is booked apart, on the engine's row
+    total = sum(c["cpu_s"] for c in res.costs) + res.costs[-1]["compile_cpu_s"]
     assert [c["learner"] for c in res.costs][-1] == "engine"
     assert abs(total - spent) <= 0.10 * spent, (total, spent)
     # the training threads are charged to the batch learner that started them

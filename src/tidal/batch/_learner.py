@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone, is_regressor
 
+from tidal._threads import bounded_threads
 from tidal.base import Classifier, Learner, Regressor, Tags
 from tidal.base.exceptions import ParameterError
 from tidal.batch._impute import MeanImputed, allows_nan
@@ -41,14 +42,18 @@ warnings.filterwarnings(
 )
 
 
-def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[Any, float, float]:
-    """Train a fresh clone; returns (model, wall seconds, CPU seconds of this thread)."""
+def _fit(
+    estimator: Any, X: np.ndarray, y: np.ndarray, w: np.ndarray, threads: int = 1
+) -> tuple[Any, float, float]:
+    """Train a fresh clone with ``threads`` BLAS/OpenMP threads at most; returns (model, wall
+    seconds, CPU seconds of this thread)."""
     model = clone(estimator)
     t0, c0 = time.perf_counter(), time.thread_time()
-    if np.all(w == 1.0):
-        model.fit(X, y)
-    else:
-        model.fit(X, y, sample_weight=w)
+    with bounded_threads(threads):
+        if np.all(w == 1.0):
+            model.fit(X, y)
+        else:
+            model.fit(X, y, sample_weight=w)
     return model, time.perf_counter() - t0, time.thread_time() - c0
 
 
@@ -86,7 +91,8 @@ class BatchLearner(Learner):
         blocks; results then depend on the machine's speed).
     n_jobs
         Threads given to the estimator (``n_jobs``/``num_threads``/``thread_count``), 1 by
-        default so that the estimator's pool does not fight numba's or BLAS's.
+        default so that the estimator's pool does not fight numba's or BLAS's; its fits and
+        predictions also run with at most ``n_jobs`` BLAS and OpenMP threads (threadpoolctl).
 
     >>> from sklearn.linear_model import LogisticRegression
     >>> rng = np.random.default_rng(0)
@@ -372,7 +378,7 @@ class BatchLearner(Learner):
         return None if self._time_idx is None else X[:, self._time_idx]
 
     def _train_now(self, rows: tuple[int, int]) -> Any:
-        return _fit(self._est, *self._training_set(rows))[0]
+        return _fit(self._est, *self._training_set(rows), self.n_jobs)[0]
 
     def _trainable(self, rows: tuple[int, int]) -> bool:
         return rows[1] - rows[0] >= self.min_rows
@@ -388,7 +394,7 @@ class BatchLearner(Learner):
         X, y, w = self._training_set(rows)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidal-batch")
-        fut = self._executor.submit(_fit, self._est, X.copy(), y.copy(), w.copy())
+        fut = self._executor.submit(_fit, self._est, X.copy(), y.copy(), w.copy(), self.n_jobs)
         at_t = None
         if self.deploy_delay_seconds is not None:
             at_t = (now if now is not None else -np.inf) + self.deploy_delay_seconds
@@ -573,12 +579,13 @@ class BatchClassifier(BatchLearner, Classifier):
 
     def _serve_model(self, X: np.ndarray, out: np.ndarray) -> None:
         out[:] = 0.0  # rows may be served again after a retrain: no stale columns
-        if hasattr(self._model, "predict_proba"):
-            proba = self._model.predict_proba(X)
-            out[:, np.asarray(self._model.classes_, dtype=np.int64)] = proba
-        else:
-            codes = np.asarray(self._model.predict(X), dtype=np.int64)
-            out[np.arange(len(codes)), codes] = 1.0
+        with bounded_threads(self.n_jobs):
+            if hasattr(self._model, "predict_proba"):
+                proba = self._model.predict_proba(X)
+                out[:, np.asarray(self._model.classes_, dtype=np.int64)] = proba
+            else:
+                codes = np.asarray(self._model.predict(X), dtype=np.int64)
+                out[np.arange(len(codes)), codes] = 1.0
 
     def _errors(self, proba: np.ndarray, y: np.ndarray) -> np.ndarray:
         empty = proba.sum(axis=1) <= 0
@@ -600,7 +607,8 @@ class BatchRegressor(BatchLearner, Regressor):
     _baseline_class = RunningMeanRegressor
 
     def _serve_model(self, X: np.ndarray, out: np.ndarray) -> None:
-        out[:] = self._model.predict(X)
+        with bounded_threads(self.n_jobs):
+            out[:] = self._model.predict(X)
 
     def _errors(self, values: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.abs(values - y)

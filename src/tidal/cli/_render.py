@@ -17,6 +17,8 @@ _COSTS = (
     "model_bytes",
     "peak_model_bytes",
     "error",
+    "status",
+    "compile_s",
     "warnings",
     "family",
     "bytes_kept",
@@ -87,8 +89,9 @@ def results_table(results: Any, title: str | None = None) -> Table:
             f"{row['cpu_s']:.2f}",
             format_bytes(row["peak_model_bytes"]),
         ]
-        if row.get("error"):
-            cells[0] += " (failed)"
+        status = row.get("status") or ("error" if row.get("error") else "ok")
+        if status != "ok":
+            cells[0] += " (failed)" if status == "error" else f" ({status})"
         table.add_row(*cells)
     for c in getattr(results, "costs", []):
         if c["learner"] == "engine":

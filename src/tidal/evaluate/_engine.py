@@ -4,52 +4,37 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tidal.base.exceptions import InputError, NotFittedError, ParameterError
+from tidal._threads import bounded_threads
+from tidal.base.exceptions import InputError, ParameterError
 from tidal.evaluate import _recovery
-from tidal.evaluate._costs import CostMeter, engine_row, per_row_errors
+from tidal.evaluate._costs import CostMeter, engine_row
 from tidal.evaluate._guarded import GuardStage
-from tidal.evaluate._memory import model_bytes
-from tidal.evaluate._results import Results
+from tidal.evaluate._health import TargetRange
+from tidal.evaluate._results import CheckpointSeries, Results
 from tidal.evaluate._schedule import LabelQueue
 from tidal.evaluate._source import as_source
 from tidal.evaluate._stamp import stamp
 from tidal.evaluate._steady import count_labels
+from tidal.evaluate._track import (
+    StepEvent,
+    _concat,
+    _costs,
+    _final_row,
+    _is_classifier,
+    _model_bytes,
+    _run_ops,
+    _sample_latency,
+    _Track,
+)
+from tidal.evaluate._warmup import CompileClock, warm_up
 from tidal.metrics.base import Metric
+from tidal.stream._source import Fingerprint
 
 __all__ = ["StepEvent", "prequential", "default_metrics"]
-
-
-@dataclass
-class StepEvent:
-    """What a callback receives after each call the engine makes on a learner.
-
-    ``kind`` is "step" (predict then learn each row), "predict" or "learn"; ``block`` the rows
-    (``block.start`` is their position in the stream); ``y_pred`` / ``proba`` the predictions
-    (None for "learn"); ``classes`` the columns of ``proba``.
-
-    >>> import numpy as np
-    >>> from tidal.dummy import NoChangeClassifier
-    >>> seen = []
-    >>> def hook(e):
-    ...     seen.append((e.kind, e.block.start, e.y_pred.tolist()))
-    >>> _ = prequential((np.zeros((3, 1)), np.array([0, 1, 1])), [NoChangeClassifier()],
-    ...                 callbacks=[hook])
-    >>> seen
-    [('step', 0, [None, 0, 1])]
-    """
-
-    name: str
-    learner: Any
-    kind: str
-    block: Any
-    y_pred: np.ndarray | None = None
-    proba: np.ndarray | None = None
-    classes: list[Any] | None = None
 
 
 def default_metrics(task: str, pos_label: Any = True) -> list[Metric]:
@@ -73,91 +58,6 @@ def _rolling(metric: Metric, window: int) -> Metric:
     return type(metric)(**params)
 
 
-@dataclass
-class _Track:
-    """One learner's run: its metrics, cost counters and error."""
-
-    name: str
-    learner: Any
-    metrics: list[Metric]
-    classifier: bool
-    cpu_s: float = 0.0
-    rows: int = 0
-    learned: int = 0
-    peak_bytes: int = 0
-    error: str | None = None
-    error_row: int | None = None
-    callbacks: list[Callable[[StepEvent], None]] = field(default_factory=list)
-    meter: CostMeter | None = None
-    errors: list[np.ndarray] = field(default_factory=list)  # per-row, for recovery
-    warnings: list[str] = field(default_factory=list)
-
-
-def _is_classifier(learner: Any) -> bool:
-    tags = getattr(learner, "tags", None)
-    if tags is not None:
-        return bool(tags.is_classifier)
-    return hasattr(learner, "predict_proba_many")
-
-
-def _decode(P: np.ndarray, classes: list[Any]) -> np.ndarray:
-    """Labels from probabilities, as ``predict_many`` does: argmax, None for a row of zeros."""
-    out = np.full(P.shape[0], None, dtype=object)
-    if P.shape[1] == 0:
-        return out
-    table = np.empty(len(classes), dtype=object)
-    table[:] = classes
-    codes = np.argmax(P, axis=1)
-    ok = P.sum(axis=1) > 0
-    out[ok] = table[codes[ok]]
-    return out
-
-
-def _classes(learner: Any) -> list[Any]:
-    try:
-        return [c.item() if isinstance(c, np.generic) else c for c in learner.classes_]
-    except (NotFittedError, AttributeError):
-        return []
-
-
-def _run_op(t: _Track, kind: str, block: Any) -> StepEvent:
-    """Call the learner once (timed), returning what it predicted."""
-    learner = t.learner
-    y_pred = proba = classes = None
-    n = len(block)
-    start = time.process_time()
-    if kind == "learn":
-        learner.learn_many(block, block.y)
-    elif t.classifier:
-        if kind == "step":
-            proba = learner.step_proba_many(block, block.y)
-        elif getattr(learner, "is_fitted", True):
-            proba = learner.predict_proba_many(block)
-        else:
-            proba = np.zeros((n, 0))
-    elif kind == "step":
-        y_pred = np.asarray(learner.step_many(block, block.y), dtype=np.float64)
-    elif getattr(learner, "is_fitted", True):
-        y_pred = np.asarray(learner.predict_many(block), dtype=np.float64)
-    else:
-        y_pred = np.zeros(n)
-    if t.meter is not None:
-        t.meter.settle()  # training threads are charged to the learner that started them
-    spent = time.process_time() - start
-    t.cpu_s += spent
-    if t.meter is not None:
-        t.meter.after(kind, n, spent)
-    if proba is not None:
-        classes = _classes(learner)
-        proba = np.asarray(proba, dtype=np.float64)
-        y_pred = _decode(proba, classes)
-    if kind != "predict":
-        t.learned += n
-    if y_pred is not None:
-        t.errors.append(per_row_errors(block.y, y_pred, t.classifier))
-    return StepEvent(t.name, learner, kind, block, y_pred, proba, classes)
-
-
 def _tracks(
     named: dict[str, Any], base: list[Metric], window: int | None, callbacks: Any
 ) -> list[_Track]:
@@ -172,72 +72,6 @@ def _tracks(
         hooks = callbacks.get(name, ()) if isinstance(callbacks, Mapping) else callbacks
         tracks.append(_Track(name, learner, usable, classifier, callbacks=list(hooks)))
     return tracks
-
-
-def _run_ops(t: _Track, ops: list[tuple[str, Any]], on_error: str) -> None:
-    """Run one piece's operations on one learner, then score its predictions in one update."""
-    scored: list[StepEvent] = []
-    for kind, block in ops:
-        try:
-            event = _run_op(t, kind, block)
-        except InputError as err:
-            new = _stream_error(t, err, block)
-            if on_error == "raise":
-                raise new from err
-            t.error, t.error_row = str(new), new.row
-            break
-        if event.y_pred is not None:
-            scored.append(event)
-        for cb in t.callbacks:
-            cb(event)
-    if scored:
-        _score(t, scored)
-
-
-def _score(t: _Track, events: list[StepEvent]) -> None:
-    """Update the metrics with predictions of consecutive rows (one call per metric)."""
-    y = _concat([e.block.y for e in events])
-    y_pred = _concat([e.y_pred for e in events])
-    t.rows += len(y)
-    proba = classes = None
-    if events[0].proba is not None:
-        classes = events[-1].classes or []
-        proba = _concat([_align(e.proba, e.classes or [], classes) for e in events])
-    for m in t.metrics:
-        if not m.requires_proba:
-            m.update_many(y, y_pred)
-        elif proba is not None:
-            m.update_many(y, proba, classes=classes)
-
-
-def _concat(parts: list[np.ndarray]) -> np.ndarray:
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _align(P: np.ndarray, classes: list[Any], final: list[Any]) -> np.ndarray:
-    """``P``'s columns (``classes``) rearranged as the columns ``final`` (classes only grow)."""
-    if classes == final[: len(classes)]:
-        if P.shape[1] == len(final):
-            return P
-        out = np.zeros((P.shape[0], len(final)))
-        out[:, : P.shape[1]] = P[:, : len(final)]
-        return out
-    out = np.zeros((P.shape[0], len(final)))
-    where = {c: j for j, c in enumerate(final)}
-    for i, c in enumerate(classes):
-        out[:, where[c]] = P[:, i]
-    return out
-
-
-def _stream_error(t: _Track, err: InputError, block: Any) -> InputError:
-    row = None if err.row is None else block.start + err.row
-    where = (
-        f"stream row {row}"
-        if row is not None
-        else f"stream rows {block.start}..{block.start + len(block) - 1}"
-    )
-    new = type(err)(f"learner {t.name!r}, {where}: {err}", column=err.column, row=row)
-    return new
 
 
 def _name_learners(learners: Any) -> dict[str, Any]:
@@ -296,6 +130,8 @@ def prequential(
     recovery_window: int | None = None,
     guard: Any = None,
     guard_source: str = "stream",
+    on_interrupt: str = "raise",
+    warmup: bool | Callable[[str, int, int], None] = True,
 ) -> Results:
     """Run ``learners`` side by side on one stream, test-then-train, and measure them.
 
@@ -324,8 +160,18 @@ def prequential(
         Called with a :class:`StepEvent` after every call on a learner (drift detectors,
         guards and monitors plug in here); a list for every learner, or ``{name: [...]}``.
     on_error
-        "raise" the learner's error (it names the stream row), or "record" it in the results
-        and drop the learner for the rest of the stream.
+        "raise" the learner's error (it names the stream row), or "record" it (any exception)
+        in the learner's row and drop the learner for the rest of the stream, while the others
+        go on. A learner whose predictions diverge is stopped the same way (``status``).
+    on_interrupt
+        On Ctrl-C (KeyboardInterrupt): "raise", or "partial": stop reading and return what was
+        measured so far, with ``meta["partial"] = True``.
+    warmup
+        Before the clocks start, run a fresh copy of each learner on the first rows so that
+        numba compiles (or loads) its kernels there; compile time met later is also taken off
+        the learner's CPU (see :mod:`tidal.evaluate._warmup`). A callable is called with
+        ``(learner name, index, number of learners)`` before each copy, and once at the end
+        with index == number (progress display).
     progress
         Called with the number of rows done after each block.
     change_points
@@ -354,6 +200,8 @@ def prequential(
     """
     if on_error not in ("raise", "record"):
         raise ParameterError(f"on_error == {on_error!r}, must be 'raise' or 'record'")
+    if on_interrupt not in ("raise", "partial"):
+        raise ParameterError(f"on_interrupt == {on_interrupt!r}, must be 'raise' or 'partial'")
     if not isinstance(every, int | np.integer) or every < 1:
         raise ParameterError(f"every == {every!r}, must be an integer >= 1")
     if not isinstance(delay, int | np.integer) or delay < 0:
@@ -367,76 +215,112 @@ def prequential(
     if not named:
         raise ParameterError("no learners: give at least one")
     task = task or _task(source, list(named.values()))
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    # one thread per BLAS/OpenMP pool for the whole run: the learners take turns on the CPU,
+    # and a pool sized for every core only fights the others (and the training threads)
+    with bounded_threads(1), CompileClock() as clock:
+        return _run(
+            source, named, task, clock, metrics, window, every, delay, delay_seconds, pos_label,
+            callbacks, on_error, on_interrupt, progress, warmup, fingerprint, change_points,
+            recovery_window, guard, guard_source,
+        )  # fmt: skip
+
+
+def _run(
+    source: Any,
+    named: dict[str, Any],
+    task: str,
+    clock: CompileClock,
+    metrics: Sequence[Metric] | None,
+    window: int | None,
+    every: int,
+    delay: int,
+    delay_seconds: float | None,
+    pos_label: Any,
+    callbacks: Any,
+    on_error: str,
+    on_interrupt: str,
+    progress: Callable[[int], None] | None,
+    warmup: bool | Callable[[str, int, int], None],
+    fingerprint: bool,
+    change_points: Sequence[int] | None,
+    recovery_window: int | None,
+    guard: Any,
+    guard_source: str,
+) -> Results:
     blocks = iter(source)
     first = next(blocks, None)
     if pos_label is None and task == "binary" and first is not None and first.y is not None:
         pos_label = _pick_pos_label(first.y)
     base_metrics = list(metrics) if metrics is not None else default_metrics(task, pos_label)
     tracks = _tracks(named, base_metrics, window, callbacks)
+    warm0 = time.process_time()
+    warm_s = _warm(tracks, first, warmup, clock)
+    warm_cpu = time.process_time() - warm0
+    wall0, cpu0, compile0 = time.perf_counter(), time.process_time(), (clock.cpu, clock.wall)
     for t in tracks:
         t.meter = CostMeter(t.learner, delay)
     queue = LabelQueue(delay, delay_seconds)
     stage = None if guard is None else GuardStage(guard, guard_source, task != "regression")
-    checkpoints: list[dict[str, Any]] = []
+    target = TargetRange() if task == "regression" else None
+    series = CheckpointSeries(every)  # bounded: a long stream keeps a coarser series
     seen = 0
     labels: dict[Any, int] = {}  # rows per class: the verdict needs enough of each
+    partial = False
 
     def run(ops: list[tuple[str, Any]]) -> None:
         for t in tracks:
             if t.error is None:
-                _run_ops(t, ops, on_error)
+                _run_ops(t, ops, on_error, clock, target)
 
     def checkpoint(row: int, piece: Any = None) -> None:
-        wall = time.perf_counter() - wall0
+        wall = time.perf_counter() - wall0 - (clock.wall - compile0[1])
+        records = []
         for t in tracks:
             if piece is not None and t.error is None and t.meter is not None:
-                t.meter.sample_latency(piece, t.classifier)
+                _sample_latency(t, piece, clock)
             mem = _model_bytes(t)
             t.peak_bytes = max(t.peak_bytes, mem)
             rec = {"learner": t.name, "row": row}
             rec.update({m.name: m.get() for m in t.metrics})
             rec.update(_costs(t, mem))
             rec["wall_s"] = wall
-            checkpoints.append(rec)
+            records.append(rec)
+        series.add(row, records)
 
-    for block in _chain(first, blocks):
-        if block.y is None:
-            raise InputError("the source has no target: name the label column (target=...)")
-        if task != "regression":
-            count_labels(labels, block.y)
-        for piece in _pieces(block, every):
-            run(queue.schedule(piece) if stage is None else stage.ops(piece, _live(tracks)))
-            seen += len(piece)
-            if seen % every == 0:
-                checkpoint(seen, piece if stage is None else stage.last)
-        if progress is not None:
-            progress(seen)
-    run(queue.flush())
+    # hashed as it streams by: stamping the results must not read the whole file once more
+    digest = Fingerprint() if fingerprint else None
+    try:
+        for block in _chain(first, blocks):
+            if block.y is None:
+                raise InputError("the source has no target: name the label column (target=...)")
+            if digest is not None:
+                digest.update(block)
+            if task != "regression":
+                count_labels(labels, block.y)
+            for piece in _pieces(block, every):
+                if target is not None:
+                    target.update(piece.y)
+                run(queue.schedule(piece) if stage is None else stage.ops(piece, _live(tracks)))
+                seen += len(piece)
+                if seen % every == 0:
+                    checkpoint(seen, piece if stage is None else stage.last)
+            if progress is not None:
+                progress(seen)
+        run(queue.flush())
+    except KeyboardInterrupt:
+        if on_interrupt == "raise":
+            raise
+        partial = True  # what was measured so far is kept, marked partial
     if seen % every != 0 or seen == 0:
         checkpoint(seen)
-    rows = []
-    for t in tracks:
-        rec = {"learner": t.name}
-        rec.update({m.name: m.get() for m in t.metrics})
-        rec.update(_costs(t, _model_bytes(t)))
-        rec["peak_model_bytes"] = t.peak_bytes
-        rec["error"] = t.error
-        if t.meter is not None:
-            rec.update(t.meter.summary())
-        # batch learners say what a report must show: skipped retrains, a window larger than
-        # the stream, a policy that never fired (never a silent fallback)
-        for w in getattr(t.learner, "stream_warnings", lambda n: [])(seen):
-            if w not in t.warnings:
-                t.warnings.append(w)
-        rec["warnings"] = list(t.warnings)
-        rows.append(rec)
+    rows = [_final_row(t, seen) for t in tracks]
     analysis = _analyze(tracks, rows, window, change_points, recovery_window)
+    compile_cpu, compile_wall = clock.cpu - compile0[0], clock.wall - compile0[1]
     meta = stamp(
         source,
         task,
         seen,
-        fingerprint,
+        digest.hexdigest(source) if digest is not None and not partial else False,
         {
             "every": int(every),
             "window": window,
@@ -446,17 +330,73 @@ def prequential(
             "metrics": [m.name for m in base_metrics],
         },
         {t.name: t.learner for t in tracks},
-        time.perf_counter() - wall0,
+        time.perf_counter() - wall0 - compile_wall,
     )
-    wall, total_cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    wall = time.perf_counter() - wall0 - compile_wall
+    total_cpu = time.process_time() - cpu0 - compile_cpu
     meta["cpu_s"] = total_cpu
     meta["data"]["class_counts"] = {str(c): k for c, k in labels.items()}
+    meta["warmup_s"], meta["warmup_cpu_s"] = warm_s, warm_cpu
+    meta["compile_cpu_s"] = compile_cpu  # kernels first reached after the warm-up
+    meta["partial"] = partial
+    if partial:
+        meta["rows_done"] = seen
     if stage is not None:
         meta["guard"] = stage.summary()
         stage.annotate(rows, {t.name: t.errors for t in tracks})
     costs = [{k: r.get(k) for k in _COST_COLUMNS} for r in rows]
-    costs.append(engine_row(rows, total_cpu, wall))
-    return Results(rows, checkpoints, meta, costs=costs, analysis=analysis)
+    costs.append(engine_row(rows, total_cpu, wall, warm_cpu + compile_cpu))
+    return Results(rows, series.records(), meta, costs=costs, analysis=analysis)
+
+
+def _warm(
+    tracks: list[_Track],
+    first: Any,
+    warmup: bool | Callable[[str, int, int], None],
+    clock: CompileClock,
+) -> float:
+    """Compile (or load) every learner's kernels on copies, before the clocks start."""
+    if not warmup or first is None or first.y is None:
+        return 0.0
+    started = time.perf_counter()
+    report = warmup if callable(warmup) else None
+    named = {t.name: t.learner for t in tracks}
+    classifiers = {t.name: t.classifier for t in tracks}
+
+    def each(name: str, i: int) -> None:
+        if report is not None:
+            report(name, i, len(tracks))
+
+    warm_up(named, first, classifiers, each)
+    _warm_scoring(tracks, first)
+    if report is not None:
+        report("", len(tracks), len(tracks))
+    return time.perf_counter() - started
+
+
+def _warm_scoring(tracks: list[_Track], block: Any) -> None:
+    """The engine's own kernels (metrics, the recovery's change detector) on copies too."""
+    y = block.y[: min(len(block), 256)]
+    labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(y).tolist()]
+    done = set()
+    for t in tracks:
+        for m in t.metrics:
+            key = (type(m), m.window is None, t.classifier)
+            if key in done:
+                continue
+            done.add(key)
+            try:
+                if not m.requires_proba:
+                    m.clone().update_many(y, y if not t.classifier else np.full(len(y), y[0]))
+                elif t.classifier:
+                    P = np.full((len(y), len(labels)), 1.0 / max(len(labels), 1))
+                    m.clone().update_many(y, P, classes=labels)
+            except Exception:  # noqa: BLE001 -- warming only; the run meets any real error
+                continue
+    try:
+        _recovery.detect_changes(np.zeros(64, dtype=np.float32), 32)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 _COST_COLUMNS = (
@@ -501,27 +441,6 @@ def _analyze(
     for rec in rows:
         rec.update(out["summary"].get(rec["learner"], {}))
     return out
-
-
-def _model_bytes(t: _Track) -> int:
-    """model_bytes, or 0 with a warning in the results when the learner cannot be measured."""
-    try:
-        return model_bytes(t.learner)
-    except Exception as err:  # a learner's state_dict bug must not lose the whole run
-        msg = f"model memory not measured: {type(err).__name__}: {err}"
-        if msg not in t.warnings:
-            t.warnings.append(msg)
-        return 0
-
-
-def _costs(t: _Track, mem: int) -> dict[str, Any]:
-    return {
-        "rows": t.rows,
-        "learned": t.learned,
-        "cpu_s": t.cpu_s,
-        "rows_per_s": t.rows / t.cpu_s if t.cpu_s > 0 else float("nan"),
-        "model_bytes": mem,
-    }
 
 
 def _task(source: Any, learners: list[Any]) -> str:

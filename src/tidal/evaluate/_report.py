@@ -180,7 +180,7 @@ def _staleness_figure(results: Any, styles: dict[str, dict[str, Any]]) -> Any:
 def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
     skip = {"learner", "family", "error", "warnings", "rows", "learned", "rows_per_s"}
     skip |= set(_TABLE_COSTS) | {"model_bytes", "train_cpu_s", "staleness_incl_delay"}
-    skip |= {"unrecovered"}
+    skip |= {"unrecovered", "status", "compile_s"}
     return [k for k in (rows[0] if rows else {}) if k not in skip]
 
 
@@ -193,7 +193,9 @@ def _table_html(results: Any) -> str:
     )
     body = []
     for r in rows:
-        cells = [r["learner"], r.get("family", "")]
+        status = r.get("status") or "ok"  # "diverged" / "error" rows say so by their name
+        name = r["learner"] if status == "ok" else f"{r['learner']} ({status})"
+        cells = [name, r.get("family", "")]
         cells += [fmt(c, r.get(c)) for c in cols]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>")
     for c in results.costs:

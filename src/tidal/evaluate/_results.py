@@ -7,7 +7,41 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Results"]
+__all__ = ["CheckpointSeries", "Results"]
+
+#: checkpoints kept per learner at most: a long stream keeps every 2nd, then 4th... checkpoint
+MAX_CHECKPOINTS = 2000
+
+
+class CheckpointSeries:
+    """The checkpoint records of a run, thinned so that their number stays bounded: when more
+    than ``cap`` rows are held, the spacing doubles (every other row is dropped). The last row
+    added is always kept, whatever its spacing.
+
+    >>> s = CheckpointSeries(every=10, cap=4)
+    >>> for row in range(10, 110, 10):
+    ...     s.add(row, [{"row": row}])
+    >>> [r["row"] for r in s.records()], s.every
+    ([40, 80, 100], 40)
+    """
+
+    def __init__(self, every: int, cap: int = MAX_CHECKPOINTS) -> None:
+        self.every = int(every)
+        self.cap = int(cap)
+        self._rows: list[tuple[int, list[dict[str, Any]]]] = []
+
+    def add(self, row: int, records: list[dict[str, Any]]) -> None:
+        if self._rows and self._rows[-1][0] % self.every:
+            self._rows.pop()  # the previous "last row" is off the grid: it only stood for the end
+        self._rows.append((row, records))
+        while len(self._rows) > self.cap:
+            self.every *= 2
+            last = self._rows[-1]
+            self._rows = [r for r in self._rows[:-1] if r[0] % self.every == 0]
+            self._rows.append(last)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [rec for _, recs in self._rows for rec in recs]
 
 
 def _clean(value: Any) -> Any:

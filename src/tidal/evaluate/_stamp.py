@@ -44,11 +44,18 @@ def _first_fit(learner: Any) -> int | None | str:
     return min(live) if live else None
 
 
+def _fingerprint(source: Any, fingerprint: bool | str) -> str | None:
+    """A digest already computed (str), computed now (True), or none."""
+    if isinstance(fingerprint, str):
+        return fingerprint
+    return source.fingerprint() if fingerprint and source is not None else None
+
+
 def stamp(
     source: Any,
     task: str,
     rows: int,
-    fingerprint: bool,
+    fingerprint: bool | str,
     settings: dict[str, Any],
     learners: dict[str, Any],
     wall_s: float,
@@ -71,7 +78,7 @@ def stamp(
             "features": list(getattr(source, "feature_names", ())),
             "task": task,
             "rows": rows,
-            "fingerprint": source.fingerprint() if fingerprint and source is not None else None,
+            "fingerprint": _fingerprint(source, fingerprint),
         },
         "settings": settings,
         "learners": {name: _learner_meta(m) for name, m in learners.items()},

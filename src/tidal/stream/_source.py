@@ -131,6 +131,9 @@ class Source:
         self._task = task
         self._limit = limit
         self._n_rows: int | None = None
+        #: readers set this: the target column alone, chunk by chunk (a pass that skips
+        #: converting every feature, for ``task`` and ``n_rows`` on a large file)
+        self._targets: Callable[[], Iterable[np.ndarray]] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -167,14 +170,20 @@ class Source:
     def task(self) -> str | None:
         """ "binary", "multiclass" or "regression" (guessed from the target), None if no target."""
         if self._task is None and self.target is not None:
-            self._task = guess_task(b.y for b in self if b.y is not None)
+            if self._targets is not None and self._limit is None:
+                self._task = guess_task(self._targets())
+            else:
+                self._task = guess_task(b.y for b in self if b.y is not None)
         return self._task
 
     @property
     def n_rows(self) -> int:
         """Number of rows (counted by reading the stream once, then cached)."""
         if self._n_rows is None:
-            self._n_rows = sum(len(b) for b in self)
+            if self._targets is not None and self._limit is None:
+                self._n_rows = sum(len(y) for y in self._targets())
+            else:
+                self._n_rows = sum(len(b) for b in self)
         return self._n_rows
 
     def collect(self) -> Block:
@@ -200,24 +209,54 @@ class Source:
 
         It does not depend on the block size, so results can be stamped with it.
         """
-        parts = {k: hashlib.sha256() for k in ("X", "y", "ids", "timestamps")}
-        categories: dict[str, list[Any]] = {}
-        dtypes: set[str] = set()
-        n = 0
+        fp = Fingerprint()
         for block in self:
-            n += len(block)
-            dtypes.update(
-                str(getattr(block, k).dtype) for k in parts if getattr(block, k) is not None
-            )
-            parts["X"].update(np.ascontiguousarray(block.X, dtype="<f8").tobytes())
-            for key in ("y", "ids", "timestamps"):
-                _hash_values(parts[key], getattr(block, key))
-            categories = block.categories
+            fp.update(block)
+        return fp.hexdigest(self)
+
+
+class Fingerprint:
+    """:meth:`Source.fingerprint` fed one block at a time, so that a run hashes the blocks it
+    reads anyway instead of reading the stream once more.
+
+    >>> import numpy as np
+    >>> from tidal.stream import from_arrays
+    >>> src = from_arrays(np.arange(6.0).reshape(3, 2), np.array([0, 1, 0]), block_size=2)
+    >>> fp = Fingerprint()
+    >>> for block in src:
+    ...     fp.update(block)
+    >>> fp.hexdigest(src) == src.fingerprint()
+    True
+    """
+
+    def __init__(self) -> None:
+        self.parts = {k: hashlib.sha256() for k in ("X", "y", "ids", "timestamps")}
+        self.categories: dict[str, list[Any]] = {}
+        self.dtypes: set[str] = set()
+        self.n = 0
+
+    def update(self, block: Block) -> None:
+        self.n += len(block)
+        self.dtypes.update(
+            str(getattr(block, k).dtype) for k in self.parts if getattr(block, k) is not None
+        )
+        self.parts["X"].update(np.ascontiguousarray(block.X, dtype="<f8").tobytes())
+        for key in ("y", "ids", "timestamps"):
+            _hash_values(self.parts[key], getattr(block, key))
+        self.categories = block.categories
+
+    def hexdigest(self, source: Source) -> str:
         head = repr(
-            (self.feature_names, self.target, n, sorted(categories.items()), sorted(dtypes))
+            (
+                source.feature_names,
+                source.target,
+                self.n,
+                sorted(self.categories.items()),
+                sorted(self.dtypes),
+            )
         )
         total = hashlib.sha256(head.encode())
-        for h in parts.values():
+        for h in self.parts.values():
             total.update(h.digest())
         return total.hexdigest()
 

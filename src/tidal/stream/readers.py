@@ -55,6 +55,26 @@ def _open_text(path: Any) -> io.TextIOBase:
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
+def _check_names(names: Sequence[str], name: str) -> None:
+    """Column names must be unique and non-empty: a row is read by name, so a duplicate or a
+    blank would silently pick one column or fail deep inside pyarrow."""
+    seen: dict[str, int] = {}
+    for i, col in enumerate(names):
+        if not str(col).strip():
+            raise InputError(
+                f"{name}: column {i + 1} of the header has no name: give every column a "
+                f"unique, non-empty name (the header is {list(names)})",
+                column=str(col),
+            )
+        if col in seen:
+            raise InputError(
+                f"{name}: columns {seen[col] + 1} and {i + 1} of the header are both named "
+                f"{col!r}: column names must be unique",
+                column=str(col),
+            )
+        seen[col] = i
+
+
 def _roles(target: Any, id_column: Any, time_column: Any, categorical: Any) -> dict[str, Any]:
     return {
         "target": target,
@@ -104,11 +124,18 @@ def read_csv(
         raise _diagnose_csv(path, name, None, exc) from None
     if not has_rows:
         raise InputError(f"{name}: no data rows after the header", row=0)
+    _check_names(schema.names, name)
     plan = ColumnPlan(schema, name=name, first=first, **roles)
     convert = pacsv.ConvertOptions(column_types=plan.column_types(), strings_can_be_null=True)
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        stream = reader(convert)
+    def batches(columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        options = convert
+        if columns is not None:
+            types = {c: t for c, t in plan.column_types().items() if c in columns}
+            options = pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, include_columns=columns
+            )
+        stream = reader(options)
         while True:
             try:
                 batch = stream.read_next_batch()
@@ -118,7 +145,13 @@ def read_csv(
                 raise _diagnose_csv(path, name, plan, exc) from None
             yield batch
 
-    return plan.source(batches, block_size)
+    source = plan.source(batches, block_size)
+    if target is not None:
+        # the task and the row count read the target column alone: no feature is converted
+        source._targets = lambda: (
+            ColumnPlan._plain(b, target) for b in batches([target]) if b.num_rows
+        )
+    return source
 
 
 def _diagnose_csv(path: Any, name: str, plan: ColumnPlan | None, exc: Exception) -> InputError:
@@ -183,6 +216,7 @@ def read_parquet(
         raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
     if meta.metadata.num_rows == 0:
         raise InputError(f"{name}: empty file: no rows", row=0)
+    _check_names(meta.schema_arrow.names, name)
     plan = ColumnPlan(meta.schema_arrow, name=name, **roles)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -214,6 +248,7 @@ def read_jsonl(
     first = next(_json_chunks(path, name, block_size), None)
     if first is None:
         raise InputError(f"{name}: empty file: expected one JSON object per line", row=0)
+    _check_names(list(first[1][0]), name)
     plan = ColumnPlan(pa.Table.from_pylist(first[1]).schema, name=name, **roles)
     types = plan.column_types()
     schema = pa.schema([(c, types.get(c, pa.null())) for c in plan.schema.names])
