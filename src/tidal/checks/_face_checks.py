@@ -82,7 +82,10 @@ def check_typed_predictions(learner: Any, dataset: Dataset) -> None:
     out = np.concatenate(parts)
     if tags.is_classifier:
         assert out.dtype.kind == y.dtype.kind, f"labels of dtype {out.dtype}, stream's {y.dtype}"
-        assert set(out.tolist()) <= set(y.tolist()), f"labels not in the stream: {set(out)}"
+        # rows before any label get the zero of the labels' type (never a label of the stream)
+        allowed = set(y.tolist()) | {type(y.tolist()[0])()}
+        assert set(out.tolist()) <= allowed, f"labels not in the stream: {set(out)}"
+        assert out[0] == type(y.tolist()[0])(), f"row 0 predicted {out[0]!r} before any label"
         assert 0.0 <= accuracy_score(y, out) <= 1.0
     else:
         assert out.dtype == np.float64 and np.isfinite(out).all(), f"values {out[:5]}"

@@ -229,10 +229,10 @@ def check_step_proba_consistent(learner: Any, dataset: Dataset) -> None:
     X, y = dataset.columns(0, 900), dataset.y[:900]
     got, want = c.decode_proba(c.step_proba_many(X, y)), d.step_many(X, y)
     assert_same(np.asarray(got, dtype=object), np.asarray(want, dtype=object), "decode_proba")
-    first = a._labels[0]
+    zero = type(a._labels[0])()  # fixed before any label: never a label read from the stream
     for i, (p, s, label) in enumerate(zip(proba, sums, labels)):
         if s == 0:
-            assert label == first, f"row {i}: no probabilities, label {label!r}, not {first!r}"
+            assert label == zero, f"row {i}: no probabilities, label {label!r}, not {zero!r}"
         else:
             assert label in classes, f"row {i}: label {label!r} is not in classes_ {classes}"
             j = classes.index(label)

@@ -123,7 +123,7 @@ class Pipeline(Learner):
     Pipeline(StandardScaler(), GaussianNB())
     >>> X = {"t": [20.0, 31.0, 19.0, 33.0, 22.0, 29.0], "h": [0.3, 0.8, 0.2, 0.9, 0.35, 0.7]}
     >>> model.step_many(X, ["dry", "wet"] * 3).tolist()  # predicted before learning each row
-    ['dry', 'dry', 'dry', 'dry', 'dry', 'dry']
+    ['', 'dry', 'dry', 'dry', 'dry', 'dry']
     >>> model.predict_proba_one({"t": 30.0, "h": 0.7})
     {'dry': 1.99...e-05, 'wet': 0.99998...}
     >>> Pipeline(("scale", StandardScaler()), ("nb", GaussianNB())).get_params()["scale__with_std"]
