@@ -113,11 +113,13 @@ def test_decode_reads_both_forms() -> None:
         {"a": 1.25, "c": "red", "d": None},
         True,
         None,
+        None,
     )
     assert decode_entry({"prediction_id": "p1", "y": "2.5", "meta": "ignored"}) == (
         None,
         2.5,
         "p1",
+        None,
     )
 
 

@@ -270,6 +270,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             [it.label for it in items],
             [it.prediction_id for it in items],
             body.items is not None,
+            [it.event_id for it in items],
         )
 
     def serve_learn(
@@ -279,10 +280,11 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         labels: list[Any],
         pids: list[str | None],
         many: bool,
+        eids: list[str | None] | None = None,
     ) -> dict[str, Any]:
         """The learn route's work on validated items (``many``: they came as ``items``)."""
         try:
-            res = h.learn(rows, labels, pids, probe=svc.recorder.score_rows)
+            res = h.learn(rows, labels, pids, event_ids=eids, probe=svc.recorder.score_rows)
         except UnknownPredictionError as e:
             loc = ["body", "items", e.index, "prediction_id"] if many else ["body", "prediction_id"]
             raise ServiceError(404, str(e), loc, "not_found") from e
@@ -327,13 +329,15 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             if value is not None and n >= svc.config.freeze_min_events and value < floor:
                 if h.frozen is None:
                     freeze(svc, h, value, floor)
-        out = {
+        out: dict[str, Any] = {
             "learned": res.learned,
             "first_seq": res.first_seq,
             "last_seq": res.last_seq,
             "already_learned": res.already_learned,
-            "version": res.version,
         }
+        if eids is not None and any(e is not None for e in eids):
+            out["seqs"] = res.seqs  # the original answer of each item, retried or not
+        out["version"] = res.version
         if res.verdicts is not None:
             out["quarantined"], out["verdicts"] = res.quarantined, res.verdicts
         return out

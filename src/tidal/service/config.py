@@ -12,6 +12,8 @@
     max_rows = 10000           # rows (or items) per request
     pending_max = 100000       # predictions kept for delayed labels (retention bound) ...
     pending_ttl = 3600.0       # ... and their age limit in seconds
+    learned_ids_max = 100000   # event ids (and labelled prediction ids) kept to answer retries ...
+    learned_ids_ttl = 604800.0 # ... for at most this many seconds (the retry window)
     durable_reads = true       # a prediction waits until the events it saw are on disk
     auth = true                # bearer tokens with roles (off only for local experiments)
     db = "postgresql://user@host/tidal"   # the registry (default: <data>/registry.sqlite)
@@ -110,7 +112,8 @@ class ServiceConfig:
     max_rows: int = 10_000
     pending_max: int = 100_000
     pending_ttl: float = 3600.0
-    learned_ids_max: int = 100_000
+    learned_ids_max: int = 100_000  # event / prediction ids kept to answer retries ...
+    learned_ids_ttl: float = 7 * 86400.0  # ... and for how long (seconds)
     durable_reads: bool = True
     log_level: str = "warning"
     auth: bool = False

@@ -7,16 +7,19 @@ Entry format (stream fields; values are UTF-8, ``x`` and ``y`` are JSON)::
 
 ``x`` is a JSON object (feature name -> number, string or null), ``y`` a JSON number, string or
 boolean; ``prediction_id`` (plain text) names an earlier prediction of the same model instead of
-``x``. Other fields are ignored, so producers may add their own metadata.
+``x``; ``event_id`` (optional, 1-128 printable ASCII characters) is the event's idempotency key.
+Other fields are ignored, so producers may add their own metadata.
 
 Guarantees:
 
 * an entry is acknowledged (``XACK``) only after :meth:`ModelHost.learn` returned, i.e. after it
   is fsynced in the model's write-ahead log;
-* exactly once: every entry is logged with the key ``redis:<stream>:<entry id>`` as its
-  prediction id, so an entry that was learned but not acknowledged (the consumer died between
-  the two) is recognised when it is delivered again and only acknowledged. The window is the
-  host's ``learned_ids_max`` events (kept in snapshots), far more than one batch;
+* exactly once: every entry is learned under an event id, its ``event_id`` field if it has
+  one (the producer's idempotency key: the same event sent over HTTP or added twice to the
+  stream is learned once) else ``redis:<stream>:<entry id>``, so an entry that was learned but
+  not acknowledged (the consumer died between the two) is recognised when it is delivered
+  again and only acknowledged. The window is the host's retention bound of learned ids
+  (``learned_ids_max`` / ``learned_ids_ttl``, kept in the log and in snapshots);
 * nothing stays pending: every ``claim_every`` seconds the consumer takes over entries idle for
   ``min_idle_ms`` in any consumer's pending list (``XAUTOCLAIM``), so a dead consumer's entries
   are learned by a live one;
@@ -42,6 +45,7 @@ from typing import Any
 
 from tidal.base import TidalError
 from tidal.service.host import ModelHost, UnknownPredictionError
+from tidal.service.ids import EVENT_ID
 
 __all__ = ["ConsumerStats", "DecodeError", "StreamConsumer", "decode_entry"]
 
@@ -78,14 +82,16 @@ def _finite(v: Any) -> bool:
     return not isinstance(v, float) or math.isfinite(v)
 
 
-def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None]:
-    """``(features, label, prediction_id)`` from an entry's fields (bytes or str); exactly one
-    of ``features`` and ``prediction_id`` is set. Raises :class:`DecodeError`.
+def decode_entry(
+    fields: Fields,
+) -> tuple[dict[str, Any] | None, Any, str | None, str | None]:
+    """``(features, label, prediction_id, event_id)`` from an entry's fields (bytes or str);
+    exactly one of ``features`` and ``prediction_id`` is set. Raises :class:`DecodeError`.
 
-    >>> decode_entry({b"x": b'{"a": 1.5, "c": "red"}', b"y": b"1"})
-    ({'a': 1.5, 'c': 'red'}, 1, None)
+    >>> decode_entry({b"x": b'{"a": 1.5, "c": "red"}', b"y": b"1", b"event_id": b"o-17"})
+    ({'a': 1.5, 'c': 'red'}, 1, None, 'o-17')
     >>> decode_entry({"prediction_id": "3f2a", "y": '"spam"'})
-    (None, 'spam', '3f2a')
+    (None, 'spam', '3f2a', None)
     >>> decode_entry({"x": '{"a": 1}'})
     Traceback (most recent call last):
     ...
@@ -100,6 +106,11 @@ def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None
     label = _json(f, "y")
     if isinstance(label, dict | list) or label is None or not _finite(label):
         raise DecodeError(f"field 'y': expected a number, string or boolean, got {f['y']!r}")
+    eid = f.get("event_id")
+    if eid is not None and not EVENT_ID.fullmatch(eid):
+        raise DecodeError(
+            f"field 'event_id': expected 1-128 printable ASCII characters, got {eid[:80]!r}"
+        )
     has_x, has_pid = "x" in f, "prediction_id" in f
     if has_x == has_pid:
         raise DecodeError("give exactly one of the fields 'x' (features) and 'prediction_id'")
@@ -107,7 +118,7 @@ def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None
         pid = f["prediction_id"].strip()
         if not pid:
             raise DecodeError("field 'prediction_id' is empty")
-        return None, label, pid
+        return None, label, pid, eid
     row = _json(f, "x")
     if not isinstance(row, dict) or not row:
         raise DecodeError(f"field 'x': expected a non-empty JSON object, got {f['x'][:80]!r}")
@@ -116,7 +127,7 @@ def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None
             raise DecodeError(
                 f"field 'x', feature {k!r}: expected a number, string or null, got {v!r}"
             )
-    return row, label, None
+    return row, label, None, eid
 
 
 @dataclass
@@ -256,15 +267,15 @@ class StreamConsumer:
         acknowledge them all. Raises (without acknowledging) if the log fails."""
         if not entries:
             return
-        good: list[tuple[Any, dict | None, Any, str]] = []
+        good: list[tuple[Any, dict | None, Any, str | None, str]] = []
         dead: list[tuple[Any, Fields, str]] = []
         for entry_id, fields in entries:
             try:
-                row, label, pid = decode_entry(fields)
+                row, label, pid, eid = decode_entry(fields)
             except DecodeError as e:
                 dead.append((entry_id, fields, str(e)))
                 continue
-            good.append((entry_id, row, label, pid or self._key(entry_id)))
+            good.append((entry_id, row, label, pid, eid or self._key(entry_id)))
         fields_of = dict(entries)
         done: list[Any] = []
         while good:
@@ -281,13 +292,8 @@ class StreamConsumer:
                     if not good:
                         break
                     i, err = 0, one
-                if isinstance(err, UnknownPredictionError) and good[i][1] is not None:
-                    continue  # our own key, evicted by a flood of predictions: register again
-                entry_id, row, _, key = good.pop(i)
+                entry_id = good.pop(i)[0]
                 dead.append((entry_id, fields_of[entry_id], str(err)))
-                if row is not None:
-                    with self.host._lock:
-                        self.host._pending.pop(key, None)
         order = {entry_id: i for i, (entry_id, _) in enumerate(entries)}
         dead.sort(key=lambda d: order[d[0]])  # the dead-letter stream keeps the stream's order
         self.stats.dead += len(dead)
@@ -296,23 +302,15 @@ class StreamConsumer:
             self.on_learned()
         self._finish(done, dead)
 
-    def _learn(self, items: list[tuple[Any, dict | None, Any, str]]) -> None:
-        # Entries with features are logged under their stream key, as if predicted under it: the
-        # host then skips (and reports) keys it already learned, which makes redelivery harmless.
-        # ModelHost has no public "learn with idempotency keys" call; this registers the rows the
-        # way a prediction does, under the host's lock.
-        host, now = self.host, time.monotonic()
-        with host._lock:
-            host._pending.put_many((k, (row, now)) for _, row, _, k in items if row is not None)
-        res = host.learn(None, [it[2] for it in items], prediction_ids=[it[3] for it in items])
+    def _learn(self, items: list[tuple[Any, dict | None, Any, str | None, str]]) -> None:
+        # every entry is learned under an event id (its own, else its stream key): the host
+        # skips ids it learned before, which makes a redelivery harmless
+        _, rows, labels, pids, eids = zip(*items, strict=True)
+        res = self.host.learn(list(rows), list(labels), list(pids), event_ids=list(eids))
         self.stats.learned += res.learned
         self.stats.duplicates += len(res.already_learned)
-        if res.already_learned:  # their rows were registered again above: forget them
-            with host._lock:
-                for i in res.already_learned:
-                    host._pending.pop(items[i][3], None)
 
-    def _learn_one(self, item: tuple[Any, dict | None, Any, str]) -> Exception | None:
+    def _learn_one(self, item: tuple[Any, dict | None, Any, str | None, str]) -> Exception | None:
         try:
             self._learn([item])
         except _ENTRY_ERRORS as e:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from tidal.base import Classifier, InputError, StateError, learner_from_state
+from tidal.service.ids import LearnedIds, event_key
 from tidal.service.snapshots import SnapshotStore
 from tidal.service.wal import WalError, WriteAheadLog, _fsync_dir
 
@@ -106,18 +107,13 @@ class LearnResult:
     #: (predictions, labels) of the first rows learned, made just before learning them
     #: (``learn(probe=n)``; None when not asked or not fitted): the dashboard scores them
     probe: tuple[list[Any], list[Any]] | None = None
+    #: per item: the sequence number it was learned at (now, or before for a repeated id);
+    #: None for an item quarantined
+    seqs: list[int | None] = field(default_factory=list)
 
 
 def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
-
-
-def _learned_pairs(saved: Any) -> Any:
-    """``(id, seq)`` pairs from a snapshot: ``{"ids": [...], "seqs": array}``, or the list of
-    ``[id, seq]`` pairs that snapshots before 2026-11-26 hold."""
-    if isinstance(saved, dict):
-        return zip(saved["ids"], np.asarray(saved["seqs"]).tolist(), strict=True)
-    return ((pid, seq) for pid, seq in saved)
 
 
 class _Bounded(OrderedDict):
@@ -177,6 +173,7 @@ class ModelHost:
         pending_max: int = 100_000,
         pending_ttl: float = 3600.0,
         learned_ids_max: int = 100_000,
+        learned_ids_ttl: float = 7 * 86400.0,
         segment_bytes: int = 64 << 20,
         on_fsync: Any = None,
         durable_reads: bool = True,
@@ -191,7 +188,8 @@ class ModelHost:
         self._lock = threading.Lock()
         self._snap_lock = threading.Lock()
         self._pending = _Bounded(pending_max)  # prediction id -> (row, monotonic time)
-        self._learned = _Bounded(learned_ids_max)  # prediction id -> seq it was learned at
+        # event and prediction ids learned -> (seq, time): a retry is answered, not learned
+        self._learned = LearnedIds(learned_ids_max, learned_ids_ttl)
         self.broken: str | None = None
         #: why learning is paused (a rolling metric under its floor, a guard burst, an admin);
         #: kept on disk (:meth:`freeze`), so a restart does not silently resume learning
@@ -205,7 +203,7 @@ class ModelHost:
         self._guard_mark: tuple[int, int] | None = None  # ModelGuard.mark() at the last snapshot
         if snap is not None:
             model = learner_from_state(snap.model_state)
-            self._learned.put_many(_learned_pairs(snap.extra.get("learned_ids", [])))
+            self._learned.load(snap.extra.get("learned_ids", []))
             # the registry version the snapshot's model came from (older snapshots: unknown)
             self.version = snap.extra.get("registry_version", self.version)
         self.model = model
@@ -240,8 +238,8 @@ class ModelHost:
                     "do not belong together"
                 ) from e
             for k, ev in enumerate(events):
-                if ev.get("pid") is not None:
-                    self._learned.put(ev["pid"], first + k)
+                if "pid" in ev or "eid" in ev:
+                    self._remember(ev, first + k)
             n += len(events)
             self.applied_seq = first + len(events) - 1
         if self.applied_seq != self.wal.last_seq:
@@ -354,13 +352,17 @@ class ModelHost:
         labels: list[Any],
         prediction_ids: list[str | None] | None = None,
         *,
+        event_ids: list[str | None] | None = None,
         probe: int = 0,
     ) -> LearnResult:
         """Learn ``labels`` for ``rows`` (or for the rows of earlier ``prediction_ids``).
 
         Item ``i`` is ``rows[i]`` or, when ``prediction_ids[i]`` is set, the row predicted under
-        that id. A label for an id already learned is skipped (reported in ``already_learned``),
-        so retrying a request learns it once. Returns once the events are on disk.
+        that id. An item whose ``event_ids[i]`` (a client's idempotency key) or prediction id
+        was learned before, within the retention bound of :mod:`tidal.service.ids`, or earlier
+        in the same request, is skipped: ``already_learned`` lists it and ``seqs[i]`` is the
+        sequence number it was learned at, so a retried request learns each item once and gets
+        the original answer. Returns once the events are on disk.
 
         ``probe=n`` predicts the first ``n`` rows to learn with the model just before it learns
         them, under the same lock (``LearnResult.probe``: test-then-train scores for free).
@@ -368,32 +370,52 @@ class ModelHost:
         n = len(labels)
         rows = list(rows) if rows is not None else [None] * n
         pids = list(prediction_ids) if prediction_ids is not None else [None] * n
-        if len(rows) != n or len(pids) != n:
-            raise ValueError(f"{n} labels for {len(rows)} rows and {len(pids)} prediction ids")
+        eids = list(event_ids) if event_ids is not None else [None] * n
+        if len(rows) != n or len(pids) != n or len(eids) != n:
+            raise ValueError(
+                f"{n} labels for {len(rows)} rows, {len(pids)} prediction ids and "
+                f"{len(eids)} event ids"
+            )
         with self._lock:
             if self.broken:
                 raise WalError(self.broken)
             if self.frozen:
                 raise FrozenError(f"model {self.name!r} does not learn: {self.frozen}")
-            x, y, events, skipped, where, seen = [], [], [], [], [], set()
-            for i, (row, pid, label) in enumerate(zip(rows, pids, labels, strict=True)):
+            now = time.time()
+            x, y, events, skipped, where = [], [], [], [], []
+            seqs: list[int | None] = [None] * n
+            seen: dict[str, int] = {}  # key -> item of this request that holds it
+            twin: dict[int, int] = {}  # a repeated item -> the item it repeats
+            learned = self._learned
+            for i, (row, pid, label, eid) in enumerate(zip(rows, pids, labels, eids, strict=True)):
+                keys = [k for k in (None if eid is None else event_key(eid), pid) if k]
+                first = next((k for k in keys if k in seen), None)
+                done = next((s for k in keys if (s := learned.seq(k, now)) is not None), None)
+                if done is not None or first is not None:
+                    skipped.append(i)
+                    seqs[i] = done
+                    if done is None:
+                        twin[i] = seen[first]
+                    continue
                 if pid is not None:
-                    if pid in self._learned or pid in seen:
-                        skipped.append(i)
-                        continue
                     entry = self._pending.get(pid)
                     if entry is None or time.monotonic() - entry[1] > self.pending_ttl:
                         raise UnknownPredictionError(pid, i)
-                    seen.add(pid)
                     row = entry[0]
                 elif row is None:
                     raise ValueError(f"item {i}: give features or a prediction_id")
+                seen.update((k, i) for k in keys)
                 x.append(row)
                 y.append(label)
                 where.append(i)
-                events.append(
-                    {"x": row, "y": label} if pid is None else {"x": row, "y": label, "pid": pid}
-                )
+                ev = {"x": row, "y": label}
+                if keys:
+                    if pid is not None:
+                        ev["pid"] = pid
+                    if eid is not None:
+                        ev["eid"] = eid
+                    ev["t"] = round(now, 3)
+                events.append(ev)
             verdicts, rules = None, {}
             if self.guard is not None:
                 verdicts = [{"verdict": "already_learned", "rule": "", "reason": ""}] * n
@@ -408,7 +430,7 @@ class ModelHost:
             held = sum(v["verdict"] == "quarantined" for v in verdicts or ())
             if not events:
                 return LearnResult(
-                    0, None, None, self.model_version(), skipped, held, verdicts, rules
+                    0, None, None, self.model_version(), skipped, held, verdicts, rules, seqs=seqs
                 )
             scored = self._probe(x, y, probe) if probe > 0 else None
             try:  # the learner validates everything before it changes anything
@@ -425,21 +447,39 @@ class ModelHost:
             self.applied_seq = last
             if self.guard is not None:
                 self.guard.observe(x)
-            for k, ev in enumerate(events):
-                pid = ev.get("pid")
-                if pid is not None:
-                    self._pending.pop(pid, None)
-                    self._learned.put(pid, last - len(events) + 1 + k)
+            first_seq = last - len(events) + 1
+            for k, (i, ev) in enumerate(zip(where, events, strict=True)):
+                seqs[i] = first_seq + k
+                self._remember(ev, first_seq + k)
+            for i, j in twin.items():
+                seqs[i] = seqs[j]
             version = self.model_version()
         try:
             self.wal.wait(last)
         except WalError as e:
             self.broken = f"model {self.name!r} stopped learning: {e}"
             raise
-        first = last - len(events) + 1
         return LearnResult(
-            len(events), first, last, version, skipped, held, verdicts, rules, scored
+            len(events),
+            first_seq,
+            last,
+            version,
+            skipped,
+            held,
+            verdicts,
+            rules,
+            scored,
+            seqs=seqs,
         )
+
+    def _remember(self, ev: dict[str, Any], seq: int) -> None:
+        """Record the ids of a logged event (learned at ``seq``) as applied."""
+        pid, eid = ev.get("pid"), ev.get("eid")
+        if pid is not None:
+            self._pending.pop(pid, None)
+            self._learned.put(pid, seq, ev.get("t"))
+        if eid is not None:
+            self._learned.put(event_key(eid), seq, ev.get("t"))
 
     def _probe(self, x: list[Any], y: list[Any], n: int) -> tuple[list[Any], list[Any]] | None:
         """Predictions of the first ``n`` rows before learning (never raises: a failure here
@@ -537,7 +577,7 @@ class ModelHost:
         self,
         seq: int,
         state: dict[str, Any],
-        learned: tuple[list[str], list[int]],
+        learned: dict[str, Any],
         version: str | None,
         *,
         guard: dict[str, Any] | None = None,
@@ -547,9 +587,8 @@ class ModelHost:
         ``guard`` is the guard's state (:meth:`guard_state`) taken under the same lock as
         ``state``; it goes in the same file (arrays and all), so both are written atomically."""
         self.wal.wait(seq)
-        ids, seqs = learned
         extra = {
-            "learned_ids": {"ids": ids, "seqs": np.asarray(seqs, dtype=np.int64)},
+            "learned_ids": learned,
             "model_name": self.name,
             "registry_version": version,
         }
@@ -569,11 +608,10 @@ class ModelHost:
             "guard": self.guard_state(),
         }
 
-    def learned_ids_copy(self) -> tuple[list[str], list[int]]:
-        """The learned prediction ids and their sequence numbers, oldest first, for a snapshot
-        (call it under the host's lock). Two flat lists: with 100,000 ids a list of pairs took
-        3x longer to copy, and the copy holds the lock that predicts wait for."""
-        return list(self._learned), list(self._learned.values())
+    def learned_ids_copy(self) -> dict[str, Any]:
+        """The learned event and prediction ids for a snapshot (call it under the host's lock;
+        see :meth:`tidal.service.ids.LearnedIds.copy`)."""
+        return self._learned.copy()
 
     def guard_state(self) -> dict[str, Any] | None:
         """The guard's state to save with the model's (None if unguarded); call it under the

@@ -120,6 +120,7 @@ class Service:
                     pending_max=config.pending_max,
                     pending_ttl=config.pending_ttl,
                     learned_ids_max=config.learned_ids_max,
+                    learned_ids_ttl=config.learned_ids_ttl,
                     segment_bytes=config.wal_segment_bytes,
                     on_fsync=self.metrics.fsync_hook(name),
                     durable_reads=config.durable_reads,
