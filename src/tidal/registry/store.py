@@ -286,6 +286,32 @@ class Registry:
         return [AuditEntry(**(dict(r._mapping) | {"at": _utc(r.at)})) for r in rows]
 
     # ------------------------------------------------------------------ writes
+    def note(
+        self,
+        actor: str,
+        action: str,
+        reason: str,
+        *,
+        name: str | None = None,
+        version: int | None = None,
+        details: dict[str, Any] | None = None,
+        conn: Any = None,
+    ) -> None:
+        """Add one entry to the audit log (in ``conn``'s transaction if given, else its own):
+        the one call every module that records something uses.
+
+        >>> reg = Registry("sqlite://")
+        >>> reg.note("admin", "unfreeze", "labels fixed", name="m", details={"was": "x"})
+        >>> [(e.actor, e.action, e.details) for e in reg.audit("m")]
+        [('admin', 'unfreeze', {'was': 'x'})]
+        """
+        kw = {"name": name, "version": version, "details": details or {}}
+        if conn is not None:
+            self._audit(conn, actor, action, reason, **kw)
+            return
+        with self.engine.begin() as c:
+            self._audit(c, actor, action, reason, **kw)
+
     def _audit(self, c: Any, actor: str, action: str, reason: str, **kw: Any) -> None:
         kw.setdefault("details", {})
         c.execute(

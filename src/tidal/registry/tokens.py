@@ -120,8 +120,8 @@ class TokenStore:
                         created_by=by,
                     )
                 )
-                self.registry._audit(
-                    c, by, "token_create", why, details={"token": name, "role": role}
+                self.registry.note(
+                    by, "token_create", why, details={"token": name, "role": role}, conn=c
                 )
         except IntegrityError:
             raise TokenError(
@@ -167,7 +167,7 @@ class TokenStore:
                 .where(api_tokens.c.name == name)
                 .values(id=tid, salt=salt, hash=digest, rotated_at=self.registry._clock())
             )
-            self.registry._audit(c, by, "token_rotate", why, details={"token": name})
+            self.registry.note(by, "token_rotate", why, details={"token": name}, conn=c)
         self._forget()
         return token
 
@@ -181,7 +181,7 @@ class TokenStore:
                     .where(api_tokens.c.name == name)
                     .values(revoked_at=self.registry._clock())
                 )
-                self.registry._audit(c, by, "token_revoke", why, details={"token": name})
+                self.registry.note(by, "token_revoke", why, details={"token": name}, conn=c)
         self._forget()
         return self._get(name)
 

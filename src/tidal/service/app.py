@@ -370,16 +370,14 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         svc.shadows.reset_watch(name)
         reg = svc.registry
         version = int(h.version) if h.version is not None else None
-        with reg.engine.begin() as c:  # same audit writer as freeze (no public "note" call)
-            reg._audit(
-                c,
-                actor(request, body.by),
-                "unfreeze",
-                body.why or "",
-                name=name,
-                version=version,
-                details={"was": was},
-            )
+        reg.note(
+            actor(request, body.by),
+            "unfreeze",
+            body.why or "",
+            name=name,
+            version=version,
+            details={"was": was},
+        )
         return h.info() | {"shadows": svc.shadows.info(name)}
 
     def guard_of(name: str) -> Any:

@@ -135,6 +135,9 @@ class ServiceConfig:
     drift_reference: int = 1000  # rows in a guarded model's drift reference window ...
     drift_window: int = 1000  # ... and in its sliding current window
     quarantine_max_rows: int = 100_000
+    #: start even though events are lost (``tidal serve --accept-loss``): damaged files move
+    #: to <data>/damaged/, the loss goes to the audit log (see tidal.service.recovery)
+    accept_loss: bool = False
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)

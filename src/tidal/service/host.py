@@ -40,6 +40,13 @@ import numpy as np
 
 from tidal.base import Classifier, InputError, StateError, learner_from_state
 from tidal.service.ids import LearnedIds, event_key
+from tidal.service.recovery import (
+    DataLossError,
+    Plan,
+    accept_loss,
+    plan_recovery,
+    set_aside_damaged_snapshots,
+)
 from tidal.service.snapshots import SnapshotStore
 from tidal.service.wal import WalError, WriteAheadLog, _fsync_dir
 
@@ -177,6 +184,7 @@ class ModelHost:
         segment_bytes: int = 64 << 20,
         on_fsync: Any = None,
         durable_reads: bool = True,
+        accept_loss: bool = False,
     ) -> None:
         self.name = name
         self.data = Path(data)
@@ -199,7 +207,10 @@ class ModelHost:
         self._load_freeze()
         self.guard: Any = None  # a tidal.service.guarding.ModelGuard: screens rows before learning
         self.snapshots = SnapshotStore(self.data / "snapshots" / name)
-        snap = self.snapshots.latest()
+        #: what ``accept_loss`` moved aside and lost (for the audit log), else None
+        self.repair: dict[str, Any] | None = None
+        plan = self._plan(accept_loss)
+        snap = plan.snapshot
         self._guard_mark: tuple[int, int] | None = None  # ModelGuard.mark() at the last snapshot
         if snap is not None:
             model = learner_from_state(snap.model_state)
@@ -213,6 +224,7 @@ class ModelHost:
             segment_bytes=segment_bytes,
             start_seq=self.snapshot_seq,
             on_fsync=on_fsync,
+            scan=plan.scan,
         )
         self.applied_seq = self.snapshot_seq
         self.replayed = self._replay()
@@ -226,6 +238,19 @@ class ModelHost:
         self.last_snapshot_time = time.monotonic()
 
     # ------------------------------------------------------------------ recovery
+    def _plan(self, accept: bool) -> Plan:
+        """Where to start (:mod:`tidal.service.recovery`): refuse a loss unless ``accept``."""
+        wal = self.data / "wal" / self.name
+        plan = plan_recovery(wal, self.snapshots)
+        if plan.losses and accept:
+            self.repair = accept_loss(plan, self.data, self.name)
+            log.error("model %r: data loss accepted: %s", self.name, self.repair)
+            plan = plan_recovery(wal, self.snapshots)
+        if plan.losses:
+            raise DataLossError(self.name, plan.losses, self.data)
+        set_aside_damaged_snapshots(plan, self.data, self.name)
+        return plan
+
     def _replay(self) -> int:
         n = 0
         for first, events in self.wal.replay_batches(after=self.snapshot_seq):
@@ -562,16 +587,23 @@ class ModelHost:
                     taken = self.capture()
             if not changed:
                 self.last_snapshot_time = time.monotonic()
-                # the log may still hold segments the last snapshot covers (a restart right
-                # after a snapshot opens a new one): drop them, as after any snapshot
-                self.wal.compact(seq)
+                # the log may still hold segments the snapshots cover (a restart right after a
+                # snapshot opens a new one): drop them, as after any snapshot
+                self._compact()
                 return None
             self.save_snapshot(**taken)
             self._guard_mark = mark
             self.last_snapshot_time = time.monotonic()
-            self.wal.compact(seq)
             self.snapshots.prune(self.snapshots_kept)
+            self._compact()
             return seq
+
+    def _compact(self) -> None:
+        """Drop the log segments the *oldest* snapshot kept covers: if the newest is damaged,
+        the one before it plus the log still recover everything."""
+        seqs = self.snapshots.seqs
+        if seqs:
+            self.wal.compact(seqs[0])
 
     def save_snapshot(
         self,

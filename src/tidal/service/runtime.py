@@ -124,6 +124,7 @@ class Service:
                     segment_bytes=config.wal_segment_bytes,
                     on_fsync=self.metrics.fsync_hook(name),
                     durable_reads=config.durable_reads,
+                    accept_loss=config.accept_loss,
                 )
             self._guard_models()
             for name, challengers in config.shadows.items():
@@ -131,8 +132,13 @@ class Service:
                     self.shadows.add(name, key, build_model(f"{name}.{key}", spec))
             self._registry: Any = None
             self._registry_lock = threading.Lock()
-            if config.db or (Path(config.data) / "registry.sqlite").exists():
+            repairs = [h.repair for h in self.hosts.values() if h.repair is not None]
+            if config.db or (Path(config.data) / "registry.sqlite").exists() or repairs:
                 _ = self.registry  # tag each model with its production version now
+            for repair in repairs:  # the loss accepted is on record where promotions are
+                lost = "; ".join(repair["lost"])
+                name = repair["model"]
+                self.registry.note("tidal", "accept_loss", lost, name=name, details=repair)
         except BaseException:
             if getattr(self, "_registry", None) is not None:
                 self._registry.close()

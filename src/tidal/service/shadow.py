@@ -275,7 +275,5 @@ def freeze(
     host.freeze(reason, by=by, details=details)
     reg = service.registry
     version = int(host.version) if host.version is not None else None
-    with reg.engine.begin() as c:
-        # Registry has no public "note" call yet: its own audit writer keeps the format
-        reg._audit(c, by, "freeze", reason, name=host.name, version=version, details=details)
+    reg.note(by, "freeze", reason, name=host.name, version=version, details=details)
     return reason
