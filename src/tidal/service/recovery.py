@@ -90,6 +90,10 @@ class LogScan:
     folder: Path
     segments: list[Path]
     scans: dict[Path, SegmentScan]
+    #: the first event of the newest segment as ``HEAD`` names it (None: no HEAD file)
+    head: int | None = None
+    #: the caller checked :meth:`losses` already (the log need not check again)
+    checked: bool = False
 
     @property
     def last_seq(self) -> int:
@@ -142,6 +146,17 @@ class LogScan:
             if seqs is None or seqs[1] >= expected:
                 last = seqs[1] if seqs is not None else None
                 out.append(Loss(damage[0], damage[1], expected, last, _why(damage[2])))
+        newest = int(self.segments[-1].stem) if self.segments else 0
+        if self.head is not None and self.head > newest and not out:
+            out.append(
+                Loss(
+                    self.folder / "HEAD",
+                    0,
+                    max(expected, self.head),
+                    None,
+                    f"the newest segment, {self.head:020d}{SUFFIX} by HEAD, is missing",
+                )
+            )
         return out
 
 
@@ -157,7 +172,14 @@ def scan_log(folder: str | Path) -> LogScan:
     segments = sorted(
         (p for p in folder.glob(f"*{SUFFIX}") if p.stem.isdigit()), key=lambda p: int(p.stem)
     )
-    return LogScan(folder, segments, {p: read_segment(p)[1] for p in segments})
+    try:
+        head: int | None = int((folder / "HEAD").read_text().strip())
+    except FileNotFoundError:
+        head = None
+    except ValueError:
+        head = None
+        log.warning("%s: unreadable; the newest segment cannot be checked", folder / "HEAD")
+    return LogScan(folder, segments, {p: read_segment(p)[1] for p in segments}, head)
 
 
 @dataclass
@@ -180,6 +202,7 @@ def plan_recovery(wal: Path, snapshots: Any) -> Plan:
     """The starting point that loses nothing (see the module's docstring), or, with
     ``losses`` set, the best one there is (newest readable snapshot, then an empty model)."""
     scan = scan_log(wal)
+    scan.checked = True
     paths = snapshots.paths()
     named = max([scan.last_seq, *(seq for seq, _ in paths)])
     damaged: list[tuple[Path, str]] = []
@@ -262,6 +285,9 @@ def accept_loss(plan: Plan, data: Path, model: str) -> dict[str, Any]:
             moved.append(str(move_aside(seg, data, when)))
             if keep:
                 seg.write_bytes(keep)
+        head = plan.scan.folder / "HEAD"
+        if head.exists():  # it names a segment moved aside: the log writes a new one
+            moved.append(str(move_aside(head, data, when)))
     return {
         "model": model,
         "snapshot": plan.seq,

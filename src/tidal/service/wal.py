@@ -89,6 +89,9 @@ class WriteAheadLog:
         self._queue: list[tuple[int, int, bytes]] = []
         self._error: BaseException | None = None
         self._closed = False
+        from tidal.service.recovery import scan_log
+
+        scan = scan if scan is not None else scan_log(self.path)
         self._segments = self._recover(scan, int(start_seq))
         last = self._last_on_disk
         # a snapshot may cover more than the log holds (segments compacted away)
@@ -96,6 +99,8 @@ class WriteAheadLog:
         self._durable = self._next_seq - 1
         if not self._segments or last < start_seq or self._damaged_tail:
             self._roll(self._next_seq)
+        elif scan.head != int(self._segments[-1].stem):
+            self._write_head(int(self._segments[-1].stem))
         self._fh = open(self._segments[-1], "ab")  # noqa: SIM115 (closed in close())
         self._writer = threading.Thread(target=self._write_loop, name="tidal-wal", daemon=True)
         self._writer.start()
@@ -106,10 +111,9 @@ class WriteAheadLog:
         loss after ``start_seq``, truncate a torn tail; returns the segments, oldest first.
         A last segment with damage before its end (covered by a snapshot) is not appended to:
         the next write opens a new segment."""
-        from tidal.service.recovery import DataLossError, scan_log
+        from tidal.service.recovery import DataLossError
 
-        if scan is None:
-            scan = scan_log(self.path)
+        if not scan.checked:
             losses = scan.losses(start_seq)
             if losses:
                 raise DataLossError(self.path.name, losses, self.path.parent.parent)
@@ -155,10 +159,9 @@ class WriteAheadLog:
     def _records(self, after: int) -> Iterator[tuple[int, int, bytes]]:
         """``(first_seq, count, payload)`` of the valid records holding events after
         ``after``, in order (damage the recovery checked is skipped)."""
-        segs = list(self._segments)
-        for i, seg in enumerate(segs):
-            if i + 1 < len(segs) and int(segs[i + 1].stem) <= after + 1:
-                continue  # wholly before `after`
+        # every segment is read: skipping by name would trust names that damage can swap
+        # (the recovery checked that the records, read in this order, follow each other)
+        for seg in list(self._segments):
             data, scan = read_segment(seg)
             for rec in scan.records:
                 if rec[2] + rec[3] - 1 > after:
@@ -246,8 +249,20 @@ class WriteAheadLog:
         seg = self.path / f"{first_seq:020d}{_SUFFIX}"
         seg.touch()
         _fsync_dir(self.path)
+        self._write_head(first_seq)
         with self._cond:  # compact() replaces the list concurrently
             self._segments.append(seg)
+
+    def _write_head(self, first_seq: int) -> None:
+        """Name the newest segment in ``HEAD`` (atomically): a deleted last segment leaves no
+        other trace, and must not pass for a log that simply ends earlier."""
+        tmp = self.path / "HEAD.tmp"
+        with open(tmp, "w") as fh:
+            fh.write(f"{first_seq}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path / "HEAD")
+        _fsync_dir(self.path)
 
     # ------------------------------------------------------------------ compaction
     def compact(self, covered_seq: int) -> int:
