@@ -1,6 +1,8 @@
 """Exactly once as a plain client gets it: SIGKILL the service at random points while a client
-sends single items and batches with event ids, and re-sends, after each restart, everything it
-has no answer for (merged into its next request, so one request holds retried and new items).
+sends single items and batches with event ids -- features with labels, and delayed labels for
+predictions it was answered earlier, before or after a restart -- and re-sends, after each
+restart, everything it has no answer for (merged into its next request, so one request holds
+retried and new items).
 
 The client never reads the server's log position. At the end every event must have been
 learned exactly once, in order: the sequence numbers the answers report are 1..N for the
@@ -27,35 +29,59 @@ KILLS = 20
 
 
 class Client:
-    """An at-least-once client: ``unacked`` is re-sent first, with the same event ids."""
+    """An at-least-once client: ``unacked`` is re-sent first, with the same event ids.
+
+    Event ``e`` is ``events[e] = (row index, prediction id or None)``: features and a label,
+    or a delayed label for a prediction answered earlier (maybe before a restart)."""
 
     def __init__(self, rows, labels, rng):
         self.rows, self.labels, self.rng = rows, labels, rng
-        self.next = 0  # the next event never sent
+        self.cursor = 0  # the next row never used
+        self.events: list[tuple[int, str | None]] = []
+        self.labelable: list[tuple[int, str]] = []  # predicted, not labelled yet
         self.unacked: list[int] = []
         self.seq_of: dict[int, int] = {}  # event -> the seq its answer reported
         self.requests = dict.fromkeys(
-            ("single", "batch", "with_retried_items", "answered_as_repeats"), 0
+            ("single", "batch", "predict", "with_retried_items", "answered_as_repeats"), 0
         )
 
-    def _body(self, items: list[int]) -> dict:
-        def item(i):
-            return {"features": self.rows[i], "label": self.labels[i], "event_id": f"ev-{i}"}
+    def _item(self, e: int) -> dict:
+        i, pid = self.events[e]
+        first = {"prediction_id": pid} if pid else {"features": self.rows[i]}
+        return first | {"label": self.labels[i], "event_id": f"ev-{e}"}
 
-        return item(items[0]) if len(items) == 1 else {"items": [item(i) for i in items]}
+    def _new_event(self) -> int:
+        if self.labelable and self.rng.random() < 0.4:
+            self.events.append(self.labelable.pop(0))
+        else:
+            self.events.append((self.cursor, None))
+            self.cursor += 1
+        return len(self.events) - 1
 
-    def run(self, url: str, stop: threading.Event, budget: int | None = None) -> None:
+    def _predict(self, c: httpx.Client) -> None:
+        k = self.rng.randint(1, 20)
+        idx = list(range(self.cursor, self.cursor + k))
+        self.cursor += k
+        r = c.post("/v1/models/m/predict", json={"rows": [self.rows[i] for i in idx]})
+        assert r.status_code == 200, r.text
+        self.labelable.extend(zip(idx, r.json()["prediction_ids"], strict=True))
+        self.requests["predict"] += 1
+
+    def run(self, url: str, stop: threading.Event, final: bool = False) -> None:
         with httpx.Client(base_url=url, timeout=30) as c:
-            while not stop.is_set() and (budget is None or self.next < budget or self.unacked):
-                k = 1 if self.rng.random() < 0.3 else self.rng.randint(2, 40)
-                fresh = max(0, k - len(self.unacked))
-                if budget is not None:
-                    fresh = min(fresh, budget - self.next)
-                items = self.unacked + list(range(self.next, self.next + fresh))
-                self.next += fresh
-                self.unacked = items  # until an answer says otherwise
+            while not stop.is_set() and (not final or self.unacked):
                 try:
-                    r = c.post("/v1/models/m/learn", json=self._body(items))
+                    if not final and self.seq_of and self.rng.random() < 0.15:
+                        self._predict(c)
+                        continue
+                    k = 1 if self.rng.random() < 0.3 else self.rng.randint(2, 40)
+                    fresh = 0 if final else max(0, k - len(self.unacked))
+                    items = self.unacked + [self._new_event() for _ in range(fresh)]
+                    self.unacked = items  # until an answer says otherwise
+                    body = {"items": [self._item(e) for e in items]}
+                    r = c.post(
+                        "/v1/models/m/learn", json=body if len(items) > 1 else body["items"][0]
+                    )
                 except httpx.TransportError:
                     return
                 assert r.status_code == 200, r.text
@@ -85,15 +111,17 @@ def test_sigkill_with_client_retries_learns_every_event_exactly_once(tmp_path, z
         stop.set()
         sender.join()
         server.start()
-    client.run(server.url, threading.Event(), budget=client.next)  # answers for the rest
-    n = client.next
+    client.run(server.url, threading.Event(), final=True)  # answers for the rest
+    n = len(client.events)
     assert not client.unacked and n > 1000
     assert client.requests["answered_as_repeats"] > 0  # first copies that landed, then a kill
+    assert sum(pid is not None for _, pid in client.events) > 100  # delayed labels
     # each event was learned once, in the order it was first sent: no loss, no double
     assert [client.seq_of[i] for i in range(n)] == list(range(1, n + 1))
     seq, state = server.state()
     assert seq == n
-    reference = zoo.make(SPEC).learn_many(rows[:n], labels[:n])
+    order = [i for i, _ in client.events]
+    reference = zoo.make(SPEC).learn_many([rows[i] for i in order], [labels[i] for i in order])
     assert_state_equal(state, reference.state_dict())
     server.signal(signal.SIGTERM)
     server.wait()

@@ -30,7 +30,6 @@ import os
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ import numpy as np
 
 from tidal.base import Classifier, InputError, StateError, learner_from_state
 from tidal.service.ids import LearnedIds, event_key
+from tidal.service.pending import PendingPredictions
 from tidal.service.recovery import (
     DataLossError,
     Plan,
@@ -123,24 +123,6 @@ def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-class _Bounded(OrderedDict):
-    """An insertion-ordered dict that forgets its oldest entries beyond ``maxlen``."""
-
-    def __init__(self, maxlen: int) -> None:
-        super().__init__()
-        self.maxlen = maxlen
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        while len(self) > self.maxlen:
-            self.popitem(last=False)
-
-    def put_many(self, items: Any) -> None:
-        self.update(items)
-        while len(self) > self.maxlen:
-            self.popitem(last=False)
-
-
 class ModelHost:
     """Owns one learner, its write-ahead log (``<data>/wal/<name>``) and its snapshots
     (``<data>/snapshots/<name>``).
@@ -195,7 +177,7 @@ class ModelHost:
         self.durable_reads = durable_reads
         self._lock = threading.Lock()
         self._snap_lock = threading.Lock()
-        self._pending = _Bounded(pending_max)  # prediction id -> (row, monotonic time)
+        self._pending_args = (int(pending_max), float(pending_ttl))
         # event and prediction ids learned -> (seq, time): a retry is answered, not learned
         self._learned = LearnedIds(learned_ids_max, learned_ids_ttl)
         self.broken: str | None = None
@@ -236,6 +218,13 @@ class ModelHost:
         )
         self._replayed_seq = self.applied_seq
         self.last_snapshot_time = time.monotonic()
+        # predictions waiting for labels, back from their journal (those labelled since: not)
+        self._pending = PendingPredictions(
+            self.data / "pending" / name,
+            max_items=self._pending_args[0],
+            ttl=self._pending_args[1],
+            skip=lambda pid: pid in self._learned,
+        )
 
     # ------------------------------------------------------------------ recovery
     def _plan(self, accept: bool) -> Plan:
@@ -357,12 +346,14 @@ class ModelHost:
             version = self.model_version()
             # one random draw per request keeps ids unique across restarts and cheap per row
             base = uuid.uuid4().hex[:20]
-            ids = [f"{base}{i:x}" for i in range(len(rows))]
             if keep:
-                now = time.monotonic()
-                self._pending.put_many(zip(ids, ((row, now) for row in rows)))
+                ids = self._pending.remember(base, rows)
+            else:
+                ids = [f"{base}{i:x}" for i in range(len(rows))]
         finally:
             self._lock.release()
+        if keep:  # in the journal before the client has the ids: a restart keeps them
+            self._pending.journal(base, rows)
         if wait and self.durable_wait_needed(version):
             self.wal.wait(version["seq"])  # never tell a client about a version a crash loses
         return PredictResult(preds, ids, version, probs)
@@ -476,6 +467,8 @@ class ModelHost:
             for k, (i, ev) in enumerate(zip(where, events, strict=True)):
                 seqs[i] = first_seq + k
                 self._remember(ev, first_seq + k)
+                if pid := ev.get("pid"):
+                    self._pending.pop(pid)
             for i, j in twin.items():
                 seqs[i] = seqs[j]
             version = self.model_version()
@@ -501,7 +494,6 @@ class ModelHost:
         """Record the ids of a logged event (learned at ``seq``) as applied."""
         pid, eid = ev.get("pid"), ev.get("eid")
         if pid is not None:
-            self._pending.pop(pid, None)
             self._learned.put(pid, seq, ev.get("t"))
         if eid is not None:
             self._learned.put(event_key(eid), seq, ev.get("t"))
@@ -692,3 +684,5 @@ class ModelHost:
         if snapshot and self.broken is None:
             self.snapshot()
         self.wal.close()
+        if hasattr(self, "_pending"):
+            self._pending.close()

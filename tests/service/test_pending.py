@@ -1,0 +1,54 @@
+"""Delayed labels across restarts: pending predictions are journaled before they are answered."""
+
+from __future__ import annotations
+
+import pytest
+
+from tidal import zoo
+from tidal.service import ServiceConfig
+from tidal.service.host import UnknownPredictionError
+from tidal.service.runtime import Service
+
+from .helpers import assert_state_equal, crash, make_stream
+
+ROWS, LABELS = make_stream(40, seed=9)
+
+
+def _svc(tmp_path, **kw) -> Service:
+    return Service(ServiceConfig(data=tmp_path, models={"m": "lr"}, **kw))
+
+
+@pytest.mark.parametrize("stop", ["crash", "close"])
+def test_labels_for_predictions_made_before_a_restart_are_learned(tmp_path, stop):
+    svc = _svc(tmp_path)
+    h = svc.hosts["m"]
+    h.learn(ROWS[:10], LABELS[:10])
+    ids = h.predict(ROWS[10:20]).prediction_ids
+    h.learn(None, LABELS[10:12], prediction_ids=ids[:2])  # two labelled before the stop
+    crash(svc) if stop == "crash" else svc.close()
+    svc = _svc(tmp_path)
+    h = svc.hosts["m"]
+    assert h.info()["pending_predictions"] == 8
+    res = h.learn(None, LABELS[10:20], prediction_ids=ids)
+    assert res.already_learned == [0, 1] and res.learned == 8
+    reference = zoo.make("lr").learn_many(ROWS[:20], LABELS[:20])
+    assert_state_equal(h.state_dict(), reference.state_dict())
+    svc.close()
+
+
+def test_the_journal_keeps_the_retention_bound(tmp_path):
+    svc = _svc(tmp_path, pending_max=5)
+    h = svc.hosts["m"]
+    h.learn(ROWS[:10], LABELS[:10])
+    ids = h.predict(ROWS[10:18]).prediction_ids
+    crash(svc)
+    svc = _svc(tmp_path, pending_max=5)
+    h = svc.hosts["m"]
+    assert h.info()["pending_predictions"] == 5  # the newest 5 of 8
+    with pytest.raises(UnknownPredictionError):
+        h.learn(None, [LABELS[10]], prediction_ids=[ids[0]])
+    assert h.learn(None, [LABELS[17]], prediction_ids=[ids[7]]).learned == 1
+    crash(svc)
+    svc = _svc(tmp_path, pending_ttl=1e-9)  # every journaled prediction is past its age now
+    assert svc.hosts["m"].info()["pending_predictions"] == 0
+    svc.close()
