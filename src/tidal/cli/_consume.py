@@ -91,7 +91,7 @@ def consume(
         min_idle_ms=min_idle_ms,
         claim_every=claim_every,
         start_id=start_id,
-        on_learned=lambda: svc.learned(host),
+        service=svc,
     )
 
     def _stop(signum: int, frame: Any) -> None:

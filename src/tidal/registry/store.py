@@ -525,11 +525,19 @@ class Registry:
         return self.get(name, version)
 
     def rollback(
-        self, name: str, to_version: int | None = None, *, by: str, why: str = ""
+        self,
+        name: str,
+        to_version: int | None = None,
+        *,
+        by: str,
+        why: str = "",
+        force: bool = False,
     ) -> ModelVersion:
         """Put an earlier version back in production at once (no gate: it is the way back).
 
         Without ``to_version``, the version that was in production before the current one.
+        A version that never passed the promotion gate is no way back: it needs ``force`` and
+        a reason (``why``), both kept in the audit log.
         """
         versions = self.versions(name)
         if not versions:
@@ -551,6 +559,12 @@ class Registry:
             target = self.get(name, to_version)
         if current is not None and target.version == current.version:
             raise StageError(f"model {name!r} version {target.version} is already in production")
+        passed = self._passed_gate(name, target.version)
+        if not passed and not (force and why.strip()):
+            raise StageError(
+                f"model {name!r} version {target.version} never passed the promotion gate: "
+                "rolling back to it needs force and a reason (why)"
+            )
         with self.engine.begin() as c:
             if current is not None:
                 self._move(
@@ -568,6 +582,17 @@ class Registry:
                 by,
                 why,
                 "rollback",
-                {"from_version": current.version if current else None},
+                {"from_version": current.version if current else None}
+                | ({} if passed else {"forced": True, "gate_passed": False}),
             )
         return self.get(name, target.version)
+
+    def _passed_gate(self, name: str, version: int) -> bool:
+        """True if ``version`` was ever promoted through the gate (audit action "promote")."""
+        q = select(audit_log.c.id).where(
+            audit_log.c.name == name,
+            audit_log.c.version == version,
+            audit_log.c.action == "promote",
+        )
+        with self.engine.connect() as c:
+            return c.execute(q.limit(1)).first() is not None

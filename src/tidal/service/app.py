@@ -284,7 +284,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
     ) -> dict[str, Any]:
         """The learn route's work on validated items (``many``: they came as ``items``)."""
         try:
-            res = h.learn(rows, labels, pids, event_ids=eids, probe=svc.recorder.score_rows)
+            res = svc.learn(name, rows, labels, pids, eids)
         except UnknownPredictionError as e:
             loc = ["body", "items", e.index, "prediction_id"] if many else ["body", "prediction_id"]
             raise ServiceError(404, str(e), loc, "not_found") from e
@@ -298,37 +298,6 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             raise ServiceError(503, str(e), [], "unavailable") from e
         except TidalError as e:
             raise ServiceError(422, f"model {name!r}: {e}", ["body"], "invalid") from e
-        svc.learned(h)
-        metrics.learn_events.labels(model=name).inc(res.learned)
-        svc.recorder.count(name, "learn", res.learned)
-        if res.probe is not None:
-            svc.recorder.score(name, *res.probe)
-        for rule in res.guard_rules:  # guard events on the dashboard's timeline
-            svc.recorder.mark(name, "guard", rule)
-        if h.guard is not None and h.guard.learning_paused and h.frozen is None:
-            rules = ", ".join(h.guard.paused_rules())
-            freeze(
-                svc,
-                h,
-                0.0,
-                0.0,
-                reason=f"frozen: guard burst ({rules}): learning paused",
-                details={"guard": "burst", "rules": h.guard.paused_rules()},
-            )
-        done = set(res.already_learned)  # a retried label is scored and learned once
-        done.update(i for i, v in enumerate(res.verdicts or ()) if v["verdict"] == "quarantined")
-        kept = [i for i in range(len(labels)) if i not in done] if done else range(len(labels))
-        l_pids = [pids[i] for i in kept]
-        l_labels = [labels[i] for i in kept]
-        svc.shadows.score(name, l_pids, l_labels, [rows[i] for i in kept])
-        floor = svc.config.freeze_floor
-        watch = svc.shadows.watch(name, h.model) if floor > 0 and res.learned else None
-        if watch is not None and watch.metric == "accuracy":
-            watch.score(l_pids, l_labels)
-            value, n = watch.value, watch.info()["window_events"]
-            if value is not None and n >= svc.config.freeze_min_events and value < floor:
-                if h.frozen is None:
-                    freeze(svc, h, value, floor)
         out: dict[str, Any] = {
             "learned": res.learned,
             "first_seq": res.first_seq,
@@ -451,7 +420,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         """Prometheus metrics."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    from tidal.registry.routes import registry_router
+    from tidal.service.registry_routes import registry_router
 
     app.include_router(registry_router(svc, ServiceError))
     from tidal.service.dashboard import mount_dashboard

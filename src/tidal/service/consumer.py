@@ -148,8 +148,11 @@ class ConsumerStats:
 class StreamConsumer:
     """Reads ``stream`` as ``consumer`` of ``group`` and learns every entry into ``host``.
 
-    ``client`` is a ``redis.Redis`` (``decode_responses=False``). ``on_learned`` is called after
-    each learned batch (``Service.learned`` to trigger snapshots). The example uses a fake client
+    ``client`` is a ``redis.Redis`` (``decode_responses=False``). With ``service`` (a
+    :class:`tidal.service.runtime.Service` serving ``host``), entries are learned through
+    ``Service.learn``, exactly as HTTP learns are (guards, shadows, freezes, the dashboard's
+    series); without it, through ``host.learn`` alone. ``on_learned`` is called after each
+    learned batch. The example uses a fake client
     with one batch; the tests use a real ``redis-server``.
 
     >>> import tempfile
@@ -191,8 +194,10 @@ class StreamConsumer:
         dead_stream: str | None = None,
         dead_maxlen: int = 100_000,
         on_learned: Callable[[], None] | None = None,
+        service: Any = None,
     ) -> None:
         self.client = client
+        self.service = service
         self.host = host
         self.stream = stream
         self.group = group
@@ -306,7 +311,11 @@ class StreamConsumer:
         # every entry is learned under an event id (its own, else its stream key): the host
         # skips ids it learned before, which makes a redelivery harmless
         _, rows, labels, pids, eids = zip(*items, strict=True)
-        res = self.host.learn(list(rows), list(labels), list(pids), event_ids=list(eids))
+        args = (list(rows), list(labels), list(pids), list(eids))
+        if self.service is not None:  # the service's one learn: guards, shadows, dashboard
+            res = self.service.learn(self.host.name, *args)
+        else:
+            res = self.host.learn(*args[:3], event_ids=args[3])
         self.stats.learned += res.learned
         self.stats.duplicates += len(res.already_learned)
 

@@ -9,7 +9,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
-from tidal.service.host import ModelHost
+from tidal.service.host import LearnResult, ModelHost
 from tidal.service.lock import DataFolderLock
 from tidal.service.recorder import Recorder
 from tidal.service.shadow import ShadowSet
@@ -179,6 +179,61 @@ class Service:
                 raise ConfigError(f"model {name!r}: guards: {e}") from e
             # restores the guard's state from the model's snapshot (and the log after it)
             self.hosts[name].attach_guard(guard)
+
+    def learn(
+        self,
+        name: str,
+        rows: list[Any] | None,
+        labels: list[Any],
+        prediction_ids: list[str | None] | None = None,
+        event_ids: list[str | None] | None = None,
+    ) -> LearnResult:
+        """Learn into model ``name``: the one way in for every route (HTTP, the fast path,
+        the Redis consumer). :meth:`ModelHost.learn` (guards, idempotency, the log), then what
+        follows a learn: the snapshot trigger, metrics, the dashboard's series, a guard
+        burst's freeze, shadow scoring and the rolling-metric freeze. Raises what the host
+        raises (a KeyError for an unknown model)."""
+        from tidal.service.shadow import freeze
+
+        h = self.hosts[name]
+        n = len(labels)
+        res = h.learn(
+            rows, labels, prediction_ids, event_ids=event_ids, probe=self.recorder.score_rows
+        )
+        self.learned(h)
+        self.metrics.learn_events.labels(model=name).inc(res.learned)
+        self.recorder.count(name, "learn", res.learned)
+        if res.probe is not None:
+            self.recorder.score(name, *res.probe)
+        for rule in res.guard_rules:  # guard events on the dashboard's timeline
+            self.recorder.mark(name, "guard", rule)
+        if h.guard is not None and h.guard.learning_paused and h.frozen is None:
+            rules = ", ".join(h.guard.paused_rules())
+            freeze(
+                self,
+                h,
+                0.0,
+                0.0,
+                reason=f"frozen: guard burst ({rules}): learning paused",
+                details={"guard": "burst", "rules": h.guard.paused_rules()},
+            )
+        done = set(res.already_learned)  # a retried label is scored and learned once
+        done.update(i for i, v in enumerate(res.verdicts or ()) if v["verdict"] == "quarantined")
+        kept = [i for i in range(n) if i not in done]
+        pids = prediction_ids if prediction_ids is not None else [None] * n
+        x = rows if rows is not None else [None] * n
+        l_pids = [pids[i] for i in kept]
+        l_labels = [labels[i] for i in kept]
+        self.shadows.score(name, l_pids, l_labels, [x[i] for i in kept])
+        floor = self.config.freeze_floor
+        watch = self.shadows.watch(name, h.model) if floor > 0 and res.learned else None
+        if watch is not None and watch.metric == "accuracy":
+            watch.score(l_pids, l_labels)
+            value, count = watch.value, watch.info()["window_events"]
+            if value is not None and count >= self.config.freeze_min_events and value < floor:
+                if h.frozen is None:
+                    freeze(self, h, value, floor)
+        return res
 
     def learned(self, host: ModelHost) -> None:
         """Tell the snapshot thread that ``host`` learned (it snapshots every N events)."""

@@ -88,6 +88,9 @@ class RollbackRequest(_Body):
     """
 
     to_version: int | None = Field(None, ge=1, description="default: the previous production")
+    force: bool = Field(
+        False, description="roll back to a version that never passed the gate (needs why)"
+    )
 
 
 def _evidence(body: PromoteRequest, policy: GatePolicy) -> Evidence | None:
@@ -235,7 +238,12 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
         """Put an earlier version back in production now (default: the previous one) and
         load it into the running model."""
         v = call(
-            service.registry.rollback, name, body.to_version, by=actor(request, body), why=body.why
+            service.registry.rollback,
+            name,
+            body.to_version,
+            by=actor(request, body),
+            why=body.why or "",
+            force=body.force,
         )
         service.install(name, v.version)
         _sync_shadows(name)
