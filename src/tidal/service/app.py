@@ -212,15 +212,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         )
 
     def host(name: str) -> ModelHost:
-        h = svc.hosts.get(name)
-        if h is None:
-            raise ServiceError(
-                404,
-                f"unknown model {name!r}; served models: {sorted(svc.hosts)}",
-                ["path", "name"],
-                "not_found",
-            )
-        return h
+        return svc.served(name, ServiceError)
 
     def check_size(n: int, field: str) -> None:
         if n > svc.config.max_rows:

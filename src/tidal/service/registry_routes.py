@@ -156,14 +156,7 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
     @router.post("/models/{name}/versions", response_model=ModelVersion, status_code=201)
     def register(body: RegisterRequest, request: Request, name: str = name_p) -> Any:
         """Snapshot the running model's ``state_dict`` into the registry as a candidate."""
-        host = service.hosts.get(name)
-        if host is None:
-            raise error(
-                404,
-                f"model {name!r} is not served here; served: {sorted(service.hosts)}",
-                ["path", "name"],
-                "not_found",
-            )
+        host = service.served(name, error)
         seq, state = host.state_at()
         parent = body.parent_version
         if parent is None and host.version is not None:

@@ -180,6 +180,15 @@ class Service:
             # restores the guard's state from the model's snapshot (and the log after it)
             self.hosts[name].attach_guard(guard)
 
+    def served(self, name: str, error: Any) -> ModelHost:
+        """The host of model ``name``; raises ``error(404, message, loc, kind)`` (the app's
+        error class) for a model not served here."""
+        h = self.hosts.get(name)
+        if h is None:
+            msg = f"unknown model {name!r}; served models: {sorted(self.hosts)}"
+            raise error(404, msg, ["path", "name"], "not_found")
+        return h
+
     def learn(
         self,
         name: str,
