@@ -149,3 +149,21 @@ def test_actor_is_the_token_when_auth_is_on(tmp_path, capsys):
         r = c.post("/v1/models/m/versions", headers=h, json={"by": "someone-else"})
         assert r.json()["created_by"] == "token:admin"
         assert c.post("/v1/models/m/versions", json={}).status_code == 401
+
+
+def test_non_finite_metrics_are_refused_and_stored_ones_break_no_route(client):
+    _learn(client, 0, 20)
+    nan = b'{"by": "x", "metrics": {"acc": NaN, "per_class": [1.0, Infinity]}}'
+    r = client.post(
+        "/v1/models/m/versions", content=nan, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and "metrics.acc is not a finite number" in r.text
+    # a row written before the check (or by hand): every route that shows it still answers
+    assert client.post("/v1/models/m/versions", json={"metrics": {"acc": 0.5}}).status_code == 201
+    reg = client.app.state.service.registry
+    with reg.engine.begin() as c:
+        c.exec_driver_sql("UPDATE model_versions SET metrics = '{\"acc\": NaN}'")
+    for url in ("/v1/models/m/versions", "/v1/models/m/versions/1", "/v1/dashboard/state"):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.text)
+    assert client.get("/v1/models/m/versions/1").json()["metrics"] == {"acc": None}

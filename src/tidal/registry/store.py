@@ -87,6 +87,39 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first non-finite number in a JSON-like value, or None.
+
+    >>> non_finite({"acc": 0.9, "per_class": [1.0, float("nan")]}, "metrics")
+    'metrics.per_class[1]'
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub, v in items:
+        found = non_finite(v, sub)
+        if found is not None:
+            return found
+    return None
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite number as None (rows stored before they were refused
+    must not break a JSON answer)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -130,6 +163,9 @@ class ModelVersion:
                 "created_at": _utc(m["created_at"]),
                 "promoted_at": _utc(m["promoted_at"]),
                 "approved_at": _utc(m["approved_at"]),
+                "metrics": _json_safe(m["metrics"]),
+                "params": _json_safe(m["params"]),
+                "data_range": _json_safe(m["data_range"]),
             }
         )
 
@@ -336,6 +372,9 @@ class Registry:
         """Store a new candidate version of ``name`` from a learner or its ``state_dict``."""
         if kind not in KINDS:
             raise RegistryError(f"kind == {kind!r}, must be one of {list(KINDS)}")
+        bad = non_finite(metrics or {}, "metrics")
+        if bad is not None:
+            raise RegistryError(f"{bad} is not a finite number: metrics must be finite")
         state = model if isinstance(model, dict) else model.state_dict()
         if not isinstance(state, dict) or state.get("format") != "tidal.state":
             raise RegistryError(

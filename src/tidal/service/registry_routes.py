@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tidal.registry.gate import METRICS, Evidence, GatePolicy
 from tidal.registry.store import (
@@ -24,6 +24,7 @@ from tidal.registry.store import (
     RegistryError,
     StageError,
     VersionNotFound,
+    non_finite,
 )
 
 __all__ = ["registry_router"]
@@ -48,8 +49,16 @@ class RegisterRequest(_Body):
 
     kind: str = Field("online", pattern="^(" + "|".join(KINDS) + ")$")
     data_range: Any = Field(None, description="what it learned from (default: log positions)")
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict, description="finite numbers only")
     parent_version: int | None = Field(None, ge=1, description="default: the served version")
+
+    @field_validator("metrics")
+    @classmethod
+    def _finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        bad = non_finite(v, "metrics")
+        if bad is not None:
+            raise ValueError(f"{bad} is not a finite number (NaN and infinities are refused)")
+        return v
 
 
 class ScoredEvents(BaseModel):
