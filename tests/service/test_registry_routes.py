@@ -3,7 +3,7 @@ from fastapi.testclient import TestClient
 
 from tidal.service import ServiceConfig, create_app
 
-from .helpers import assert_state_equal, make_stream
+from .helpers import admin_token, assert_state_equal, make_stream
 
 ROWS, LABELS = make_stream(60)
 
@@ -142,7 +142,7 @@ def test_rollback_serves_the_old_state_and_survives_a_restart(tmp_path):
 
 def test_actor_is_the_token_when_auth_is_on(tmp_path, capsys):
     app = create_app(_cfg(tmp_path, auth=True))
-    admin = next(w for w in capsys.readouterr().err.split() if w.startswith("tidal_"))
+    admin = admin_token(tmp_path)
     with TestClient(app) as c:
         h = {"Authorization": f"Bearer {admin}"}
         c.post("/v1/models/m/learn", headers=h, json={"features": ROWS[0], "label": LABELS[0]})

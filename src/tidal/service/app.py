@@ -165,7 +165,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         from tidal.service.auth import announce_first_token, auth_dependency
 
         try:
-            announce_first_token(svc.registry.tokens)
+            announce_first_token(svc.registry.tokens, svc.config.data)
         except BaseException:
             svc.close()
             raise
