@@ -211,7 +211,7 @@ class TokenStore:
                 "admin",
                 "admin",
                 by="first-start",
-                why="first admin token, written to the data folder (admin-token, 0600) at first start",
+                why="first admin token, written to <data>/admin-token (0600) at first start",
             )
         except TokenError:  # another process bootstrapped at the same moment
             return None
