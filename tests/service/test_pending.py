@@ -52,3 +52,22 @@ def test_the_journal_keeps_the_retention_bound(tmp_path):
     svc = _svc(tmp_path, pending_ttl=1e-9)  # every journaled prediction is past its age now
     assert svc.hosts["m"].info()["pending_predictions"] == 0
     svc.close()
+
+
+def test_the_data_folder_is_private(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir(mode=0o755)
+    (data / "notes.txt").write_text("x")
+    (data / "notes.txt").chmod(0o644)
+    svc = Service(ServiceConfig(data=data, models={"m": "lr"}, db=""))
+    h = svc.hosts["m"]
+    h.learn(ROWS[:5], LABELS[:5])
+    h.predict(ROWS[5:7])
+    _ = svc.registry
+    svc.close()
+    assert data.stat().st_mode & 0o777 == 0o700
+    files = [p for p in data.rglob("*") if p.is_file()]
+    kinds = {p.suffix for p in files}
+    assert {".wal", ".npz", ".jsonl", ".sqlite", ".txt"} <= kinds
+    loose = {str(p.relative_to(data)): oct(p.stat().st_mode & 0o777) for p in files}
+    assert all(mode == "0o600" for mode in loose.values()), loose

@@ -442,6 +442,7 @@ def run(config: ServiceConfig) -> None:
             "the process that learns must own the model's log and state; run more replicas "
             "for predictions behind a load balancer instead"
         )
+    os.umask(0o077)  # the data folder's files (rows, token hashes) are the owner's alone
     app = create_app(config)  # fails now (lock held, bad model) before uvicorn binds the port
     # the ~200,000 objects of the imports and the recovered models live as long as the process:
     # out of the collector's sight, a full collection scans only what serving made since,

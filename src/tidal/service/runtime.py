@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
 from tidal.service.host import LearnResult, ModelHost
-from tidal.service.lock import DataFolderLock
+from tidal.service.lock import DataFolderLock, make_private
 from tidal.service.recorder import Recorder
 from tidal.service.shadow import ShadowSet
 
@@ -280,6 +280,8 @@ class Service:
                     last_n=cfg.gate_last_n,
                 )
                 reg = Registry(url, policy=policy)
+                if not cfg.db:  # token hashes and audit: the owner's alone (umask or not)
+                    make_private(cfg.data)
                 stale = []
                 for name, host in self.hosts.items():
                     prod = reg.production(name)

@@ -99,6 +99,7 @@ class SnapshotStore:
         try:
             save_state(payload, tmp)
             sealed = seal(tmp.read_bytes())
+            tmp.chmod(0o600)
             with open(tmp, "wb") as fh:
                 fh.write(sealed)
                 fh.flush()

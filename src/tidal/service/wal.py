@@ -247,7 +247,7 @@ class WriteAheadLog:
 
     def _roll(self, first_seq: int) -> None:
         seg = self.path / f"{first_seq:020d}{_SUFFIX}"
-        seg.touch()
+        seg.touch(mode=0o600)
         _fsync_dir(self.path)
         self._write_head(first_seq)
         with self._cond:  # compact() replaces the list concurrently
