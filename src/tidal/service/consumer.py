@@ -33,12 +33,14 @@ Guarantees:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -145,6 +147,21 @@ class ConsumerStats:
     batches: int = 0
 
 
+def default_consumer_name(host: ModelHost) -> str:
+    """``<hostname>-<model>-<hash of the data folder>``: the same after a restart, so the entries
+    a killed consumer had in hand are its own pending entries again at once (not after the
+    claim timeout, out of order), and unique among live consumers (one process per folder).
+
+    >>> import tempfile
+    >>> from types import SimpleNamespace
+    >>> h = SimpleNamespace(name="m", data=tempfile.gettempdir())
+    >>> default_consumer_name(h) == default_consumer_name(h)
+    True
+    """
+    folder = str(os.path.realpath(host.data)).encode()
+    return f"{socket.gethostname()}-{host.name}-{hashlib.sha256(folder).hexdigest()[:8]}"
+
+
 class StreamConsumer:
     """Reads ``stream`` as ``consumer`` of ``group`` and learns every entry into ``host``.
 
@@ -201,7 +218,7 @@ class StreamConsumer:
         self.host = host
         self.stream = stream
         self.group = group
-        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.consumer = consumer or default_consumer_name(host)
         self.batch = int(batch)
         self.block_ms = int(block_ms)
         self.min_idle_ms = int(min_idle_ms)
@@ -226,12 +243,13 @@ class StreamConsumer:
             if "BUSYGROUP" not in str(e):
                 raise
 
-    def _reclaim(self) -> list[Entry]:
+    def _reclaim(self, min_idle_ms: int | None = None) -> list[Entry]:
         self._last_claim = time.monotonic()
+        idle = self.min_idle_ms if min_idle_ms is None else min_idle_ms
         cursor, out = "0-0", []
         while True:
             reply = self.client.xautoclaim(
-                self.stream, self.group, self.consumer, self.min_idle_ms, cursor, count=self.batch
+                self.stream, self.group, self.consumer, idle, cursor, count=self.batch
             )
             cursor, entries = reply[0], [e for e in reply[1] if e[1] is not None]
             out.extend(entries)
@@ -281,6 +299,10 @@ class StreamConsumer:
                 dead.append((entry_id, fields, str(e)))
                 continue
             good.append((entry_id, row, label, pid, eid or self._key(entry_id)))
+        for k in reversed(self._odd_features(good)):
+            entry_id, row = good[k][0], good[k][1]
+            dead.append((entry_id, dict(entries)[entry_id], self._odd_reason(row, good)))
+            del good[k]
         fields_of = dict(entries)
         done: list[Any] = []
         while good:
@@ -306,6 +328,29 @@ class StreamConsumer:
         if done and self.on_learned is not None:
             self.on_learned()
         self._finish(done, dead)
+
+    def _odd_features(self, good: list[tuple[Any, dict | None, Any, str | None, str]]) -> list[int]:
+        """Entries whose features differ from the others', while the model has no feature set
+        yet (not fitted, no schema): the set most entries of this read share wins, the first
+        of them on a tie, so one bad entry never decides what every later one must have."""
+        host = self.host
+        if host.guard is not None or host.model.is_fitted:
+            return []  # the schema or the fitted model judges each row itself
+        sets = [frozenset(g[1]) if g[1] is not None else None for g in good]
+        counts = Counter(s for s in sets if s is not None)
+        if len(counts) < 2:
+            return []
+        top = max(counts.values())
+        self._features = next(s for s in sets if s is not None and counts[s] == top)
+        return [k for k, s in enumerate(sets) if s is not None and s != self._features]
+
+    def _odd_reason(self, row: Any, good: list) -> str:
+        want, got = self._features, frozenset(row)
+        return (
+            f"features {sorted(got)} differ from the {sorted(want)} of the other entries of "
+            f"this read (missing {sorted(want - got)}, extra {sorted(got - want)}); the model "
+            "has no feature set yet, so the entries most of a read share set it"
+        )
 
     def _learn(self, items: list[tuple[Any, dict | None, Any, str | None, str]]) -> None:
         # every entry is learned under an event id (its own, else its stream key): the host
@@ -344,13 +389,16 @@ class StreamConsumer:
         return len(entries)
 
     def run(self, until_idle: bool = False) -> ConsumerStats:
-        """Poll until :meth:`stop` (or SIGTERM via the CLI), or, with ``until_idle``, until a
-        round finds nothing to reclaim and nothing new. Returns the stats."""
+        """Poll until :meth:`stop` (or SIGTERM via the CLI), or, with ``until_idle``, until
+        nothing is new and nothing is pending in the group: entries other consumers hold are
+        reclaimed however briefly they were idle (a drain: a redelivered entry is skipped by
+        its event id) before it returns. Returns the stats."""
         self.ensure_group()
         while not self._stop.is_set():
             if self.poll() == 0 and until_idle and self._own_pending_done:
-                self._last_claim = -math.inf  # one last reclaim before calling it idle
-                if self.poll() == 0:
+                drained = self._reclaim(min_idle_ms=0)
+                self.process(drained)
+                if not drained and self.poll() == 0:
                     break
         return self.stats
 
