@@ -71,3 +71,34 @@ def test_the_data_folder_is_private(tmp_path):
     assert {".wal", ".npz", ".jsonl", ".sqlite", ".txt"} <= kinds
     loose = {str(p.relative_to(data)): oct(p.stat().st_mode & 0o777) for p in files}
     assert all(mode == "0o600" for mode in loose.values()), loose
+
+
+def test_ready_only_after_a_probe_learn_and_predict_that_change_nothing(tmp_path, monkeypatch):
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from tidal.service import create_app
+    from tidal.service.host import ModelHost
+
+    svc = _svc(tmp_path)
+    svc.hosts["m"].learn(ROWS[:10], LABELS[:10])
+    svc.close()
+    gate, calls, real = threading.Event(), [], ModelHost.warm_up
+
+    def held(self):
+        before = (self.applied_seq, self.state_dict())
+        gate.wait(30)
+        real(self)
+        calls.append(self.name)
+        assert self.applied_seq == before[0]
+        assert_state_equal(self.state_dict(), before[1])  # the probe learned on a copy
+
+    monkeypatch.setattr(ModelHost, "warm_up", held)
+    with TestClient(create_app(ServiceConfig(data=tmp_path, models={"m": "lr"}))) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 503 and "warming up" in r.text
+        gate.set()
+        c.app.state.service.warmed.wait(30)
+        assert c.get("/readyz").status_code == 200 and calls == ["m"]
+        assert c.get("/v1/models/m").json()["version"]["seq"] == 10

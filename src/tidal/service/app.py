@@ -401,11 +401,16 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
 
     @app.get("/readyz", response_class=PlainTextResponse, tags=["ops"])
     def readyz() -> Response:
-        """Every model is recovered and can learn."""
+        """Every model is recovered, ran a probe learn and predict (kernels loaded), and can
+        learn."""
         if svc.ready:
             return PlainTextResponse("ready")
         broken = {n: h.broken for n, h in svc.hosts.items() if h.broken}
-        return PlainTextResponse(f"not ready: {broken or 'shutting down'}", status_code=503)
+        if not broken and not svc.warmed.is_set():
+            why = "warming up (a probe learn and predict per model: kernels loading)"
+        else:
+            why = str(broken or "shutting down")
+        return PlainTextResponse(f"not ready: {why}", status_code=503)
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def prometheus() -> Response:

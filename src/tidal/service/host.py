@@ -509,6 +509,28 @@ class ModelHost:
             return None
         return [_plain(p) for p in pred], y[:n]
 
+    def warm_up(self) -> None:
+        """Run one learn and one predict on a probe row with a copy of the model, so compiled
+        kernels are loaded before the service says it is ready; the model, its log and its
+        version are not touched. The probe row is a zero for every feature the model knows (a
+        kept prediction's row if zeros do not fit, e.g. a categorical feature)."""
+        with self._lock:
+            state = copy.deepcopy(self.model.state_dict())
+            m = self.model
+            feats = list(m.feature_names_in_) if m.is_fitted else ["x"]
+            classes = [_plain(c) for c in getattr(m, "classes_", [])] if m.is_fitted else []
+            kept = self._pending.newest_row()
+        label = classes[0] if classes else (0 if isinstance(m, Classifier) else 0.0)
+        probes = [{f: 0.0 for f in feats}] + ([kept] if kept is not None else [])
+        for row in probes:
+            twin = learner_from_state(state)
+            try:
+                twin.learn_many([row], [label])
+                twin.predict_many([row])
+                return
+            except InputError:
+                continue
+
     # ------------------------------------------------------------------ freezing
     def freeze(self, reason: str, by: str = "tidal", details: dict[str, Any] | None = None) -> None:
         """Pause learning (a learn raises :class:`FrozenError`) until :meth:`unfreeze`.

@@ -79,6 +79,11 @@ class PendingPredictions:
         """``(row, monotonic time kept)`` or None (never kept, evicted, or labelled)."""
         return self._mem.get(pid)
 
+    def newest_row(self) -> Any:
+        """The row of the newest prediction kept (None if none)."""
+        entry = next(reversed(self._mem.values()), None)
+        return entry[0] if entry is not None else None
+
     def pop(self, pid: str) -> None:
         self._mem.pop(pid, None)
 

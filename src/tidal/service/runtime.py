@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from tidal.service.recorder import Recorder
 from tidal.service.shadow import ShadowSet
 
 __all__ = ["Metrics", "Service"]
+
+log = logging.getLogger("tidal.service")
 
 # a served single-row predict takes a few hundred microseconds: the first buckets resolve it
 _LATENCY_BUCKETS = (
@@ -152,6 +155,17 @@ class Service:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._snapshot_loop, name="tidal-snap", daemon=True)
         self._thread.start()
+        #: set once every model ran a probe learn and predict (kernels loaded): /readyz waits
+        self.warmed = threading.Event()
+        threading.Thread(target=self._warm_up, name="tidal-warm", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        for name, host in self.hosts.items():
+            try:
+                host.warm_up()
+            except Exception as e:  # noqa: BLE001 (readiness must not hang on a probe)
+                log.warning("model %r: warm-up probe failed (%s); serving it anyway", name, e)
+        self.warmed.set()
 
     def _guard_models(self) -> None:
         """Put a guard (and a feature-drift monitor) in front of each guarded model."""
@@ -322,7 +336,12 @@ class Service:
 
     @property
     def ready(self) -> bool:
-        return not self._stop.is_set() and all(h.broken is None for h in self.hosts.values())
+        """Recovered, warmed up (see :meth:`ModelHost.warm_up`), not stopping, nothing broken."""
+        return (
+            self.warmed.is_set()
+            and not self._stop.is_set()
+            and all(h.broken is None for h in self.hosts.values())
+        )
 
     def close(self) -> None:
         """Stop snapshotting, flush every log, snapshot every model, release the folder."""
