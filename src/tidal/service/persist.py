@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from tidal.service.recovery import (
     plan_recovery,
     set_aside_damaged_snapshots,
 )
-from tidal.service.wal import _fsync_dir
+from tidal.service.wal import _fsync_dir, write_atomic
 
 __all__: list[str] = []
 
@@ -139,16 +138,7 @@ class _Persisted:
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
             _fsync_dir(path.parent.parent)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(record, fh, default=str)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
+        write_atomic(path, json.dumps(record, default=str).encode())
         self.freeze_record = record
         self.frozen = reason
 

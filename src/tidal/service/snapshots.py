@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tidal.base import StateError, read_state, save_state
-from tidal.service.wal import _fsync_dir
+from tidal.service.wal import write_atomic
 
 __all__ = ["Snapshot", "SnapshotStore"]
 
@@ -99,15 +99,9 @@ class SnapshotStore:
         try:
             save_state(payload, tmp)
             sealed = seal(tmp.read_bytes())
-            tmp.chmod(0o600)
-            with open(tmp, "wb") as fh:
-                fh.write(sealed)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.folder)
+        write_atomic(final, sealed)
         return final
 
     def read(self, path: Path, seq: int) -> Snapshot:

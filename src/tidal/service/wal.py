@@ -50,6 +50,22 @@ class WalError(OSError):
     """
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (mode 0600) so that a crash leaves the old file or the new
+    one, never half of one: a temporary file, fsynced, renamed, the folder fsynced."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -256,13 +272,7 @@ class WriteAheadLog:
     def _write_head(self, first_seq: int) -> None:
         """Name the newest segment in ``HEAD`` (atomically): a deleted last segment leaves no
         other trace, and must not pass for a log that simply ends earlier."""
-        tmp = self.path / "HEAD.tmp"
-        with open(tmp, "w") as fh:
-            fh.write(f"{first_seq}\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path / "HEAD")
-        _fsync_dir(self.path)
+        write_atomic(self.path / "HEAD", f"{first_seq}\n".encode())
 
     # ------------------------------------------------------------------ compaction
     def compact(self, covered_seq: int) -> int:
