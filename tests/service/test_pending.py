@@ -102,3 +102,24 @@ def test_ready_only_after_a_probe_learn_and_predict_that_change_nothing(tmp_path
         c.app.state.service.warmed.wait(30)
         assert c.get("/readyz").status_code == 200 and calls == ["m"]
         assert c.get("/v1/models/m").json()["version"]["seq"] == 10
+
+
+def test_shadow_outputs_survive_a_crash_and_are_scored_after_it(tmp_path):
+    def svc():
+        cfg = ServiceConfig(data=tmp_path, models={"m": "lr"}, shadows={"m": {"c": "pa"}})
+        return Service(cfg)
+
+    s = svc()
+    h = s.hosts["m"]
+    h.learn(ROWS[:20], LABELS[:20])
+    s.shadows.score("m", [None] * 20, LABELS[:20], ROWS[:20])  # the challenger learns too
+    ids = h.predict(ROWS[20:30]).prediction_ids
+    s.shadows.observe("m", ids, ROWS[20:30])
+    kept = dict(s.shadows.of("m")["c"]._pending)
+    crash(s)
+    s = svc()
+    c = s.shadows.of("m")["c"]
+    assert {k: v[1] for k, v in c._pending.items()} == {k: v[1] for k, v in kept.items()}
+    s.learn("m", None, LABELS[20:30], ids)
+    assert c.scored == 10  # every label after the restart met its shadow prediction
+    s.close()

@@ -79,6 +79,10 @@ class PendingPredictions:
         """``(row, monotonic time kept)`` or None (never kept, evicted, or labelled)."""
         return self._mem.get(pid)
 
+    def items(self) -> list[tuple[str, tuple[Any, float]]]:
+        """``(id, (row, monotonic time))`` of every id kept, oldest first."""
+        return list(self._mem.items())
+
     def newest_row(self) -> Any:
         """The row of the newest prediction kept (None if none)."""
         entry = next(reversed(self._mem.values()), None)

@@ -142,6 +142,7 @@ class Service:
                 lost = "; ".join(repair["lost"])
                 name = repair["model"]
                 self.registry.note("tidal", "accept_loss", lost, name=name, details=repair)
+            self._restore_shadow_outputs()  # after the registry's shadows joined
         except BaseException:
             if getattr(self, "_registry", None) is not None:
                 self._registry.close()
@@ -166,6 +167,20 @@ class Service:
             except Exception as e:  # noqa: BLE001 (readiness must not hang on a probe)
                 log.warning("model %r: warm-up probe failed (%s); serving it anyway", name, e)
         self.warmed.set()
+
+    def _restore_shadow_outputs(self) -> None:
+        """Open each model's journal of shadow outputs and give the shadows theirs back."""
+        from tidal.service.pending import PendingPredictions
+
+        cfg = self.config
+        for name, h in self.hosts.items():
+            journal = PendingPredictions(
+                Path(cfg.data) / "pending" / f"{name}.shadows",
+                max_items=cfg.pending_max,
+                ttl=cfg.pending_ttl,
+                skip=lambda pid, h=h: pid in h._learned,
+            )
+            self.shadows.restore(name, journal, lambda pid, h=h: (h._pending.get(pid) or [None])[0])
 
     def _guard_models(self) -> None:
         """Put a guard (and a feature-drift monitor) in front of each guarded model."""
@@ -352,6 +367,8 @@ class Service:
         self._thread.join()
         for host in self.hosts.values():
             host.close(snapshot=True)
+        for journal in self.shadows.journals.values():
+            journal.close()
         if self._registry is not None:
             self._registry.close()
         if self.quarantine is not None:
