@@ -191,6 +191,65 @@ def test_sigkill_between_log_and_ack_learns_every_entry_once(r: Any, redis_port:
         svc.close()
 
 
+_CONSUMER_PROCESS = """
+import sys
+import redis
+from tidal.service import Service, ServiceConfig
+from tidal.service.consumer import StreamConsumer
+
+port, data, batch = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+svc = Service(ServiceConfig(data=data, models={"m": "lr"}))
+said = []
+
+def learning():
+    if not said:
+        said.append(print("learning", flush=True))
+
+c = StreamConsumer(redis.Redis(port=port), svc.hosts["m"], "ev", "g", batch=batch,
+                   block_ms=100, service=svc, on_learned=learning)  # the default name
+c.run(until_idle=True)
+print("idle", flush=True)
+svc.close()
+"""
+
+
+def test_sigkill_ten_times_learns_every_entry_once_in_order(r: Any, redis_port: int, tmp_path):
+    rows, labels = make_stream(4000, seed=12)
+    pipe = r.pipeline()
+    for i, (row, y) in enumerate(zip(rows, labels, strict=True)):
+        fields = {"x": json.dumps(row), "y": json.dumps(y), "event_id": f"ev-{i}"}
+        pipe.xadd("ev", fields)
+        if i % 97 == 0:  # the producer retried: the same event id twice in the stream
+            pipe.xadd("ev", fields)
+    pipe.execute()
+    data, rng, kills = tmp_path / "data", __import__("random").Random(7), 0
+    while kills < 10:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CONSUMER_PROCESS, str(redis_port), str(data), "5"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        said = proc.stdout.readline().strip()
+        if said != "learning":  # drained before a kill could fall: fewer kills than asked
+            proc.wait(30)
+            break
+        time.sleep(rng.uniform(0.0, 0.15))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        kills += 1
+    svc = Service(ServiceConfig(data=data, models={"m": "lr"}))
+    try:
+        host = svc.hosts["m"]
+        assert kills == 10 and 0 < host.applied_seq < 4000  # kills fell while it learned
+        c = StreamConsumer(r, host, "ev", "g", batch=25, service=svc)
+        c.run(until_idle=True)
+        assert _pending(r, "ev", "g") == 0 and host.applied_seq == 4000
+        assert_state_equal(host.state_dict(), _reference(rows, labels))  # in stream order
+    finally:
+        svc.close()
+
+
 # ---------------------------------------------------------------------- dead letters
 def test_bad_entries_are_acknowledged_and_dead_lettered(r: Any, tmp_path) -> None:
     rows, labels = make_stream(40, seed=5)

@@ -157,6 +157,11 @@ class ServiceConfig:
         for name in self.shadows:
             if name not in self.models:
                 raise ConfigError(f"shadows: {name!r} is not a served model: {sorted(self.models)}")
+        if self.snapshots_kept < 2:
+            raise ConfigError(
+                f"snapshots_kept == {self.snapshots_kept}, must be >= 2: if the newest snapshot "
+                "is damaged, the one before it and the log recover the model"
+            )
         for key in (
             "port",
             "snapshot_every",
