@@ -138,3 +138,15 @@ def test_cli_create_list_rotate_revoke(tmp_path):
         )
     assert run("revoke", "nobody").exit_code == 2
     assert "no token named 'nobody'" in run("revoke", "nobody").output
+
+
+def test_failed_token_checks_are_rate_limited_per_client(app_and_admin):
+    c, admin = app_and_admin
+    real_id = admin.split("_")[1]
+    wrong = _auth(f"tidal_{real_id}_{'x' * 43}")  # a real token id, a wrong secret
+    codes = [c.get("/v1/models", headers=wrong).status_code for _ in range(20)]
+    assert codes == [401] * 20
+    r = c.get("/v1/models", headers=wrong)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    # until the window passes, this client is refused before any check, good token or not
+    assert c.get("/v1/models", headers=_auth(admin)).status_code == 429

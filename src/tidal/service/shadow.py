@@ -42,7 +42,8 @@ class Shadow:
     >>> from tidal.dummy import RunningMeanRegressor
     >>> m = RunningMeanRegressor().learn_many([{"x": 0.0}, {"x": 0.0}], [1.0, 3.0])
     >>> s = Shadow("c", m, max_pending=10, window=10)
-    >>> s.observe(["p1", "p2"], [{"x": 1.0}, {"x": 2.0}])
+    >>> s.observe(["p1", "p2"], [{"x": 1.0}, {"x": 2.0}])  # its predictions
+    [2.0, 2.0]
     >>> s.score(["p1", "p2", "p3"], [1.0, 4.0, 0.0])  # p3: never predicted, ignored
     2
     >>> s.metric, s.value
