@@ -163,3 +163,25 @@ def test_non_json_event_is_refused_before_numbering(tmp_path):
     assert log.last_seq == 0
     log.close()
     assert os.path.getsize(log.segments[-1]) == 0
+
+
+def test_a_log_of_the_older_format_is_read_and_continued_in_a_new_segment(tmp_path):
+    import json
+    import struct
+    import zlib
+
+    def v1(first, events):  # u32 length | u32 crc32 | u64 first_seq | u32 count | payload
+        payload = json.dumps(events, separators=(",", ":")).encode()
+        crc = zlib.crc32(payload, zlib.crc32(struct.pack("<QI", first, len(events))))
+        return struct.pack("<IIQI", len(payload), crc, first, len(events)) + payload
+
+    seg = tmp_path / f"{1:020d}.wal"
+    seg.write_bytes(v1(1, [{"i": 1}, {"i": 2}]) + v1(3, [{"i": 3}]))
+    log = WriteAheadLog(tmp_path)
+    assert [s for s, _ in _events(log)] == [1, 2, 3]
+    assert log.append_many([{"i": 4}]) == 4
+    log.close()
+    log = WriteAheadLog(tmp_path)  # the new record did not go after the old ones
+    assert _events(log) == [(1, {"i": 1}), (2, {"i": 2}), (3, {"i": 3}), (4, {"i": 4})]
+    assert len(log.segments) == 2
+    log.close()

@@ -151,7 +151,8 @@ class WriteAheadLog:
                 with open(segments[-1], "r+b") as fh:
                     fh.truncate(torn.start)
                     os.fsync(fh.fileno())
-            self._damaged_tail = any(not d.torn for d in last.damage)
+            # format-1 records are never followed by format-2 ones in one file: a new segment
+            self._damaged_tail = last.v1 or any(not d.torn for d in last.damage)
         return segments
 
     def replay(self, after: int = 0) -> Iterator[tuple[int, Any]]:
