@@ -106,3 +106,16 @@ def test_http_retry_contract_on_the_fast_path_and_the_route(tmp_path, fast, monk
         assert_state_equal(h.state_dict(), reference.state_dict())
         bad = c.post("/v1/models/m/learn", json={**_items(7, 8)[0], "event_id": "a b"})
         assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "event_id"
+
+
+def test_an_older_consumer_s_entry_keys_are_its_event_ids_now(tmp_path):
+    from tidal.service.wal import WriteAheadLog
+
+    # before event ids, the consumer logged its entry key as a prediction id
+    log = WriteAheadLog(tmp_path / "wal" / "m")
+    log.append_many([{"x": ROWS[0], "y": LABELS[0], "pid": "redis:ev:1-0"}])
+    log.close()
+    host = ModelHost("m", zoo.make("lr"), tmp_path)
+    again = host.learn([ROWS[0]], [LABELS[0]], event_ids=["redis:ev:1-0"])  # redelivered
+    assert again.already_learned == [0] and again.seqs == [1]
+    host.close()

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from tidal.base import Classifier, InputError, learner_from_state
-from tidal.service.ids import LearnedIds, event_key
+from tidal.service.ids import LearnedIds, event_key, legacy_key
 from tidal.service.pending import PendingPredictions
 from tidal.service.persist import _Persisted, _Recovery
 from tidal.service.snapshots import SnapshotStore
@@ -397,8 +397,8 @@ class ModelHost(_Recovery, _Persisted):
     def _remember(self, ev: dict[str, Any], seq: int) -> None:
         """Record the ids of a logged event (learned at ``seq``) as applied."""
         pid, eid = ev.get("pid"), ev.get("eid")
-        if pid is not None:
-            self._learned.put(pid, seq, ev.get("t"))
+        if pid is not None:  # (an older consumer's entry key, logged as a prediction id)
+            self._learned.put(legacy_key(pid), seq, ev.get("t"))
         if eid is not None:
             self._learned.put(event_key(eid), seq, ev.get("t"))
 

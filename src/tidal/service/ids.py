@@ -35,6 +35,16 @@ def event_key(event_id: str) -> str:
     return "e:" + event_id
 
 
+def legacy_key(key: str) -> str:
+    """A key as stored before 2026-12-07: the Redis consumer logged ``redis:<stream>:<id>`` as a
+    prediction id; it is that entry's event id now.
+
+    >>> legacy_key("redis:events:1-0"), legacy_key("3f2a")
+    ('e:redis:events:1-0', '3f2a')
+    """
+    return event_key(key) if key.startswith("redis:") else key
+
+
 class LearnedIds:
     """Keys of applied events -> ``(seq, learned at)``, the newest ``max_ids`` for ``max_age``
     seconds.
@@ -99,9 +109,9 @@ class LearnedIds:
         2026-11-26, or ``{"ids", "seqs"}`` before 2026-12-07: learned "now")."""
         now = time.time()
         if isinstance(saved, dict):
-            ids, seqs = saved["ids"], np.asarray(saved["seqs"]).tolist()
+            ids, seqs = [legacy_key(k) for k in saved["ids"]], np.asarray(saved["seqs"]).tolist()
             times = np.asarray(saved["times"]).tolist() if "times" in saved else [now] * len(ids)
             self._d.update(zip(ids, zip(seqs, times, strict=True), strict=True))
         else:
-            self._d.update((pid, (int(seq), now)) for pid, seq in saved)
+            self._d.update((legacy_key(pid), (int(seq), now)) for pid, seq in saved)
         self._trim(now)
