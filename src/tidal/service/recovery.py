@@ -10,7 +10,7 @@ was lost, and the next snapshots must not count it among the ones kept.
 
 When no starting point loses nothing, the start is refused with :class:`DataLossError`, whose
 message names each file, byte offset and range of event numbers lost. Nothing is changed on
-disk then. :func:`accept_loss` (``tidal repair``) is the one way on: it starts from the newest
+disk then. :func:`accept_loss` (``tidal serve --accept-loss``) is the one way on: it starts from the newest
 readable snapshot and the log after it up to the first gap, moves every damaged or unusable
 file aside (never deletes), and returns what it did for the audit log.
 
@@ -76,10 +76,11 @@ class DataLossError(OSError):
         lines = "\n".join(f"  {loss}" for loss in losses)
         super().__init__(
             f"model {model!r}: start refused, data is lost:\n{lines}\n"
-            "Starting would hide the gap. To accept the loss and start from what is whole, "
-            f"run `tidal repair --data {data}` (or `tidal serve --accept-loss`): damaged files "
-            f"are moved to {data / 'damaged'} (nothing is deleted) and the repair is recorded "
-            "in the audit log."
+            "Starting would hide the gap. To accept the loss and start from what is whole "
+            f"(the newest readable snapshot and the log up to the first loss), start once with "
+            f"`tidal serve --data {data} --accept-loss`: the damaged files and the log after "
+            f"the loss are moved to {data / 'damaged'} (nothing is deleted) and the loss is "
+            "recorded in the audit log."
         )
 
 
