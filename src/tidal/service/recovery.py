@@ -10,9 +10,9 @@ was lost, and the next snapshots must not count it among the ones kept.
 
 When no starting point loses nothing, the start is refused with :class:`DataLossError`, whose
 message names each file, byte offset and range of event numbers lost. Nothing is changed on
-disk then. :func:`accept_loss` (``tidal serve --accept-loss``) is the one way on: it starts from the newest
-readable snapshot and the log after it up to the first gap, moves every damaged or unusable
-file aside (never deletes), and returns what it did for the audit log.
+disk then. :func:`accept_loss` (``tidal serve --accept-loss``) is the one way on: it starts
+from the newest readable snapshot and the log after it up to the first gap, moves every
+damaged or unusable file aside (never deletes), and returns what it did for the audit log.
 
 A torn tail -- the last segment ending inside a record, the one write a crash cut short before
 its fsync -- is not a loss: that record was never acknowledged. (A truncation of the last
