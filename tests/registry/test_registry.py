@@ -170,6 +170,22 @@ def test_rollback_to_previous_and_to_any_version(reg):
         reg.rollback("nope", by="x")
 
 
+def test_rollback_to_a_version_that_never_passed_the_gate_needs_force_and_a_reason(reg):
+    for _ in range(3):
+        reg.register("m", RunningMeanRegressor(), by="x")
+    reg.promote("m", 1, by="x", evidence=GOOD)
+    reg.promote("m", 3, by="x", evidence=GOOD)
+    for kw in ({}, {"force": True}, {"why": "hotfix"}, {"force": True, "why": "  "}):
+        with pytest.raises(StageError, match="never passed the promotion gate"):
+            reg.rollback("m", to_version=2, by="oncall", **kw)
+    assert reg.production("m").version == 3
+    back = reg.rollback("m", to_version=2, by="oncall", why="v3 corrupts scores", force=True)
+    assert back.stage == "production"
+    e = [a for a in reg.audit("m") if a.action == "rollback"][-1]
+    assert (e.actor, e.reason, e.details["forced"]) == ("oncall", "v3 corrupts scores", True)
+    assert reg.rollback("m", to_version=1, by="oncall").version == 1  # passed: no force
+
+
 def test_audit_log_is_append_only(reg):
     reg.register("m", RunningMeanRegressor(), by="x")
     for stmt in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):

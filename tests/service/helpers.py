@@ -38,6 +38,13 @@ def make_stream(n: int, seed: int = 0) -> tuple[list[dict[str, float]], list[int
     return rows, [int(v) for v in y]
 
 
+def admin_token(data: Any) -> str:
+    """The first admin token, as the first start wrote it into the data folder."""
+    from pathlib import Path
+
+    return (Path(data) / "admin-token").read_text().strip()
+
+
 def crash(svc: Any) -> None:
     """Stop a :class:`tidal.service.runtime.Service` like a killed process: no snapshot, every
     acknowledged event in the log, the data folder's lock released."""

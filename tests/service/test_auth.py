@@ -7,7 +7,7 @@ from tidal.registry import Registry
 from tidal.service import SERVE_DEFAULTS, ServiceConfig, create_app, load_config
 from tidal.service.auth import announce_first_token
 
-from .helpers import make_stream
+from .helpers import admin_token, make_stream
 
 ROWS, LABELS = make_stream(10)
 LEARN = {"items": [{"features": r, "label": y} for r, y in zip(ROWS, LABELS)]}
@@ -16,8 +16,7 @@ LEARN = {"items": [{"features": r, "label": y} for r, y in zip(ROWS, LABELS)]}
 @pytest.fixture
 def app_and_admin(tmp_path, capsys):
     app = create_app(ServiceConfig(data=tmp_path, models={"m": "lr"}, auth=True))
-    err = capsys.readouterr().err
-    admin = next(w for w in err.split() if w.startswith("tidal_"))
+    admin = admin_token(tmp_path)
     with TestClient(app) as c:
         yield c, admin
 
@@ -29,10 +28,12 @@ def _auth(token):
 def test_first_start_prints_the_admin_token_once(tmp_path, capsys):
     cfg = ServiceConfig(data=tmp_path, models={"m": "mean"}, auth=True)
     with TestClient(create_app(cfg)) as c:
-        token = next(w for w in capsys.readouterr().err.split() if w.startswith("tidal_"))
+        token = admin_token(tmp_path)
+        assert token not in capsys.readouterr().err  # never printed
         assert c.get("/v1/models", headers=_auth(token)).status_code == 200
+    (tmp_path / "admin-token").unlink()
     with TestClient(create_app(cfg)):
-        assert "tidal_" not in capsys.readouterr().err
+        assert not (tmp_path / "admin-token").exists()
 
 
 def test_roles_gate_every_kind_of_route(app_and_admin):
@@ -100,9 +101,10 @@ def test_serve_defaults_turn_auth_on_and_config_can_turn_it_off(tmp_path):
     assert load_config(env={}).auth is False
     reg = Registry(tmp_path / "r.sqlite")
     buf = io.StringIO()
-    token = announce_first_token(reg.tokens, buf)
-    assert token in buf.getvalue() and reg.tokens.verify(token).role == "admin"
-    assert announce_first_token(reg.tokens, buf) is None
+    token = announce_first_token(reg.tokens, tmp_path, buf)
+    assert token not in buf.getvalue() and reg.tokens.verify(token).role == "admin"
+    assert admin_token(tmp_path) == token
+    assert announce_first_token(reg.tokens, tmp_path, buf) is None
 
 
 def test_cli_create_list_rotate_revoke(tmp_path):
@@ -136,3 +138,15 @@ def test_cli_create_list_rotate_revoke(tmp_path):
         )
     assert run("revoke", "nobody").exit_code == 2
     assert "no token named 'nobody'" in run("revoke", "nobody").output
+
+
+def test_failed_token_checks_are_rate_limited_per_client(app_and_admin):
+    c, admin = app_and_admin
+    real_id = admin.split("_")[1]
+    wrong = _auth(f"tidal_{real_id}_{'x' * 43}")  # a real token id, a wrong secret
+    codes = [c.get("/v1/models", headers=wrong).status_code for _ in range(20)]
+    assert codes == [401] * 20
+    r = c.get("/v1/models", headers=wrong)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    # until the window passes, this client is refused before any check, good token or not
+    assert c.get("/v1/models", headers=_auth(admin)).status_code == 429

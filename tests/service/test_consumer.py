@@ -19,7 +19,12 @@ import pytest
 
 from tidal import zoo
 from tidal.service import ModelHost, Service, ServiceConfig
-from tidal.service.consumer import DecodeError, StreamConsumer, decode_entry
+from tidal.service.consumer import (
+    DecodeError,
+    StreamConsumer,
+    decode_entry,
+    default_consumer_name,
+)
 
 from .helpers import assert_state_equal, make_stream
 
@@ -113,11 +118,13 @@ def test_decode_reads_both_forms() -> None:
         {"a": 1.25, "c": "red", "d": None},
         True,
         None,
+        None,
     )
     assert decode_entry({"prediction_id": "p1", "y": "2.5", "meta": "ignored"}) == (
         None,
         2.5,
         "p1",
+        None,
     )
 
 
@@ -184,6 +191,65 @@ def test_sigkill_between_log_and_ack_learns_every_entry_once(r: Any, redis_port:
         svc.close()
 
 
+_CONSUMER_PROCESS = """
+import sys
+import redis
+from tidal.service import Service, ServiceConfig
+from tidal.service.consumer import StreamConsumer
+
+port, data, batch = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+svc = Service(ServiceConfig(data=data, models={"m": "lr"}))
+said = []
+
+def learning():
+    if not said:
+        said.append(print("learning", flush=True))
+
+c = StreamConsumer(redis.Redis(port=port), svc.hosts["m"], "ev", "g", batch=batch,
+                   block_ms=100, service=svc, on_learned=learning)  # the default name
+c.run(until_idle=True)
+print("idle", flush=True)
+svc.close()
+"""
+
+
+def test_sigkill_ten_times_learns_every_entry_once_in_order(r: Any, redis_port: int, tmp_path):
+    rows, labels = make_stream(4000, seed=12)
+    pipe = r.pipeline()
+    for i, (row, y) in enumerate(zip(rows, labels, strict=True)):
+        fields = {"x": json.dumps(row), "y": json.dumps(y), "event_id": f"ev-{i}"}
+        pipe.xadd("ev", fields)
+        if i % 97 == 0:  # the producer retried: the same event id twice in the stream
+            pipe.xadd("ev", fields)
+    pipe.execute()
+    data, rng, kills = tmp_path / "data", __import__("random").Random(7), 0
+    while kills < 10:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CONSUMER_PROCESS, str(redis_port), str(data), "5"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        said = proc.stdout.readline().strip()
+        if said != "learning":  # drained before a kill could fall: fewer kills than asked
+            proc.wait(30)
+            break
+        time.sleep(rng.uniform(0.0, 0.15))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        kills += 1
+    svc = Service(ServiceConfig(data=data, models={"m": "lr"}))
+    try:
+        host = svc.hosts["m"]
+        assert kills == 10 and 0 < host.applied_seq < 4000  # kills fell while it learned
+        c = StreamConsumer(r, host, "ev", "g", batch=25, service=svc)
+        c.run(until_idle=True)
+        assert _pending(r, "ev", "g") == 0 and host.applied_seq == 4000
+        assert_state_equal(host.state_dict(), _reference(rows, labels))  # in stream order
+    finally:
+        svc.close()
+
+
 # ---------------------------------------------------------------------- dead letters
 def test_bad_entries_are_acknowledged_and_dead_lettered(r: Any, tmp_path) -> None:
     rows, labels = make_stream(40, seed=5)
@@ -216,6 +282,44 @@ def test_bad_entries_are_acknowledged_and_dead_lettered(r: Any, tmp_path) -> Non
             assert fields[b"_dead_consumer"] == b"A"
             assert {k.decode(): v.decode() for k, v in fields.items() if k[:1] != b"_"} == original
         assert_state_equal(host.state_dict(), _reference(rows[:16], labels[:16]))
+    finally:
+        host.close()
+
+
+def test_a_bad_first_entry_does_not_set_the_feature_set_of_an_unfitted_model(r, tmp_path):
+    rows, labels = make_stream(30, seed=6)
+    host = ModelHost("m", zoo.make("lr"), tmp_path)
+    try:
+        pipe = r.pipeline()
+        pipe.xadd("ev", {"x": json.dumps(rows[0] | {"z": 1.0}), "y": json.dumps(labels[0])})
+        pipe.xadd("ev", {"x": json.dumps({"a": 1.0}), "y": "1"})  # missing two features
+        ids = pipe.execute()
+        _add(r, "ev", rows[1:30], labels[1:30])
+        stats = StreamConsumer(r, host, "ev", "g", "A", batch=100).run(until_idle=True)
+        assert (stats.learned, stats.dead) == (29, 2)
+        dead = r.xrange("ev:dead")
+        assert [d[1][b"_dead_id"] for d in dead] == ids  # each blamed for itself
+        assert "extra ['z']" in dead[0][1][b"_dead_reason"].decode()
+        assert "missing ['b', 'c']" in dead[1][1][b"_dead_reason"].decode()
+        assert_state_equal(host.state_dict(), _reference(rows[1:30], labels[1:30]))
+    finally:
+        host.close()
+
+
+def test_until_idle_drains_entries_a_dead_consumer_held(r: Any, tmp_path) -> None:
+    rows, labels = make_stream(40, seed=8)
+    _add(r, "ev", rows, labels)
+    StreamConsumer(r, None, "ev", "g", "dead-one").ensure_group()  # type: ignore[arg-type]
+    r.xreadgroup("g", "dead-one", {"ev": ">"}, count=25)  # read, never acknowledged
+    host = ModelHost("m", zoo.make("lr"), tmp_path)
+    try:
+        # the default name is stable: a restarted consumer finds its own pending entries
+        c = StreamConsumer(r, host, "ev", "g", min_idle_ms=3_600_000)
+        assert c.consumer == default_consumer_name(host) and str(os.getpid()) not in c.consumer
+        stats = c.run(until_idle=True)
+        # every entry learned once (which read comes first depends on the server's idle clock)
+        assert stats.learned == 40 and _pending(r, "ev", "g") == 0
+        assert host.applied_seq == 40 and stats.reclaimed == 25
     finally:
         host.close()
 

@@ -220,7 +220,9 @@ def test_sigkill_at_random_points_loses_no_acked_event_and_counts_none_twice(tmp
     assert server.wait() in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after shutdown
     snaps = sorted((tmp_path / "data" / "snapshots" / "m").glob("*.npz"))
     assert int(snaps[-1].stem) == learned
-    assert len(list((tmp_path / "data" / "wal" / "m").glob("*.wal"))) <= 2  # compacted
+    # compacted up to the older snapshot kept (the newest may be damaged: older + log recover)
+    firsts = sorted(int(p.stem) for p in (tmp_path / "data" / "wal" / "m").glob("*.wal"))
+    assert all(f - 1 > int(snaps[0].stem) for f in firsts[1:])
     server.start()
     assert httpx.get(server.url + "/v1/models/m").json()["snapshot_seq"] == learned
     seq, state = server.state()

@@ -18,7 +18,7 @@ from tidal.linear_model import LinearRegression
 from tidal.service import ServiceConfig, create_app
 from tidal.service.host import FrozenError, ModelHost
 
-from .helpers import make_stream
+from .helpers import admin_token, make_stream
 from .test_crash import SERVICE_FLAGS, Server, Zygote
 
 LEARN, PREDICT, INFO = "/v1/models/m/learn", "/v1/models/m/predict", "/v1/models/m"
@@ -183,7 +183,7 @@ def test_promote_unfreezes_on_disk_too(tmp_path) -> None:
 def test_only_an_admin_freezes_and_the_audit_names_the_token(tmp_path, capsys) -> None:
     rows, labels = make_stream(20, seed=9)
     app = create_app(ServiceConfig(data=tmp_path, models={"m": "lr"}, auth=True))
-    admin = next(w for w in capsys.readouterr().err.split() if w.startswith("tidal_"))
+    admin = admin_token(tmp_path)
     with TestClient(app) as c:
         learner = c.app.state.service.registry.tokens.create("learn", "etl")
         as_learner = {"Authorization": f"Bearer {learner}"}

@@ -55,9 +55,10 @@ def test_snapshot_compacts_log_and_prunes_old_snapshots(tmp_path):
         _feed(host, rows[k * 50 :], labels[k * 50 :], [25, 25])
         host.snapshot()
     assert host.snapshots.seqs == [150, 200]
-    # every remaining segment but the current one holds events after the snapshot
+    # every remaining segment but the current one holds events after the older snapshot kept
+    # (the log from there on is what recovers everything if the newest one is damaged)
     firsts = [int(p.stem) for p in host.wal.segments]
-    assert all(nxt - 1 > 200 for nxt in firsts[1:]) and len(firsts) <= 2
+    assert all(nxt - 1 > 150 for nxt in firsts[1:]) and firsts[0] <= 151
     snap_state = host.snapshots.latest().model_state
     assert_state_equal(learner_from_state(snap_state).state_dict(), host.state_dict())
     host.close()

@@ -3,7 +3,7 @@ from fastapi.testclient import TestClient
 
 from tidal.service import ServiceConfig, create_app
 
-from .helpers import assert_state_equal, make_stream
+from .helpers import admin_token, assert_state_equal, make_stream
 
 ROWS, LABELS = make_stream(60)
 
@@ -142,10 +142,28 @@ def test_rollback_serves_the_old_state_and_survives_a_restart(tmp_path):
 
 def test_actor_is_the_token_when_auth_is_on(tmp_path, capsys):
     app = create_app(_cfg(tmp_path, auth=True))
-    admin = next(w for w in capsys.readouterr().err.split() if w.startswith("tidal_"))
+    admin = admin_token(tmp_path)
     with TestClient(app) as c:
         h = {"Authorization": f"Bearer {admin}"}
         c.post("/v1/models/m/learn", headers=h, json={"features": ROWS[0], "label": LABELS[0]})
         r = c.post("/v1/models/m/versions", headers=h, json={"by": "someone-else"})
         assert r.json()["created_by"] == "token:admin"
         assert c.post("/v1/models/m/versions", json={}).status_code == 401
+
+
+def test_non_finite_metrics_are_refused_and_stored_ones_break_no_route(client):
+    _learn(client, 0, 20)
+    nan = b'{"by": "x", "metrics": {"acc": NaN, "per_class": [1.0, Infinity]}}'
+    r = client.post(
+        "/v1/models/m/versions", content=nan, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and "metrics.acc is not a finite number" in r.text
+    # a row written before the check (or by hand): every route that shows it still answers
+    assert client.post("/v1/models/m/versions", json={"metrics": {"acc": 0.5}}).status_code == 201
+    reg = client.app.state.service.registry
+    with reg.engine.begin() as c:
+        c.exec_driver_sql("UPDATE model_versions SET metrics = '{\"acc\": NaN}'")
+    for url in ("/v1/models/m/versions", "/v1/models/m/versions/1", "/v1/dashboard/state"):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.text)
+    assert client.get("/v1/models/m/versions/1").json()["metrics"] == {"acc": None}

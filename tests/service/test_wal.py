@@ -3,7 +3,8 @@ import threading
 
 import pytest
 
-from tidal.service.wal import WalError, WriteAheadLog
+from tidal.service.recovery import DataLossError
+from tidal.service.wal import WriteAheadLog
 
 
 def _events(log):
@@ -74,16 +75,40 @@ def test_torn_tail_is_truncated_to_the_last_valid_record(tmp_path, cut):
     assert _events(WriteAheadLog(tmp_path))[-1] == (4, {"i": "new"})
 
 
-def test_corrupt_crc_in_tail_drops_that_record(tmp_path):
+def test_a_damaged_last_record_is_a_named_loss_not_a_torn_tail(tmp_path):
     log = WriteAheadLog(tmp_path)
     log.append_many([{"i": 1}])
     log.append_many([{"i": 2}])
     log.close()
     seg = log.segments[-1]
     data = bytearray(seg.read_bytes())
-    data[-2] ^= 0xFF  # flip bits in the last record's payload
+    first_size = len(data) // 2
+    data[-2] ^= 0xFF  # flip bits in the last record's payload: it was whole, so acknowledged
     seg.write_bytes(bytes(data))
-    assert [s for s, _ in _events(WriteAheadLog(tmp_path))] == [1]
+    with pytest.raises(DataLossError, match=f"{seg} at byte {first_size}: event 2 lost"):
+        WriteAheadLog(tmp_path)
+    assert seg.read_bytes() == bytes(data)  # refused, nothing changed on disk
+
+
+def test_one_bad_byte_mid_segment_keeps_the_records_after_it_and_names_the_loss(tmp_path):
+    log = WriteAheadLog(tmp_path)
+    for i in range(1, 11):
+        log.append_many([{"i": i}, {"i": -i}])
+    log.close()
+    seg = log.segments[-1]
+    data = bytearray(seg.read_bytes())
+    size = len(data) // 10
+    data[3 * size + 5] ^= 0x01  # the header of the fourth record: events 7..8
+    seg.write_bytes(bytes(data))
+    with pytest.raises(DataLossError, match=rf"at byte {3 * size}: events 7\.\.8 lost") as e:
+        WriteAheadLog(tmp_path)
+    assert len(e.value.losses) == 1
+    # a snapshot at 8 or later covers it: the log opens, and the 12 events after it replay
+    log = WriteAheadLog(tmp_path, start_seq=8)
+    assert [s for s, _ in log.replay(after=8)] == list(range(9, 21))
+    assert log.append_many([{"i": 21}]) == 21  # in a new segment, not after the damage
+    assert len(log.segments) == 2
+    log.close()
 
 
 def test_corruption_in_an_older_segment_is_an_error(tmp_path):
@@ -96,7 +121,7 @@ def test_corruption_in_an_older_segment_is_an_error(tmp_path):
     data = bytearray(first.read_bytes())
     data[-1] ^= 0xFF
     first.write_bytes(bytes(data))
-    with pytest.raises(WalError, match="not the last one"):
+    with pytest.raises(DataLossError, match=f"{first} at byte"):
         WriteAheadLog(tmp_path)
 
 
@@ -124,9 +149,11 @@ def test_start_seq_beyond_log_continues_numbering(tmp_path):
     log = WriteAheadLog(tmp_path, start_seq=41)
     assert log.last_seq == 41 and log.append_many([{"i": 1}]) == 42
     log.close()
-    log = WriteAheadLog(tmp_path)
+    log = WriteAheadLog(tmp_path, start_seq=41)
     assert log.last_seq == 42 and _events(log) == [(42, {"i": 1})]
     log.close()
+    with pytest.raises(DataLossError, match=r"events 1\.\.41 lost \(not in the log"):
+        WriteAheadLog(tmp_path)  # without the snapshot that covers them
 
 
 def test_non_json_event_is_refused_before_numbering(tmp_path):
@@ -136,3 +163,25 @@ def test_non_json_event_is_refused_before_numbering(tmp_path):
     assert log.last_seq == 0
     log.close()
     assert os.path.getsize(log.segments[-1]) == 0
+
+
+def test_a_log_of_the_older_format_is_read_and_continued_in_a_new_segment(tmp_path):
+    import json
+    import struct
+    import zlib
+
+    def v1(first, events):  # u32 length | u32 crc32 | u64 first_seq | u32 count | payload
+        payload = json.dumps(events, separators=(",", ":")).encode()
+        crc = zlib.crc32(payload, zlib.crc32(struct.pack("<QI", first, len(events))))
+        return struct.pack("<IIQI", len(payload), crc, first, len(events)) + payload
+
+    seg = tmp_path / f"{1:020d}.wal"
+    seg.write_bytes(v1(1, [{"i": 1}, {"i": 2}]) + v1(3, [{"i": 3}]))
+    log = WriteAheadLog(tmp_path)
+    assert [s for s, _ in _events(log)] == [1, 2, 3]
+    assert log.append_many([{"i": 4}]) == 4
+    log.close()
+    log = WriteAheadLog(tmp_path)  # the new record did not go after the old ones
+    assert _events(log) == [(1, {"i": 1}), (2, {"i": 2}), (3, {"i": 3}), (4, {"i": 4})]
+    assert len(log.segments) == 2
+    log.close()

@@ -17,6 +17,7 @@ then flushes the log and snapshots the model. Bad arguments are one line on stde
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -76,6 +77,7 @@ def consume(
         client.ping()
     except redis.RedisError as e:
         raise _fail(f"cannot reach Redis at {url}: {e}") from None
+    os.umask(0o077)  # as `tidal serve`: the data folder's files are the owner's alone
     try:
         svc = Service(cfg)
     except (DataFolderLockedError, ConfigError) as e:
@@ -91,7 +93,7 @@ def consume(
         min_idle_ms=min_idle_ms,
         claim_every=claim_every,
         start_id=start_id,
-        on_learned=lambda: svc.learned(host),
+        service=svc,
     )
 
     def _stop(signum: int, frame: Any) -> None:

@@ -27,6 +27,14 @@ def serve(
     auth: Annotated[
         bool | None, typer.Option("--auth/--no-auth", help="require API tokens [default: on]")
     ] = None,
+    accept_loss: Annotated[
+        bool,
+        typer.Option(
+            "--accept-loss",
+            help="start although events are lost (the refusal names them): damaged files "
+            "move to DATA/damaged/, the loss is recorded in the audit log",
+        ),
+    ] = False,
 ) -> None:
     """Serve the models of CONFIG (or the default model set) over HTTP: predict, learn,
     /metrics. Precedence: flags > TIDAL_* environment variables > the config file."""
@@ -49,6 +57,7 @@ def serve(
         "workers": workers,
         "db": db,
         "auth": auth,
+        "accept_loss": accept_loss or None,
     }
     try:
         cfg = load_config(config, overrides=overrides, defaults=SERVE_DEFAULTS)

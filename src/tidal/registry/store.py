@@ -87,6 +87,39 @@ def _finite(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first non-finite number in a JSON-like value, or None.
+
+    >>> non_finite({"acc": 0.9, "per_class": [1.0, float("nan")]}, "metrics")
+    'metrics.per_class[1]'
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub, v in items:
+        found = non_finite(v, sub)
+        if found is not None:
+            return found
+    return None
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite number as None (rows stored before they were refused
+    must not break a JSON answer)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -130,6 +163,9 @@ class ModelVersion:
                 "created_at": _utc(m["created_at"]),
                 "promoted_at": _utc(m["promoted_at"]),
                 "approved_at": _utc(m["approved_at"]),
+                "metrics": _json_safe(m["metrics"]),
+                "params": _json_safe(m["params"]),
+                "data_range": _json_safe(m["data_range"]),
             }
         )
 
@@ -286,6 +322,32 @@ class Registry:
         return [AuditEntry(**(dict(r._mapping) | {"at": _utc(r.at)})) for r in rows]
 
     # ------------------------------------------------------------------ writes
+    def note(
+        self,
+        actor: str,
+        action: str,
+        reason: str,
+        *,
+        name: str | None = None,
+        version: int | None = None,
+        details: dict[str, Any] | None = None,
+        conn: Any = None,
+    ) -> None:
+        """Add one entry to the audit log (in ``conn``'s transaction if given, else its own):
+        the one call every module that records something uses.
+
+        >>> reg = Registry("sqlite://")
+        >>> reg.note("admin", "unfreeze", "labels fixed", name="m", details={"was": "x"})
+        >>> [(e.actor, e.action, e.details) for e in reg.audit("m")]
+        [('admin', 'unfreeze', {'was': 'x'})]
+        """
+        kw = {"name": name, "version": version, "details": details or {}}
+        if conn is not None:
+            self._audit(conn, actor, action, reason, **kw)
+            return
+        with self.engine.begin() as c:
+            self._audit(c, actor, action, reason, **kw)
+
     def _audit(self, c: Any, actor: str, action: str, reason: str, **kw: Any) -> None:
         kw.setdefault("details", {})
         c.execute(
@@ -310,6 +372,9 @@ class Registry:
         """Store a new candidate version of ``name`` from a learner or its ``state_dict``."""
         if kind not in KINDS:
             raise RegistryError(f"kind == {kind!r}, must be one of {list(KINDS)}")
+        bad = non_finite(metrics or {}, "metrics")
+        if bad is not None:
+            raise RegistryError(f"{bad} is not a finite number: metrics must be finite")
         state = model if isinstance(model, dict) else model.state_dict()
         if not isinstance(state, dict) or state.get("format") != "tidal.state":
             raise RegistryError(
@@ -499,11 +564,19 @@ class Registry:
         return self.get(name, version)
 
     def rollback(
-        self, name: str, to_version: int | None = None, *, by: str, why: str = ""
+        self,
+        name: str,
+        to_version: int | None = None,
+        *,
+        by: str,
+        why: str = "",
+        force: bool = False,
     ) -> ModelVersion:
         """Put an earlier version back in production at once (no gate: it is the way back).
 
         Without ``to_version``, the version that was in production before the current one.
+        A version that never passed the promotion gate is no way back: it needs ``force`` and
+        a reason (``why``), both kept in the audit log.
         """
         versions = self.versions(name)
         if not versions:
@@ -525,6 +598,12 @@ class Registry:
             target = self.get(name, to_version)
         if current is not None and target.version == current.version:
             raise StageError(f"model {name!r} version {target.version} is already in production")
+        passed = self._passed_gate(name, target.version)
+        if not passed and not (force and why.strip()):
+            raise StageError(
+                f"model {name!r} version {target.version} never passed the promotion gate: "
+                "rolling back to it needs force and a reason (why)"
+            )
         with self.engine.begin() as c:
             if current is not None:
                 self._move(
@@ -542,6 +621,17 @@ class Registry:
                 by,
                 why,
                 "rollback",
-                {"from_version": current.version if current else None},
+                {"from_version": current.version if current else None}
+                | ({} if passed else {"forced": True, "gate_passed": False}),
             )
         return self.get(name, target.version)
+
+    def _passed_gate(self, name: str, version: int) -> bool:
+        """True if ``version`` was ever promoted through the gate (audit action "promote")."""
+        q = select(audit_log.c.id).where(
+            audit_log.c.name == name,
+            audit_log.c.version == version,
+            audit_log.c.action == "promote",
+        )
+        with self.engine.connect() as c:
+            return c.execute(q.limit(1)).first() is not None

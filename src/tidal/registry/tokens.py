@@ -1,10 +1,14 @@
-"""API tokens with roles, kept hashed (scrypt, a salt per token) in the registry database.
+"""API tokens with roles, kept hashed (a keyed hash, a key per token) in the registry database.
 
-A token reads ``tidal_<id>_<secret>``: the id finds the row, the secret is checked against its
-scrypt hash in constant time. Plaintext is returned once, at creation or rotation, and never
-stored. Verified tokens are cached in memory for ``cache_seconds`` (scrypt is slow on purpose),
-so a revocation made by another process takes effect within that time; one made through the
-same store at once.
+A token reads ``tidal_<id>_<secret>``: the id finds the row, the secret (256 random bits) is
+checked against its HMAC-SHA256, keyed with the token's own random salt, in constant time.
+A random 256-bit secret needs no slow hash (nothing to guess from a dictionary), and a fast
+one keeps a wrong secret cheap for the server: microseconds, not the ~90 ms of scrypt, so
+failed attempts cannot burn its CPU (the service also rate-limits them per client). Tokens
+made before 2026-12-07 carry a 16-byte salt and a scrypt hash, still checked that way.
+Plaintext is returned once, at creation or rotation, and never stored. Verified tokens are
+cached in memory for ``cache_seconds``, so a revocation made by another process takes effect
+within that time; one made through the same store at once.
 """
 
 from __future__ import annotations
@@ -48,7 +52,17 @@ def role_allows(role: str, needed: str) -> bool:
     return ROLES.index(role) >= ROLES.index(needed)
 
 
+_HMAC = b"\x01"  # the first byte of a salt whose hash is HMAC-SHA256 (older salts: scrypt)
+
+
 def _hash(secret: str, salt: bytes) -> bytes:
+    """The stored hash of ``secret``.
+
+    >>> len(_hash("s3cret", _HMAC + bytes(16))), len(_hash("s3cret", bytes(16)))
+    (32, 32)
+    """
+    if len(salt) == 17 and salt[:1] == _HMAC:
+        return hmac.new(salt[1:], secret.encode(), hashlib.sha256).digest()
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
 
 
@@ -97,7 +111,8 @@ class TokenStore:
         self._cache_lock = threading.Lock()
 
     def _new_secret(self) -> tuple[str, str, bytes, bytes]:
-        tid, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_bytes(16)
+        tid, secret = secrets.token_hex(6), secrets.token_urlsafe(32)  # 256 random bits
+        salt = _HMAC + secrets.token_bytes(16)
         return tid, f"tidal_{tid}_{secret}", salt, _hash(secret, salt)
 
     def create(self, role: str, name: str, *, by: str = "cli", why: str = "") -> str:
@@ -120,8 +135,8 @@ class TokenStore:
                         created_by=by,
                     )
                 )
-                self.registry._audit(
-                    c, by, "token_create", why, details={"token": name, "role": role}
+                self.registry.note(
+                    by, "token_create", why, details={"token": name, "role": role}, conn=c
                 )
         except IntegrityError:
             raise TokenError(
@@ -167,7 +182,7 @@ class TokenStore:
                 .where(api_tokens.c.name == name)
                 .values(id=tid, salt=salt, hash=digest, rotated_at=self.registry._clock())
             )
-            self.registry._audit(c, by, "token_rotate", why, details={"token": name})
+            self.registry.note(by, "token_rotate", why, details={"token": name}, conn=c)
         self._forget()
         return token
 
@@ -181,7 +196,7 @@ class TokenStore:
                     .where(api_tokens.c.name == name)
                     .values(revoked_at=self.registry._clock())
                 )
-                self.registry._audit(c, by, "token_revoke", why, details={"token": name})
+                self.registry.note(by, "token_revoke", why, details={"token": name}, conn=c)
         self._forget()
         return self._get(name)
 
@@ -196,7 +211,7 @@ class TokenStore:
                 "admin",
                 "admin",
                 by="first-start",
-                why="first admin token, printed once at first start",
+                why="first admin token, written to <data>/admin-token (0600) at first start",
             )
         except TokenError:  # another process bootstrapped at the same moment
             return None

@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--wal-segment-bytes", type=int)
     p.add_argument("--db", help="registry database URL [default: <data>/registry.sqlite]")
     p.add_argument("--auth", action=argparse.BooleanOptionalAction, help="require tokens")
+    p.add_argument(
+        "--accept-loss",
+        action="store_true",
+        default=None,
+        help="start although events are lost: damaged files move aside, the loss is audited",
+    )
     args = vars(p.parse_args(argv))
     path = args.pop("config")
     run(load_config(path, overrides=args))

@@ -165,7 +165,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         from tidal.service.auth import announce_first_token, auth_dependency
 
         try:
-            announce_first_token(svc.registry.tokens)
+            announce_first_token(svc.registry.tokens, svc.config.data)
         except BaseException:
             svc.close()
             raise
@@ -212,15 +212,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         )
 
     def host(name: str) -> ModelHost:
-        h = svc.hosts.get(name)
-        if h is None:
-            raise ServiceError(
-                404,
-                f"unknown model {name!r}; served models: {sorted(svc.hosts)}",
-                ["path", "name"],
-                "not_found",
-            )
-        return h
+        return svc.served(name, ServiceError)
 
     def check_size(n: int, field: str) -> None:
         if n > svc.config.max_rows:
@@ -270,6 +262,7 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             [it.label for it in items],
             [it.prediction_id for it in items],
             body.items is not None,
+            [it.event_id for it in items],
         )
 
     def serve_learn(
@@ -279,10 +272,11 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         labels: list[Any],
         pids: list[str | None],
         many: bool,
+        eids: list[str | None] | None = None,
     ) -> dict[str, Any]:
         """The learn route's work on validated items (``many``: they came as ``items``)."""
         try:
-            res = h.learn(rows, labels, pids, probe=svc.recorder.score_rows)
+            res = svc.learn(name, rows, labels, pids, eids)
         except UnknownPredictionError as e:
             loc = ["body", "items", e.index, "prediction_id"] if many else ["body", "prediction_id"]
             raise ServiceError(404, str(e), loc, "not_found") from e
@@ -296,44 +290,15 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
             raise ServiceError(503, str(e), [], "unavailable") from e
         except TidalError as e:
             raise ServiceError(422, f"model {name!r}: {e}", ["body"], "invalid") from e
-        svc.learned(h)
-        metrics.learn_events.labels(model=name).inc(res.learned)
-        svc.recorder.count(name, "learn", res.learned)
-        if res.probe is not None:
-            svc.recorder.score(name, *res.probe)
-        for rule in res.guard_rules:  # guard events on the dashboard's timeline
-            svc.recorder.mark(name, "guard", rule)
-        if h.guard is not None and h.guard.learning_paused and h.frozen is None:
-            rules = ", ".join(h.guard.paused_rules())
-            freeze(
-                svc,
-                h,
-                0.0,
-                0.0,
-                reason=f"frozen: guard burst ({rules}): learning paused",
-                details={"guard": "burst", "rules": h.guard.paused_rules()},
-            )
-        done = set(res.already_learned)  # a retried label is scored and learned once
-        done.update(i for i, v in enumerate(res.verdicts or ()) if v["verdict"] == "quarantined")
-        kept = [i for i in range(len(labels)) if i not in done] if done else range(len(labels))
-        l_pids = [pids[i] for i in kept]
-        l_labels = [labels[i] for i in kept]
-        svc.shadows.score(name, l_pids, l_labels, [rows[i] for i in kept])
-        floor = svc.config.freeze_floor
-        watch = svc.shadows.watch(name, h.model) if floor > 0 and res.learned else None
-        if watch is not None and watch.metric == "accuracy":
-            watch.score(l_pids, l_labels)
-            value, n = watch.value, watch.info()["window_events"]
-            if value is not None and n >= svc.config.freeze_min_events and value < floor:
-                if h.frozen is None:
-                    freeze(svc, h, value, floor)
-        out = {
+        out: dict[str, Any] = {
             "learned": res.learned,
             "first_seq": res.first_seq,
             "last_seq": res.last_seq,
             "already_learned": res.already_learned,
-            "version": res.version,
         }
+        if eids is not None and any(e is not None for e in eids):
+            out["seqs"] = res.seqs  # the original answer of each item, retried or not
+        out["version"] = res.version
         if res.verdicts is not None:
             out["quarantined"], out["verdicts"] = res.quarantined, res.verdicts
         return out
@@ -366,16 +331,14 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
         svc.shadows.reset_watch(name)
         reg = svc.registry
         version = int(h.version) if h.version is not None else None
-        with reg.engine.begin() as c:  # same audit writer as freeze (no public "note" call)
-            reg._audit(
-                c,
-                actor(request, body.by),
-                "unfreeze",
-                body.why or "",
-                name=name,
-                version=version,
-                details={"was": was},
-            )
+        reg.note(
+            actor(request, body.by),
+            "unfreeze",
+            body.why or "",
+            name=name,
+            version=version,
+            details={"was": was},
+        )
         return h.info() | {"shadows": svc.shadows.info(name)}
 
     def guard_of(name: str) -> Any:
@@ -438,18 +401,23 @@ def create_app(config: ServiceConfig | None = None, service: Service | None = No
 
     @app.get("/readyz", response_class=PlainTextResponse, tags=["ops"])
     def readyz() -> Response:
-        """Every model is recovered and can learn."""
+        """Every model is recovered, ran a probe learn and predict (kernels loaded), and can
+        learn."""
         if svc.ready:
             return PlainTextResponse("ready")
         broken = {n: h.broken for n, h in svc.hosts.items() if h.broken}
-        return PlainTextResponse(f"not ready: {broken or 'shutting down'}", status_code=503)
+        if not broken and not svc.warmed.is_set():
+            why = "warming up (a probe learn and predict per model: kernels loading)"
+        else:
+            why = str(broken or "shutting down")
+        return PlainTextResponse(f"not ready: {why}", status_code=503)
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def prometheus() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    from tidal.registry.routes import registry_router
+    from tidal.service.registry_routes import registry_router
 
     app.include_router(registry_router(svc, ServiceError))
     from tidal.service.dashboard import mount_dashboard
@@ -479,6 +447,7 @@ def run(config: ServiceConfig) -> None:
             "the process that learns must own the model's log and state; run more replicas "
             "for predictions behind a load balancer instead"
         )
+    os.umask(0o077)  # the data folder's files (rows, token hashes) are the owner's alone
     app = create_app(config)  # fails now (lock held, bad model) before uvicorn binds the port
     # the ~200,000 objects of the imports and the recovered models live as long as the process:
     # out of the collector's sight, a full collection scans only what serving made since,

@@ -12,6 +12,8 @@
     max_rows = 10000           # rows (or items) per request
     pending_max = 100000       # predictions kept for delayed labels (retention bound) ...
     pending_ttl = 3600.0       # ... and their age limit in seconds
+    learned_ids_max = 100000   # event ids (and labelled prediction ids) kept to answer retries ...
+    learned_ids_ttl = 604800.0 # ... for at most this many seconds (the retry window)
     durable_reads = true       # a prediction waits until the events it saw are on disk
     auth = true                # bearer tokens with roles (off only for local experiments)
     db = "postgresql://user@host/tidal"   # the registry (default: <data>/registry.sqlite)
@@ -110,7 +112,8 @@ class ServiceConfig:
     max_rows: int = 10_000
     pending_max: int = 100_000
     pending_ttl: float = 3600.0
-    learned_ids_max: int = 100_000
+    learned_ids_max: int = 100_000  # event / prediction ids kept to answer retries ...
+    learned_ids_ttl: float = 7 * 86400.0  # ... and for how long (seconds)
     durable_reads: bool = True
     log_level: str = "warning"
     auth: bool = False
@@ -132,6 +135,9 @@ class ServiceConfig:
     drift_reference: int = 1000  # rows in a guarded model's drift reference window ...
     drift_window: int = 1000  # ... and in its sliding current window
     quarantine_max_rows: int = 100_000
+    #: start even though events are lost (``tidal serve --accept-loss``): damaged files move
+    #: to <data>/damaged/, the loss goes to the audit log (see tidal.service.recovery)
+    accept_loss: bool = False
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -151,6 +157,11 @@ class ServiceConfig:
         for name in self.shadows:
             if name not in self.models:
                 raise ConfigError(f"shadows: {name!r} is not a served model: {sorted(self.models)}")
+        if self.snapshots_kept < 2:
+            raise ConfigError(
+                f"snapshots_kept == {self.snapshots_kept}, must be >= 2: if the newest snapshot "
+                "is damaged, the one before it and the log recover the model"
+            )
         for key in (
             "port",
             "snapshot_every",

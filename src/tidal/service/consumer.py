@@ -7,16 +7,19 @@ Entry format (stream fields; values are UTF-8, ``x`` and ``y`` are JSON)::
 
 ``x`` is a JSON object (feature name -> number, string or null), ``y`` a JSON number, string or
 boolean; ``prediction_id`` (plain text) names an earlier prediction of the same model instead of
-``x``. Other fields are ignored, so producers may add their own metadata.
+``x``; ``event_id`` (optional, 1-128 printable ASCII characters) is the event's idempotency key.
+Other fields are ignored, so producers may add their own metadata.
 
 Guarantees:
 
 * an entry is acknowledged (``XACK``) only after :meth:`ModelHost.learn` returned, i.e. after it
   is fsynced in the model's write-ahead log;
-* exactly once: every entry is logged with the key ``redis:<stream>:<entry id>`` as its
-  prediction id, so an entry that was learned but not acknowledged (the consumer died between
-  the two) is recognised when it is delivered again and only acknowledged. The window is the
-  host's ``learned_ids_max`` events (kept in snapshots), far more than one batch;
+* exactly once: every entry is learned under an event id, its ``event_id`` field if it has
+  one (the producer's idempotency key: the same event sent over HTTP or added twice to the
+  stream is learned once) else ``redis:<stream>:<entry id>``, so an entry that was learned but
+  not acknowledged (the consumer died between the two) is recognised when it is delivered
+  again and only acknowledged. The window is the host's retention bound of learned ids
+  (``learned_ids_max`` / ``learned_ids_ttl``, kept in the log and in snapshots);
 * nothing stays pending: every ``claim_every`` seconds the consumer takes over entries idle for
   ``min_idle_ms`` in any consumer's pending list (``XAUTOCLAIM``), so a dead consumer's entries
   are learned by a live one;
@@ -30,18 +33,21 @@ Guarantees:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tidal.base import TidalError
 from tidal.service.host import ModelHost, UnknownPredictionError
+from tidal.service.ids import EVENT_ID
 
 __all__ = ["ConsumerStats", "DecodeError", "StreamConsumer", "decode_entry"]
 
@@ -78,14 +84,16 @@ def _finite(v: Any) -> bool:
     return not isinstance(v, float) or math.isfinite(v)
 
 
-def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None]:
-    """``(features, label, prediction_id)`` from an entry's fields (bytes or str); exactly one
-    of ``features`` and ``prediction_id`` is set. Raises :class:`DecodeError`.
+def decode_entry(
+    fields: Fields,
+) -> tuple[dict[str, Any] | None, Any, str | None, str | None]:
+    """``(features, label, prediction_id, event_id)`` from an entry's fields (bytes or str);
+    exactly one of ``features`` and ``prediction_id`` is set. Raises :class:`DecodeError`.
 
-    >>> decode_entry({b"x": b'{"a": 1.5, "c": "red"}', b"y": b"1"})
-    ({'a': 1.5, 'c': 'red'}, 1, None)
+    >>> decode_entry({b"x": b'{"a": 1.5, "c": "red"}', b"y": b"1", b"event_id": b"o-17"})
+    ({'a': 1.5, 'c': 'red'}, 1, None, 'o-17')
     >>> decode_entry({"prediction_id": "3f2a", "y": '"spam"'})
-    (None, 'spam', '3f2a')
+    (None, 'spam', '3f2a', None)
     >>> decode_entry({"x": '{"a": 1}'})
     Traceback (most recent call last):
     ...
@@ -100,6 +108,11 @@ def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None
     label = _json(f, "y")
     if isinstance(label, dict | list) or label is None or not _finite(label):
         raise DecodeError(f"field 'y': expected a number, string or boolean, got {f['y']!r}")
+    eid = f.get("event_id")
+    if eid is not None and not EVENT_ID.fullmatch(eid):
+        raise DecodeError(
+            f"field 'event_id': expected 1-128 printable ASCII characters, got {eid[:80]!r}"
+        )
     has_x, has_pid = "x" in f, "prediction_id" in f
     if has_x == has_pid:
         raise DecodeError("give exactly one of the fields 'x' (features) and 'prediction_id'")
@@ -107,7 +120,7 @@ def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None
         pid = f["prediction_id"].strip()
         if not pid:
             raise DecodeError("field 'prediction_id' is empty")
-        return None, label, pid
+        return None, label, pid, eid
     row = _json(f, "x")
     if not isinstance(row, dict) or not row:
         raise DecodeError(f"field 'x': expected a non-empty JSON object, got {f['x'][:80]!r}")
@@ -116,7 +129,7 @@ def decode_entry(fields: Fields) -> tuple[dict[str, Any] | None, Any, str | None
             raise DecodeError(
                 f"field 'x', feature {k!r}: expected a number, string or null, got {v!r}"
             )
-    return row, label, None
+    return row, label, None, eid
 
 
 @dataclass
@@ -134,11 +147,29 @@ class ConsumerStats:
     batches: int = 0
 
 
+def default_consumer_name(host: ModelHost) -> str:
+    """``<hostname>-<model>-<hash of the data folder>``: the same after a restart, so the entries
+    a killed consumer had in hand are its own pending entries again at once (not after the
+    claim timeout, out of order), and unique among live consumers (one process per folder).
+
+    >>> import tempfile
+    >>> from types import SimpleNamespace
+    >>> h = SimpleNamespace(name="m", data=tempfile.gettempdir())
+    >>> default_consumer_name(h) == default_consumer_name(h)
+    True
+    """
+    folder = str(os.path.realpath(host.data)).encode()
+    return f"{socket.gethostname()}-{host.name}-{hashlib.sha256(folder).hexdigest()[:8]}"
+
+
 class StreamConsumer:
     """Reads ``stream`` as ``consumer`` of ``group`` and learns every entry into ``host``.
 
-    ``client`` is a ``redis.Redis`` (``decode_responses=False``). ``on_learned`` is called after
-    each learned batch (``Service.learned`` to trigger snapshots). The example uses a fake client
+    ``client`` is a ``redis.Redis`` (``decode_responses=False``). With ``service`` (a
+    :class:`tidal.service.runtime.Service` serving ``host``), entries are learned through
+    ``Service.learn``, exactly as HTTP learns are (guards, shadows, freezes, the dashboard's
+    series); without it, through ``host.learn`` alone. ``on_learned`` is called after each
+    learned batch. The example uses a fake client
     with one batch; the tests use a real ``redis-server``.
 
     >>> import tempfile
@@ -180,12 +211,14 @@ class StreamConsumer:
         dead_stream: str | None = None,
         dead_maxlen: int = 100_000,
         on_learned: Callable[[], None] | None = None,
+        service: Any = None,
     ) -> None:
         self.client = client
+        self.service = service
         self.host = host
         self.stream = stream
         self.group = group
-        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+        self.consumer = consumer or default_consumer_name(host)
         self.batch = int(batch)
         self.block_ms = int(block_ms)
         self.min_idle_ms = int(min_idle_ms)
@@ -210,12 +243,13 @@ class StreamConsumer:
             if "BUSYGROUP" not in str(e):
                 raise
 
-    def _reclaim(self) -> list[Entry]:
+    def _reclaim(self, min_idle_ms: int | None = None) -> list[Entry]:
         self._last_claim = time.monotonic()
+        idle = self.min_idle_ms if min_idle_ms is None else min_idle_ms
         cursor, out = "0-0", []
         while True:
             reply = self.client.xautoclaim(
-                self.stream, self.group, self.consumer, self.min_idle_ms, cursor, count=self.batch
+                self.stream, self.group, self.consumer, idle, cursor, count=self.batch
             )
             cursor, entries = reply[0], [e for e in reply[1] if e[1] is not None]
             out.extend(entries)
@@ -256,15 +290,19 @@ class StreamConsumer:
         acknowledge them all. Raises (without acknowledging) if the log fails."""
         if not entries:
             return
-        good: list[tuple[Any, dict | None, Any, str]] = []
+        good: list[tuple[Any, dict | None, Any, str | None, str]] = []
         dead: list[tuple[Any, Fields, str]] = []
         for entry_id, fields in entries:
             try:
-                row, label, pid = decode_entry(fields)
+                row, label, pid, eid = decode_entry(fields)
             except DecodeError as e:
                 dead.append((entry_id, fields, str(e)))
                 continue
-            good.append((entry_id, row, label, pid or self._key(entry_id)))
+            good.append((entry_id, row, label, pid, eid or self._key(entry_id)))
+        for k in reversed(self._odd_features(good)):
+            entry_id, row = good[k][0], good[k][1]
+            dead.append((entry_id, dict(entries)[entry_id], self._odd_reason(row, good)))
+            del good[k]
         fields_of = dict(entries)
         done: list[Any] = []
         while good:
@@ -281,13 +319,8 @@ class StreamConsumer:
                     if not good:
                         break
                     i, err = 0, one
-                if isinstance(err, UnknownPredictionError) and good[i][1] is not None:
-                    continue  # our own key, evicted by a flood of predictions: register again
-                entry_id, row, _, key = good.pop(i)
+                entry_id = good.pop(i)[0]
                 dead.append((entry_id, fields_of[entry_id], str(err)))
-                if row is not None:
-                    with self.host._lock:
-                        self.host._pending.pop(key, None)
         order = {entry_id: i for i, (entry_id, _) in enumerate(entries)}
         dead.sort(key=lambda d: order[d[0]])  # the dead-letter stream keeps the stream's order
         self.stats.dead += len(dead)
@@ -296,23 +329,42 @@ class StreamConsumer:
             self.on_learned()
         self._finish(done, dead)
 
-    def _learn(self, items: list[tuple[Any, dict | None, Any, str]]) -> None:
-        # Entries with features are logged under their stream key, as if predicted under it: the
-        # host then skips (and reports) keys it already learned, which makes redelivery harmless.
-        # ModelHost has no public "learn with idempotency keys" call; this registers the rows the
-        # way a prediction does, under the host's lock.
-        host, now = self.host, time.monotonic()
-        with host._lock:
-            host._pending.put_many((k, (row, now)) for _, row, _, k in items if row is not None)
-        res = host.learn(None, [it[2] for it in items], prediction_ids=[it[3] for it in items])
+    def _odd_features(self, good: list[tuple[Any, dict | None, Any, str | None, str]]) -> list[int]:
+        """Entries whose features differ from the others', while the model has no feature set
+        yet (not fitted, no schema): the set most entries of this read share wins, the first
+        of them on a tie, so one bad entry never decides what every later one must have."""
+        host = self.host
+        if host.guard is not None or host.model.is_fitted:
+            return []  # the schema or the fitted model judges each row itself
+        sets = [frozenset(g[1]) if g[1] is not None else None for g in good]
+        counts = Counter(s for s in sets if s is not None)
+        if len(counts) < 2:
+            return []
+        top = max(counts.values())
+        self._features = next(s for s in sets if s is not None and counts[s] == top)
+        return [k for k, s in enumerate(sets) if s is not None and s != self._features]
+
+    def _odd_reason(self, row: Any, good: list) -> str:
+        want, got = self._features, frozenset(row)
+        return (
+            f"features {sorted(got)} differ from the {sorted(want)} of the other entries of "
+            f"this read (missing {sorted(want - got)}, extra {sorted(got - want)}); the model "
+            "has no feature set yet, so the entries most of a read share set it"
+        )
+
+    def _learn(self, items: list[tuple[Any, dict | None, Any, str | None, str]]) -> None:
+        # every entry is learned under an event id (its own, else its stream key): the host
+        # skips ids it learned before, which makes a redelivery harmless
+        _, rows, labels, pids, eids = zip(*items, strict=True)
+        args = (list(rows), list(labels), list(pids), list(eids))
+        if self.service is not None:  # the service's one learn: guards, shadows, dashboard
+            res = self.service.learn(self.host.name, *args)
+        else:
+            res = self.host.learn(*args[:3], event_ids=args[3])
         self.stats.learned += res.learned
         self.stats.duplicates += len(res.already_learned)
-        if res.already_learned:  # their rows were registered again above: forget them
-            with host._lock:
-                for i in res.already_learned:
-                    host._pending.pop(items[i][3], None)
 
-    def _learn_one(self, item: tuple[Any, dict | None, Any, str]) -> Exception | None:
+    def _learn_one(self, item: tuple[Any, dict | None, Any, str | None, str]) -> Exception | None:
         try:
             self._learn([item])
         except _ENTRY_ERRORS as e:
@@ -337,13 +389,16 @@ class StreamConsumer:
         return len(entries)
 
     def run(self, until_idle: bool = False) -> ConsumerStats:
-        """Poll until :meth:`stop` (or SIGTERM via the CLI), or, with ``until_idle``, until a
-        round finds nothing to reclaim and nothing new. Returns the stats."""
+        """Poll until :meth:`stop` (or SIGTERM via the CLI), or, with ``until_idle``, until
+        nothing is new and nothing is pending in the group: entries other consumers hold are
+        reclaimed however briefly they were idle (a drain: a redelivered entry is skipped by
+        its event id) before it returns. Returns the stats."""
         self.ensure_group()
         while not self._stop.is_set():
             if self.poll() == 0 and until_idle and self._own_pending_done:
-                self._last_claim = -math.inf  # one last reclaim before calling it idle
-                if self.poll() == 0:
+                drained = self._reclaim(min_idle_ms=0)
+                self.process(drained)
+                if not drained and self.poll() == 0:
                     break
         return self.stats
 

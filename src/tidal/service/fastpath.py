@@ -30,6 +30,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from tidal.service.config import MODEL_NAME_PATTERN
+from tidal.service.ids import EVENT_ID
 
 __all__: list[str] = []
 
@@ -94,38 +95,45 @@ def parse_rows(body: bytes) -> list[dict[str, Any]] | None:
     return rows
 
 
-_ITEM_KEYS = (frozenset({"features", "label"}), frozenset({"prediction_id", "label"}))
+_ITEM_KEYS = tuple(
+    frozenset({first, "label", *extra})
+    for first in ("features", "prediction_id")
+    for extra in ((), ("event_id",))
+)
 
 
-def _item(obj: dict[str, Any]) -> tuple[Any, Any, Any] | None:
-    """(features, label, prediction_id) of a plain learn item, or None."""
+def _item(obj: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
+    """(features, label, prediction_id, event_id) of a plain learn item, or None."""
     if obj.keys() not in _ITEM_KEYS:
         return None
     label = obj["label"]
     if label is None or not _plain("", label):
         return None
+    eid = obj.get("event_id")
+    if eid is not None and (type(eid) is not str or not EVENT_ID.fullmatch(eid)):
+        return None
     pid = obj.get("prediction_id")
     if pid is not None:
         if type(pid) is not str or len(pid) > 64 or not pid.isascii():
             return None
-        return None, label, pid
+        return None, label, pid, eid
     row = obj["features"]
     if type(row) is not dict:
         return None
     for k, v in row.items():
         if not _plain(k, v):
             return None
-    return row, label, None
+    return row, label, None, eid
 
 
-def parse_items(body: bytes) -> tuple[list[Any], list[Any], list[Any], bool] | None:
-    """(rows, labels, prediction ids, came as ``items``) of a plain learn body, or None when
-    the route must judge it.
+def parse_items(body: bytes) -> tuple[list[Any], list[Any], list[Any], bool, list[Any]] | None:
+    """(rows, labels, prediction ids, came as ``items``, event ids) of a plain learn body, or
+    None when the route must judge it.
 
     >>> parse_items(b'{"features": {"x": 1.0}, "label": 0}')
-    ([{'x': 1.0}], [0], [None], False)
-    >>> parse_items(b'{"items": [{"prediction_id": "a1", "label": "yes"}]}')
-    ([None], ['yes'], ['a1'], True)
+    ([{'x': 1.0}], [0], [None], False, [None])
+    >>> parse_items(b'{"items": [{"prediction_id": "a1", "label": "yes", "event_id": "e7"}]}')
+    ([None], ['yes'], ['a1'], True, ['e7'])
     >>> [parse_items(b) for b in (b'{"label": 1}', b'{"items": []}', b'{"items": [{"label": 1}]}')]
     [None, None, None]
     """
@@ -139,7 +147,7 @@ def parse_items(body: bytes) -> tuple[list[Any], list[Any], list[Any], bool] | N
     objs = obj["items"] if many else [obj]
     if type(objs) is not list or not objs:
         return None
-    rows, labels, pids = [], [], []
+    rows, labels, pids, eids = [], [], [], []
     for o in objs:
         item = _item(o) if type(o) is dict else None
         if item is None:
@@ -147,7 +155,8 @@ def parse_items(body: bytes) -> tuple[list[Any], list[Any], list[Any], bool] | N
         rows.append(item[0])
         labels.append(item[1])
         pids.append(item[2])
-    return rows, labels, pids, many
+        eids.append(item[3])
+    return rows, labels, pids, many, eids
 
 
 def _json_content(headers: list[tuple[bytes, bytes]]) -> bool:

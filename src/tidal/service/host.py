@@ -24,23 +24,22 @@ the model's; :meth:`ModelHost.attach_guard` restores it and feeds the monitor th
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import os
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tidal.base import Classifier, InputError, StateError, learner_from_state
+from tidal.base import Classifier, InputError, learner_from_state
+from tidal.service.ids import LearnedIds, event_key, legacy_key
+from tidal.service.pending import PendingPredictions
+from tidal.service.persist import _Persisted, _Recovery
 from tidal.service.snapshots import SnapshotStore
-from tidal.service.wal import WalError, WriteAheadLog, _fsync_dir
+from tidal.service.wal import WalError, WriteAheadLog
 
 __all__ = ["FrozenError", "LearnResult", "ModelHost", "PredictResult", "UnknownPredictionError"]
 
@@ -106,39 +105,16 @@ class LearnResult:
     #: (predictions, labels) of the first rows learned, made just before learning them
     #: (``learn(probe=n)``; None when not asked or not fitted): the dashboard scores them
     probe: tuple[list[Any], list[Any]] | None = None
+    #: per item: the sequence number it was learned at (now, or before for a repeated id);
+    #: None for an item quarantined
+    seqs: list[int | None] = field(default_factory=list)
 
 
 def _plain(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def _learned_pairs(saved: Any) -> Any:
-    """``(id, seq)`` pairs from a snapshot: ``{"ids": [...], "seqs": array}``, or the list of
-    ``[id, seq]`` pairs that snapshots before 2026-11-26 hold."""
-    if isinstance(saved, dict):
-        return zip(saved["ids"], np.asarray(saved["seqs"]).tolist(), strict=True)
-    return ((pid, seq) for pid, seq in saved)
-
-
-class _Bounded(OrderedDict):
-    """An insertion-ordered dict that forgets its oldest entries beyond ``maxlen``."""
-
-    def __init__(self, maxlen: int) -> None:
-        super().__init__()
-        self.maxlen = maxlen
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        while len(self) > self.maxlen:
-            self.popitem(last=False)
-
-    def put_many(self, items: Any) -> None:
-        self.update(items)
-        while len(self) > self.maxlen:
-            self.popitem(last=False)
-
-
-class ModelHost:
+class ModelHost(_Recovery, _Persisted):
     """Owns one learner, its write-ahead log (``<data>/wal/<name>``) and its snapshots
     (``<data>/snapshots/<name>``).
 
@@ -177,9 +153,11 @@ class ModelHost:
         pending_max: int = 100_000,
         pending_ttl: float = 3600.0,
         learned_ids_max: int = 100_000,
+        learned_ids_ttl: float = 7 * 86400.0,
         segment_bytes: int = 64 << 20,
         on_fsync: Any = None,
         durable_reads: bool = True,
+        accept_loss: bool = False,
     ) -> None:
         self.name = name
         self.data = Path(data)
@@ -190,8 +168,9 @@ class ModelHost:
         self.durable_reads = durable_reads
         self._lock = threading.Lock()
         self._snap_lock = threading.Lock()
-        self._pending = _Bounded(pending_max)  # prediction id -> (row, monotonic time)
-        self._learned = _Bounded(learned_ids_max)  # prediction id -> seq it was learned at
+        self._pending_args = (int(pending_max), float(pending_ttl))
+        # event and prediction ids learned -> (seq, time): a retry is answered, not learned
+        self._learned = LearnedIds(learned_ids_max, learned_ids_ttl)
         self.broken: str | None = None
         #: why learning is paused (a rolling metric under its floor, a guard burst, an admin);
         #: kept on disk (:meth:`freeze`), so a restart does not silently resume learning
@@ -201,11 +180,14 @@ class ModelHost:
         self._load_freeze()
         self.guard: Any = None  # a tidal.service.guarding.ModelGuard: screens rows before learning
         self.snapshots = SnapshotStore(self.data / "snapshots" / name)
-        snap = self.snapshots.latest()
+        #: what ``accept_loss`` moved aside and lost (for the audit log), else None
+        self.repair: dict[str, Any] | None = None
+        plan = self._plan(accept_loss)
+        snap = plan.snapshot
         self._guard_mark: tuple[int, int] | None = None  # ModelGuard.mark() at the last snapshot
         if snap is not None:
             model = learner_from_state(snap.model_state)
-            self._learned.put_many(_learned_pairs(snap.extra.get("learned_ids", [])))
+            self._learned.load(snap.extra.get("learned_ids", []))
             # the registry version the snapshot's model came from (older snapshots: unknown)
             self.version = snap.extra.get("registry_version", self.version)
         self.model = model
@@ -215,6 +197,7 @@ class ModelHost:
             segment_bytes=segment_bytes,
             start_seq=self.snapshot_seq,
             on_fsync=on_fsync,
+            scan=plan.scan,
         )
         self.applied_seq = self.snapshot_seq
         self.replayed = self._replay()
@@ -226,80 +209,13 @@ class ModelHost:
         )
         self._replayed_seq = self.applied_seq
         self.last_snapshot_time = time.monotonic()
-
-    # ------------------------------------------------------------------ recovery
-    def _replay(self) -> int:
-        n = 0
-        for first, events in self.wal.replay_batches(after=self.snapshot_seq):
-            try:
-                self.model.learn_many([e["x"] for e in events], [e["y"] for e in events])
-            except Exception as e:
-                raise StateError(
-                    f"{self.wal.path}: replaying events {first}..{first + len(events) - 1} "
-                    f"failed ({e}); they were valid when logged, so the snapshot and the log "
-                    "do not belong together"
-                ) from e
-            for k, ev in enumerate(events):
-                if ev.get("pid") is not None:
-                    self._learned.put(ev["pid"], first + k)
-            n += len(events)
-            self.applied_seq = first + len(events) - 1
-        if self.applied_seq != self.wal.last_seq:
-            raise StateError(
-                f"{self.wal.path}: the log ends at event {self.wal.last_seq} but replay stopped "
-                f"at {self.applied_seq}"
-            )
-        return n
-
-    def attach_guard(self, guard: Any) -> None:
-        """Put ``guard`` (a :class:`tidal.service.guarding.ModelGuard`) in front of learning.
-
-        The first guard attached after start gets the guard state of the snapshot the model
-        was loaded from, then its monitor observes the rows of the events replayed after that
-        snapshot (already screened when they were learned: not checked again), so it stands
-        where it stood when the service stopped. A snapshot without a guard state (older
-        release, model not guarded then) leaves the guard fresh, as does a state the guard
-        cannot take (schema, rules or drift settings changed since): a log line says so.
-        Starting fresh rather than refusing to start: the old state describes data under the
-        old schema, so it cannot be trusted for the new one, and a freeze a burst caused is
-        kept on disk apart from it (:meth:`freeze`), so nothing stops being guarded.
-        """
-        with self._lock:
-            saved, self._guard_saved = self._guard_saved, None
-            if saved is not None and saved[1] != self.snapshot_seq:
-                # a snapshot without this guard was written since start: the saved state and
-                # the log after it no longer meet
-                log.warning(
-                    "model %r: guard starts fresh: snapshot %d was written before the guard "
-                    "was attached",
-                    self.name,
-                    self.snapshot_seq,
-                )
-                saved = None
-            if saved is not None:
-                self._restore_guard(guard, *saved)
-            self.guard = guard
-
-    def _restore_guard(self, guard: Any, state: dict[str, Any] | None, seq: int) -> None:
-        if state is not None:
-            try:
-                guard.load_state(state)
-            except StateError as e:
-                log.warning(
-                    "model %r: guard and drift monitor start fresh: the state in snapshot %d "
-                    "does not fit them (%s)",
-                    self.name,
-                    seq,
-                    e,
-                )
-        elif seq > 0:
-            log.info("model %r: snapshot %d has no guard state; guard starts fresh", self.name, seq)
-        self._guard_mark = guard.mark()
-        # the monitor sees every row learned since the state it starts from, in the same batches
-        for first, events in self.wal.replay_batches(after=seq):
-            if first > self._replayed_seq:
-                break
-            guard.observe([e["x"] for e in events[: self._replayed_seq - first + 1]])
+        # predictions waiting for labels, back from their journal (those labelled since: not)
+        self._pending = PendingPredictions(
+            self.data / "pending" / name,
+            max_items=self._pending_args[0],
+            ttl=self._pending_args[1],
+            skip=lambda pid: pid in self._learned,
+        )
 
     # ------------------------------------------------------------------ serving
     def model_version(self) -> dict[str, Any]:
@@ -334,12 +250,14 @@ class ModelHost:
             version = self.model_version()
             # one random draw per request keeps ids unique across restarts and cheap per row
             base = uuid.uuid4().hex[:20]
-            ids = [f"{base}{i:x}" for i in range(len(rows))]
             if keep:
-                now = time.monotonic()
-                self._pending.put_many(zip(ids, ((row, now) for row in rows)))
+                ids = self._pending.remember(base, rows)
+            else:
+                ids = [f"{base}{i:x}" for i in range(len(rows))]
         finally:
             self._lock.release()
+        if keep:  # in the journal before the client has the ids: a restart keeps them
+            self._pending.journal(base, rows)
         if wait and self.durable_wait_needed(version):
             self.wal.wait(version["seq"])  # never tell a client about a version a crash loses
         return PredictResult(preds, ids, version, probs)
@@ -354,13 +272,17 @@ class ModelHost:
         labels: list[Any],
         prediction_ids: list[str | None] | None = None,
         *,
+        event_ids: list[str | None] | None = None,
         probe: int = 0,
     ) -> LearnResult:
         """Learn ``labels`` for ``rows`` (or for the rows of earlier ``prediction_ids``).
 
         Item ``i`` is ``rows[i]`` or, when ``prediction_ids[i]`` is set, the row predicted under
-        that id. A label for an id already learned is skipped (reported in ``already_learned``),
-        so retrying a request learns it once. Returns once the events are on disk.
+        that id. An item whose ``event_ids[i]`` (a client's idempotency key) or prediction id
+        was learned before, within the retention bound of :mod:`tidal.service.ids`, or earlier
+        in the same request, is skipped: ``already_learned`` lists it and ``seqs[i]`` is the
+        sequence number it was learned at, so a retried request learns each item once and gets
+        the original answer. Returns once the events are on disk.
 
         ``probe=n`` predicts the first ``n`` rows to learn with the model just before it learns
         them, under the same lock (``LearnResult.probe``: test-then-train scores for free).
@@ -368,32 +290,52 @@ class ModelHost:
         n = len(labels)
         rows = list(rows) if rows is not None else [None] * n
         pids = list(prediction_ids) if prediction_ids is not None else [None] * n
-        if len(rows) != n or len(pids) != n:
-            raise ValueError(f"{n} labels for {len(rows)} rows and {len(pids)} prediction ids")
+        eids = list(event_ids) if event_ids is not None else [None] * n
+        if len(rows) != n or len(pids) != n or len(eids) != n:
+            raise ValueError(
+                f"{n} labels for {len(rows)} rows, {len(pids)} prediction ids and "
+                f"{len(eids)} event ids"
+            )
         with self._lock:
             if self.broken:
                 raise WalError(self.broken)
             if self.frozen:
                 raise FrozenError(f"model {self.name!r} does not learn: {self.frozen}")
-            x, y, events, skipped, where, seen = [], [], [], [], [], set()
-            for i, (row, pid, label) in enumerate(zip(rows, pids, labels, strict=True)):
+            now = time.time()
+            x, y, events, skipped, where = [], [], [], [], []
+            seqs: list[int | None] = [None] * n
+            seen: dict[str, int] = {}  # key -> item of this request that holds it
+            twin: dict[int, int] = {}  # a repeated item -> the item it repeats
+            learned = self._learned
+            for i, (row, pid, label, eid) in enumerate(zip(rows, pids, labels, eids, strict=True)):
+                keys = [k for k in (None if eid is None else event_key(eid), pid) if k]
+                first = next((k for k in keys if k in seen), None)
+                done = next((s for k in keys if (s := learned.seq(k, now)) is not None), None)
+                if done is not None or first is not None:
+                    skipped.append(i)
+                    seqs[i] = done
+                    if done is None:
+                        twin[i] = seen[first]
+                    continue
                 if pid is not None:
-                    if pid in self._learned or pid in seen:
-                        skipped.append(i)
-                        continue
                     entry = self._pending.get(pid)
                     if entry is None or time.monotonic() - entry[1] > self.pending_ttl:
                         raise UnknownPredictionError(pid, i)
-                    seen.add(pid)
                     row = entry[0]
                 elif row is None:
                     raise ValueError(f"item {i}: give features or a prediction_id")
+                seen.update((k, i) for k in keys)
                 x.append(row)
                 y.append(label)
                 where.append(i)
-                events.append(
-                    {"x": row, "y": label} if pid is None else {"x": row, "y": label, "pid": pid}
-                )
+                ev = {"x": row, "y": label}
+                if keys:
+                    if pid is not None:
+                        ev["pid"] = pid
+                    if eid is not None:
+                        ev["eid"] = eid
+                    ev["t"] = round(now, 3)
+                events.append(ev)
             verdicts, rules = None, {}
             if self.guard is not None:
                 verdicts = [{"verdict": "already_learned", "rule": "", "reason": ""}] * n
@@ -408,7 +350,7 @@ class ModelHost:
             held = sum(v["verdict"] == "quarantined" for v in verdicts or ())
             if not events:
                 return LearnResult(
-                    0, None, None, self.model_version(), skipped, held, verdicts, rules
+                    0, None, None, self.model_version(), skipped, held, verdicts, rules, seqs=seqs
                 )
             scored = self._probe(x, y, probe) if probe > 0 else None
             try:  # the learner validates everything before it changes anything
@@ -425,21 +367,40 @@ class ModelHost:
             self.applied_seq = last
             if self.guard is not None:
                 self.guard.observe(x)
-            for k, ev in enumerate(events):
-                pid = ev.get("pid")
-                if pid is not None:
-                    self._pending.pop(pid, None)
-                    self._learned.put(pid, last - len(events) + 1 + k)
+            first_seq = last - len(events) + 1
+            for k, (i, ev) in enumerate(zip(where, events, strict=True)):
+                seqs[i] = first_seq + k
+                self._remember(ev, first_seq + k)
+                if pid := ev.get("pid"):
+                    self._pending.pop(pid)
+            for i, j in twin.items():
+                seqs[i] = seqs[j]
             version = self.model_version()
         try:
             self.wal.wait(last)
         except WalError as e:
             self.broken = f"model {self.name!r} stopped learning: {e}"
             raise
-        first = last - len(events) + 1
         return LearnResult(
-            len(events), first, last, version, skipped, held, verdicts, rules, scored
+            len(events),
+            first_seq,
+            last,
+            version,
+            skipped,
+            held,
+            verdicts,
+            rules,
+            scored,
+            seqs=seqs,
         )
+
+    def _remember(self, ev: dict[str, Any], seq: int) -> None:
+        """Record the ids of a logged event (learned at ``seq``) as applied."""
+        pid, eid = ev.get("pid"), ev.get("eid")
+        if pid is not None:  # (an older consumer's entry key, logged as a prediction id)
+            self._learned.put(legacy_key(pid), seq, ev.get("t"))
+        if eid is not None:
+            self._learned.put(event_key(eid), seq, ev.get("t"))
 
     def _probe(self, x: list[Any], y: list[Any], n: int) -> tuple[list[Any], list[Any]] | None:
         """Predictions of the first ``n`` rows before learning (never raises: a failure here
@@ -452,140 +413,27 @@ class ModelHost:
             return None
         return [_plain(p) for p in pred], y[:n]
 
-    # ------------------------------------------------------------------ freezing
-    def freeze(self, reason: str, by: str = "tidal", details: dict[str, Any] | None = None) -> None:
-        """Pause learning (a learn raises :class:`FrozenError`) until :meth:`unfreeze`.
-
-        The record (reason, who, when, details) is on disk (``<data>/frozen/<name>.json``,
-        written atomically and fsynced) before learning stops, so a refused learn implies a
-        freeze that survives a crash or a restart."""
-        record = {
-            "reason": reason,
-            "by": by,
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "details": details or {},
-        }
-        path = self._freeze_path
-        if not path.parent.is_dir():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(path.parent.parent)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(record, fh, default=str)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _fsync_dir(path.parent)
-        self.freeze_record = record
-        self.frozen = reason
-
-    def unfreeze(self) -> None:
-        """Let the model learn again, and forget the freeze on disk."""
-        self.frozen = None
-        self.freeze_record = None
-        if self._freeze_path.exists():
-            self._freeze_path.unlink(missing_ok=True)
-            _fsync_dir(self._freeze_path.parent)
-
-    def _load_freeze(self) -> None:
-        path = self._freeze_path
-        if not path.exists():
-            return
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            reason = str(record["reason"])
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            # fail safe: a freeze that cannot be read still freezes
-            record = {"reason": f"frozen: unreadable freeze record {path} ({e})", "by": "tidal"}
-            reason = record["reason"]
-        self.freeze_record = record
-        self.frozen = reason
-
-    # ------------------------------------------------------------------ snapshots
-    @property
-    def events_since_snapshot(self) -> int:
-        return self.applied_seq - self.snapshot_seq
-
-    def snapshot(self) -> int | None:
-        """Save the model at the current sequence number (after it is on disk); compact the log
-        behind it. Returns the sequence number, or None if nothing changed since the last one."""
-        with self._snap_lock:
-            with self._lock:
-                seq = self.applied_seq
-                mark = self.guard.mark() if self.guard is not None else None
-                # rows a guard quarantined change it without an event: worth a snapshot too
-                changed = seq != self.snapshot_seq or mark != self._guard_mark
-                if changed:
-                    taken = self.capture()
-            if not changed:
-                self.last_snapshot_time = time.monotonic()
-                # the log may still hold segments the last snapshot covers (a restart right
-                # after a snapshot opens a new one): drop them, as after any snapshot
-                self.wal.compact(seq)
-                return None
-            self.save_snapshot(**taken)
-            self._guard_mark = mark
-            self.last_snapshot_time = time.monotonic()
-            self.wal.compact(seq)
-            self.snapshots.prune(self.snapshots_kept)
-            return seq
-
-    def save_snapshot(
-        self,
-        seq: int,
-        state: dict[str, Any],
-        learned: tuple[list[str], list[int]],
-        version: str | None,
-        *,
-        guard: dict[str, Any] | None = None,
-    ) -> None:
-        """Write ``state`` as the snapshot at ``seq`` once the log is on disk up to ``seq``.
-
-        ``guard`` is the guard's state (:meth:`guard_state`) taken under the same lock as
-        ``state``; it goes in the same file (arrays and all), so both are written atomically."""
-        self.wal.wait(seq)
-        ids, seqs = learned
-        extra = {
-            "learned_ids": {"ids": ids, "seqs": np.asarray(seqs, dtype=np.int64)},
-            "model_name": self.name,
-            "registry_version": version,
-        }
-        if guard is not None:
-            extra["guard"] = guard
-        self.snapshots.save(state, seq, extra)
-        self.snapshot_seq = seq
-
-    def capture(self) -> dict[str, Any]:
-        """What a snapshot of the model as it stands holds, as :meth:`save_snapshot`'s
-        arguments (call it under the host's lock: model, ids and guard then agree with seq)."""
-        return {
-            "seq": self.applied_seq,
-            "state": copy.deepcopy(self.model.state_dict()),
-            "learned": self.learned_ids_copy(),
-            "version": self.version,
-            "guard": self.guard_state(),
-        }
-
-    def learned_ids_copy(self) -> tuple[list[str], list[int]]:
-        """The learned prediction ids and their sequence numbers, oldest first, for a snapshot
-        (call it under the host's lock). Two flat lists: with 100,000 ids a list of pairs took
-        3x longer to copy, and the copy holds the lock that predicts wait for."""
-        return list(self._learned), list(self._learned.values())
-
-    def guard_state(self) -> dict[str, Any] | None:
-        """The guard's state to save with the model's (None if unguarded); call it under the
-        host's lock, so that it matches the model's state and sequence number."""
-        return self.guard.state_dict() if self.guard is not None else None
-
-    def snapshot_due(self, every_seconds: float) -> bool:
-        if self.events_since_snapshot <= 0:
-            return False
-        if self.events_since_snapshot >= self.snapshot_every:
-            return True
-        return time.monotonic() - self.last_snapshot_time >= every_seconds
+    def warm_up(self) -> None:
+        """Run one learn and one predict on a probe row with a copy of the model, so compiled
+        kernels are loaded before the service says it is ready; the model, its log and its
+        version are not touched. The probe row is a zero for every feature the model knows (a
+        kept prediction's row if zeros do not fit, e.g. a categorical feature)."""
+        with self._lock:
+            state = copy.deepcopy(self.model.state_dict())
+            m = self.model
+            feats = list(m.feature_names_in_) if m.is_fitted else ["x"]
+            classes = [_plain(c) for c in getattr(m, "classes_", [])] if m.is_fitted else []
+            kept = self._pending.newest_row()
+        label = classes[0] if classes else (0 if isinstance(m, Classifier) else 0.0)
+        probes = [{f: 0.0 for f in feats}] + ([kept] if kept is not None else [])
+        for row in probes:
+            twin = learner_from_state(state)
+            try:
+                twin.learn_many([row], [label])
+                twin.predict_many([row])
+                return
+            except InputError:
+                continue
 
     def state_dict(self) -> dict[str, Any]:
         """A copy of the model's state, taken under the lock."""
@@ -622,3 +470,5 @@ class ModelHost:
         if snapshot and self.broken is None:
             self.snapshot()
         self.wal.close()
+        if hasattr(self, "_pending"):
+            self._pending.close()

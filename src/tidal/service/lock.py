@@ -2,6 +2,10 @@
 
 The lock dies with the process (the kernel releases it even after SIGKILL), so a crash never
 leaves a stale lock behind; the PID written in the file only makes the message helpful.
+
+The folder holds training rows and token hashes: taking the lock makes it private to its
+owner (:func:`make_private`: the folder and its subfolders 0700, its files 0600), and the
+service's entry points set the umask to 077 so the files it makes later are private too.
 """
 
 from __future__ import annotations
@@ -10,7 +14,31 @@ import fcntl
 import os
 from pathlib import Path
 
-__all__ = ["DataFolderLock", "DataFolderLockedError"]
+__all__ = ["DataFolderLock", "DataFolderLockedError", "make_private"]
+
+
+def make_private(folder: str | Path) -> None:
+    """Take group and other permissions off ``folder`` (0700), its subfolders and files (0600).
+
+    >>> import stat, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "rows.wal").write_text("x"); (folder / "rows.wal").chmod(0o644)
+    1
+    >>> make_private(folder)
+    >>> oct(folder.stat().st_mode & 0o777), oct((folder / "rows.wal").stat().st_mode & 0o777)
+    ('0o700', '0o600')
+    """
+    folder = Path(folder)
+    folder.chmod(0o700)
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            p = Path(root, d)
+            if p.stat().st_mode & 0o077:
+                p.chmod(0o700)
+        for f in files:
+            p = Path(root, f)
+            if p.is_file() and p.stat().st_mode & 0o077:
+                p.chmod(0o600)
 
 
 class DataFolderLockedError(RuntimeError):
@@ -33,9 +61,9 @@ class DataFolderLock:
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder).resolve()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.folder / "LOCK"
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -51,6 +79,7 @@ class DataFolderLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd: int | None = fd
+        make_private(self.folder)
 
     def release(self) -> None:
         """Give the folder up (idempotent)."""

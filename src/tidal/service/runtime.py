@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,14 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
-from tidal.service.host import ModelHost
-from tidal.service.lock import DataFolderLock
+from tidal.service.host import LearnResult, ModelHost
+from tidal.service.lock import DataFolderLock, make_private
 from tidal.service.recorder import Recorder
 from tidal.service.shadow import ShadowSet
 
 __all__ = ["Metrics", "Service"]
+
+log = logging.getLogger("tidal.service")
 
 # a served single-row predict takes a few hundred microseconds: the first buckets resolve it
 _LATENCY_BUCKETS = (
@@ -120,9 +123,11 @@ class Service:
                     pending_max=config.pending_max,
                     pending_ttl=config.pending_ttl,
                     learned_ids_max=config.learned_ids_max,
+                    learned_ids_ttl=config.learned_ids_ttl,
                     segment_bytes=config.wal_segment_bytes,
                     on_fsync=self.metrics.fsync_hook(name),
                     durable_reads=config.durable_reads,
+                    accept_loss=config.accept_loss,
                 )
             self._guard_models()
             for name, challengers in config.shadows.items():
@@ -130,8 +135,14 @@ class Service:
                     self.shadows.add(name, key, build_model(f"{name}.{key}", spec))
             self._registry: Any = None
             self._registry_lock = threading.Lock()
-            if config.db or (Path(config.data) / "registry.sqlite").exists():
+            repairs = [h.repair for h in self.hosts.values() if h.repair is not None]
+            if config.db or (Path(config.data) / "registry.sqlite").exists() or repairs:
                 _ = self.registry  # tag each model with its production version now
+            for repair in repairs:  # the loss accepted is on record where promotions are
+                lost = "; ".join(repair["lost"])
+                name = repair["model"]
+                self.registry.note("tidal", "accept_loss", lost, name=name, details=repair)
+            self._restore_shadow_outputs()  # after the registry's shadows joined
         except BaseException:
             if getattr(self, "_registry", None) is not None:
                 self._registry.close()
@@ -145,6 +156,31 @@ class Service:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._snapshot_loop, name="tidal-snap", daemon=True)
         self._thread.start()
+        #: set once every model ran a probe learn and predict (kernels loaded): /readyz waits
+        self.warmed = threading.Event()
+        threading.Thread(target=self._warm_up, name="tidal-warm", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        for name, host in self.hosts.items():
+            try:
+                host.warm_up()
+            except Exception as e:  # noqa: BLE001 (readiness must not hang on a probe)
+                log.warning("model %r: warm-up probe failed (%s); serving it anyway", name, e)
+        self.warmed.set()
+
+    def _restore_shadow_outputs(self) -> None:
+        """Open each model's journal of shadow outputs and give the shadows theirs back."""
+        from tidal.service.pending import PendingPredictions
+
+        cfg = self.config
+        for name, h in self.hosts.items():
+            journal = PendingPredictions(
+                Path(cfg.data) / "pending" / f"{name}.shadows",
+                max_items=cfg.pending_max,
+                ttl=cfg.pending_ttl,
+                skip=lambda pid, h=h: pid in h._learned,
+            )
+            self.shadows.restore(name, journal, lambda pid, h=h: (h._pending.get(pid) or [None])[0])
 
     def _guard_models(self) -> None:
         """Put a guard (and a feature-drift monitor) in front of each guarded model."""
@@ -172,6 +208,70 @@ class Service:
                 raise ConfigError(f"model {name!r}: guards: {e}") from e
             # restores the guard's state from the model's snapshot (and the log after it)
             self.hosts[name].attach_guard(guard)
+
+    def served(self, name: str, error: Any) -> ModelHost:
+        """The host of model ``name``; raises ``error(404, message, loc, kind)`` (the app's
+        error class) for a model not served here."""
+        h = self.hosts.get(name)
+        if h is None:
+            msg = f"unknown model {name!r}; served models: {sorted(self.hosts)}"
+            raise error(404, msg, ["path", "name"], "not_found")
+        return h
+
+    def learn(
+        self,
+        name: str,
+        rows: list[Any] | None,
+        labels: list[Any],
+        prediction_ids: list[str | None] | None = None,
+        event_ids: list[str | None] | None = None,
+    ) -> LearnResult:
+        """Learn into model ``name``: the one way in for every route (HTTP, the fast path,
+        the Redis consumer). :meth:`ModelHost.learn` (guards, idempotency, the log), then what
+        follows a learn: the snapshot trigger, metrics, the dashboard's series, a guard
+        burst's freeze, shadow scoring and the rolling-metric freeze. Raises what the host
+        raises (a KeyError for an unknown model)."""
+        from tidal.service.shadow import freeze
+
+        h = self.hosts[name]
+        n = len(labels)
+        res = h.learn(
+            rows, labels, prediction_ids, event_ids=event_ids, probe=self.recorder.score_rows
+        )
+        self.learned(h)
+        self.metrics.learn_events.labels(model=name).inc(res.learned)
+        self.recorder.count(name, "learn", res.learned)
+        if res.probe is not None:
+            self.recorder.score(name, *res.probe)
+        for rule in res.guard_rules:  # guard events on the dashboard's timeline
+            self.recorder.mark(name, "guard", rule)
+        if h.guard is not None and h.guard.learning_paused and h.frozen is None:
+            rules = ", ".join(h.guard.paused_rules())
+            freeze(
+                self,
+                h,
+                0.0,
+                0.0,
+                reason=f"frozen: guard burst ({rules}): learning paused",
+                details={"guard": "burst", "rules": h.guard.paused_rules()},
+            )
+        done = set(res.already_learned)  # a retried label is scored and learned once
+        done.update(i for i, v in enumerate(res.verdicts or ()) if v["verdict"] == "quarantined")
+        kept = [i for i in range(n) if i not in done]
+        pids = prediction_ids if prediction_ids is not None else [None] * n
+        x = rows if rows is not None else [None] * n
+        l_pids = [pids[i] for i in kept]
+        l_labels = [labels[i] for i in kept]
+        self.shadows.score(name, l_pids, l_labels, [x[i] for i in kept])
+        floor = self.config.freeze_floor
+        watch = self.shadows.watch(name, h.model) if floor > 0 and res.learned else None
+        if watch is not None and watch.metric == "accuracy":
+            watch.score(l_pids, l_labels)
+            value, count = watch.value, watch.info()["window_events"]
+            if value is not None and count >= self.config.freeze_min_events and value < floor:
+                if h.frozen is None:
+                    freeze(self, h, value, floor)
+        return res
 
     def learned(self, host: ModelHost) -> None:
         """Tell the snapshot thread that ``host`` learned (it snapshots every N events)."""
@@ -209,6 +309,8 @@ class Service:
                     last_n=cfg.gate_last_n,
                 )
                 reg = Registry(url, policy=policy)
+                if not cfg.db:  # token hashes and audit: the owner's alone (umask or not)
+                    make_private(cfg.data)
                 stale = []
                 for name, host in self.hosts.items():
                     prod = reg.production(name)
@@ -249,7 +351,12 @@ class Service:
 
     @property
     def ready(self) -> bool:
-        return not self._stop.is_set() and all(h.broken is None for h in self.hosts.values())
+        """Recovered, warmed up (see :meth:`ModelHost.warm_up`), not stopping, nothing broken."""
+        return (
+            self.warmed.is_set()
+            and not self._stop.is_set()
+            and all(h.broken is None for h in self.hosts.values())
+        )
 
     def close(self) -> None:
         """Stop snapshotting, flush every log, snapshot every model, release the folder."""
@@ -260,6 +367,8 @@ class Service:
         self._thread.join()
         for host in self.hosts.values():
             host.close(snapshot=True)
+        for journal in self.shadows.journals.values():
+            journal.close()
         if self._registry is not None:
             self._registry.close()
         if self.quarantine is not None:

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from tidal.service.ids import EVENT_ID
+
 __all__ = [
     "FreezeRequest",
     "LearnItem",
@@ -52,6 +54,15 @@ def plain_scalar(v: Any) -> Any:
 Value = Annotated[float | int | str | bool | None, AfterValidator(plain_scalar)]
 Label = Annotated[float | int | str | bool, AfterValidator(plain_scalar)]
 Row = dict[Annotated[str, AfterValidator(plain_scalar)], Value]
+
+
+#: a client's idempotency key: printable ASCII, so the log and the answers carry it unchanged
+EventId = Annotated[str, Field(pattern="^" + EVENT_ID.pattern + "$")]
+EVENT_ID_HELP = (
+    "the client's id of this event: an item whose event_id was learned before (within "
+    "learned_ids_max / learned_ids_ttl) is answered with its first sequence number, not learned "
+    "again, so a client may re-send whatever it has no answer for"
+)
 
 
 class _Strict(BaseModel):
@@ -118,6 +129,7 @@ class LearnItem(_Strict):
         None, max_length=64, description="learn the row of this earlier prediction instead"
     )
     label: Label = Field(description="the true label (classifiers) or value (regressors)")
+    event_id: EventId | None = Field(None, description=EVENT_ID_HELP)
 
     @model_validator(mode="after")
     def _one_of(self) -> LearnItem:
@@ -136,13 +148,14 @@ class LearnRequest(_Strict):
     features: Row | None = None
     prediction_id: str | None = Field(None, max_length=64)
     label: Label | None = None
+    event_id: EventId | None = Field(None, description=EVENT_ID_HELP)
     items: list[LearnItem] | None = Field(None, description="several items, learned in order")
 
     @model_validator(mode="after")
     def _one_of(self) -> LearnRequest:
         single = self.features is not None or self.prediction_id is not None
         if self.items is not None:
-            if single or self.label is not None:
+            if single or self.label is not None or self.event_id is not None:
                 raise ValueError("give either 'items' or one item's fields, not both")
             if not self.items:
                 raise ValueError("'items' is empty: give at least one item")
@@ -158,7 +171,12 @@ class LearnRequest(_Strict):
         if self.items is not None:
             return self.items
         return [
-            LearnItem(features=self.features, prediction_id=self.prediction_id, label=self.label)
+            LearnItem(
+                features=self.features,
+                prediction_id=self.prediction_id,
+                label=self.label,
+                event_id=self.event_id,
+            )
         ]
 
 
@@ -174,7 +192,13 @@ class LearnResponse(BaseModel):
     last_seq: int | None = Field(None, description="sequence number of the last of them")
     already_learned: list[int] = Field(
         default_factory=list,
-        description="indices of items whose prediction_id was learned before (skipped)",
+        description="indices of items whose event_id or prediction_id was learned before "
+        "(skipped: not learned again)",
+    )
+    seqs: list[int | None] | None = Field(
+        None,
+        description="per item: the sequence number it was learned at, by this request or, for "
+        "an item in already_learned, by the first copy (None: quarantined)",
     )
     version: ModelVersion
 

@@ -13,7 +13,9 @@ A shadow never changes an answer: its failures (a feature it does not know, not 
 are counted in ``errors`` and nothing else. A shadow learns the labelled events its model
 learns, after scoring them (prequential, like the champion). Shadows are not in the
 write-ahead log: after a restart a registry shadow starts again from its registered state, a
-configured one from scratch, with no pending predictions and an empty window.
+configured one from scratch, with an empty window; the predictions it made for ids still
+waiting for a label are journaled (``<data>/pending/<model>.shadows``, see
+:mod:`tidal.service.pending`) and come back, so a label after a restart is still scored.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class Shadow:
     >>> from tidal.dummy import RunningMeanRegressor
     >>> m = RunningMeanRegressor().learn_many([{"x": 0.0}, {"x": 0.0}], [1.0, 3.0])
     >>> s = Shadow("c", m, max_pending=10, window=10)
-    >>> s.observe(["p1", "p2"], [{"x": 1.0}, {"x": 2.0}])
+    >>> s.observe(["p1", "p2"], [{"x": 1.0}, {"x": 2.0}])  # its predictions
+    [2.0, 2.0]
     >>> s.score(["p1", "p2", "p3"], [1.0, 4.0, 0.0])  # p3: never predicted, ignored
     2
     >>> s.metric, s.value
@@ -64,9 +67,10 @@ class Shadow:
         self.scored = 0
         self.errors = 0
 
-    def observe(self, ids: list[str], rows: list[dict[str, Any]]) -> None:
+    def observe(self, ids: list[str], rows: list[dict[str, Any]]) -> list[Any]:
         """Predict ``rows`` and keep row and prediction under ``ids`` (never raises). A shadow
-        that cannot predict (not fitted yet) keeps the rows to learn from their labels."""
+        that cannot predict (not fitted yet) keeps the rows to learn from their labels.
+        Returns the predictions (None where it could not predict)."""
         with self._lock:
             try:
                 preds = [_plain(p) for p in np.asarray(self.model.predict_many(rows)).tolist()]
@@ -77,6 +81,12 @@ class Shadow:
             self._pending.update(zip(ids, zip(rows, preds)))
             while len(self._pending) > self.max_pending:
                 self._pending.popitem(last=False)
+        return [None if p is _MISSING else p for p in preds]
+
+    def restore(self, pid: str, row: Any, pred: Any) -> None:
+        """Keep a prediction made before a restart (from the journal) under ``pid``."""
+        with self._lock:
+            self._pending[pid] = (row, _MISSING if pred is None else pred)
 
     def keep(self, ids: list[str], preds: list[Any]) -> None:
         """Keep predictions made elsewhere (the production model's) to score them later."""
@@ -164,6 +174,8 @@ class ShadowSet:
     def __init__(self, registry: CollectorRegistry, *, max_pending: int, window: int) -> None:
         self.max_pending = max_pending
         self.window = window
+        #: model -> the journal of its shadows' outputs (set by :meth:`restore`)
+        self.journals: dict[str, Any] = {}
         self._shadows: dict[str, dict[str, Shadow]] = {}
         self._watch: dict[str, Shadow] = {}
         self._lock = threading.Lock()
@@ -231,8 +243,26 @@ class ShadowSet:
             self.add(model, key, registry.load(model, wanted[key]))
 
     def observe(self, model: str, ids: list[str], rows: list[dict[str, Any]]) -> None:
-        for shadow in self.of(model).values():
-            shadow.observe(ids, rows)
+        outputs = {key: shadow.observe(ids, rows) for key, shadow in self.of(model).items()}
+        journal = self.journals.get(model)
+        if outputs and journal is not None and ids:
+            # one line per request: the shadows' outputs per row, under the request's id base
+            per_row = [{k: v[i] for k, v in outputs.items()} for i in range(len(ids))]
+            journal.journal(ids[0][:-1], per_row)
+
+    def restore(self, model: str, journal: Any, rows: Any) -> int:
+        """Give ``model``'s shadows back the outputs ``journal`` kept (a
+        :class:`tidal.service.pending.PendingPredictions` of ``{shadow key: prediction}``),
+        with each prediction's row (``rows(pid)``). Returns how many predictions came back."""
+        self.journals[model] = journal
+        shadows, n = self.of(model), 0
+        for pid, (outputs, _) in journal.items():
+            row = rows(pid)
+            for key, pred in outputs.items():
+                if key in shadows:
+                    shadows[key].restore(pid, row, pred)
+                    n += 1
+        return n
 
     def score(
         self,
@@ -275,7 +305,5 @@ def freeze(
     host.freeze(reason, by=by, details=details)
     reg = service.registry
     version = int(host.version) if host.version is not None else None
-    with reg.engine.begin() as c:
-        # Registry has no public "note" call yet: its own audit writer keeps the format
-        reg._audit(c, by, "freeze", reason, name=host.name, version=version, details=details)
+    reg.note(by, "freeze", reason, name=host.name, version=version, details=details)
     return reason

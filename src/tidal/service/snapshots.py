@@ -3,7 +3,10 @@
 A snapshot is ``<folder>/<seq>.npz`` written by :func:`tidal.base.save_state` (arrays + JSON, no
 pickle), atomically: written to a temporary file, fsynced, renamed, and the folder fsynced, so a
 crash leaves either the old set of snapshots or the new one, never a half-written file under a
-snapshot's name.
+snapshot's name. The file is sealed with a SHA-256 of its bytes, kept in the zip archive's
+comment (so it stays a plain ``.npz``): a snapshot whose bytes changed on disk is refused as a
+whole (:meth:`SnapshotStore.read`), never half-loaded. Snapshots written before 2026-12-07 have
+no seal; the zip's CRCs still check their arrays.
 
 ``extra`` holds what belongs with the model at that sequence number: JSON values (ids learned,
 registry version) and, for a guarded model, the guard's and drift monitor's state with its numpy
@@ -12,16 +15,42 @@ arrays (``save_state`` stores arrays anywhere in the payload), so all of it is i
 
 from __future__ import annotations
 
+import hashlib
 import os
+import struct
 from pathlib import Path
 from typing import Any
 
 from tidal.base import StateError, read_state, save_state
-from tidal.service.wal import _fsync_dir
+from tidal.service.wal import write_atomic
 
 __all__ = ["Snapshot", "SnapshotStore"]
 
 _FORMAT = "tidal.snapshot"
+_SEAL = b"tidal-sha256:"
+_SEAL_LEN = len(_SEAL) + 64
+_EOCD = b"PK\x05\x06"  # a zip's end-of-central-directory record: 22 bytes + the comment
+
+
+def seal(data: bytes) -> bytes:
+    """``data`` (a zip without a comment) with the SHA-256 of everything before the comment
+    as its comment."""
+    if data[-22:-18] != _EOCD or data[-2:] != b"\0\0":
+        raise StateError("not a zip archive without a comment: cannot seal it")
+    body = data[:-2] + struct.pack("<H", _SEAL_LEN)
+    return body + _SEAL + hashlib.sha256(body).hexdigest().encode()
+
+
+def check_seal(data: bytes, path: Path) -> None:
+    """Raise :class:`StateError` if a sealed file's bytes do not match its seal."""
+    tail = data[-_SEAL_LEN:]
+    if not tail.startswith(_SEAL):
+        if _SEAL in data[-2 * _SEAL_LEN :]:
+            raise StateError(f"{path}: the seal is damaged")
+        return  # written before snapshots were sealed
+    body = data[:-_SEAL_LEN]
+    if hashlib.sha256(body).hexdigest().encode() != tail[len(_SEAL) :]:
+        raise StateError(f"{path}: SHA-256 mismatch: the file changed after it was written")
 
 
 class Snapshot:
@@ -51,6 +80,10 @@ class SnapshotStore:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
+    def paths(self) -> list[tuple[int, Path]]:
+        """``(seq, path)`` of every snapshot file, oldest first (read or not)."""
+        return self._paths()
+
     def _paths(self) -> list[tuple[int, Path]]:
         out = []
         for p in self.folder.glob("*.npz"):
@@ -65,23 +98,36 @@ class SnapshotStore:
         payload = {"format": _FORMAT, "seq": int(seq), "model": model_state, "extra": extra or {}}
         try:
             save_state(payload, tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
+            sealed = seal(tmp.read_bytes())
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.folder)
+        write_atomic(final, sealed)
         return final
+
+    def read(self, path: Path, seq: int) -> Snapshot:
+        """The snapshot in ``path``, checked whole: its seal, format and sequence number.
+        Raises :class:`StateError` naming the file and what is wrong."""
+        try:
+            check_seal(path.read_bytes(), path)
+            data = read_state(path)
+        except StateError:
+            raise
+        except Exception as e:  # noqa: BLE001 (a damaged zip fails in many ways)
+            raise StateError(f"{path}: unreadable ({type(e).__name__}: {e})") from e
+        if data.get("format") != _FORMAT or data.get("seq") != seq:
+            raise StateError(
+                f"{path}: expected a {_FORMAT} at event {seq}, found format "
+                f"{data.get('format')!r} at {data.get('seq')!r}"
+            )
+        return Snapshot(seq, data["model"], data.get("extra") or {})
 
     def latest(self) -> Snapshot | None:
         """The newest snapshot that reads back whole (older ones are tried if it does not)."""
         for seq, path in reversed(self._paths()):
             try:
-                data = read_state(path)
+                return self.read(path, seq)
             except StateError:
                 continue
-            if data.get("format") == _FORMAT and data.get("seq") == seq:
-                return Snapshot(seq, data["model"], data.get("extra") or {})
         return None
 
     def prune(self, keep: int = 2) -> int:

@@ -1,42 +1,40 @@
 """An append-only write-ahead log of learn events, with group commit and torn-tail recovery.
 
 On disk, a log is a folder of segments named by the first sequence number they hold
-(``00000000000000000001.wal``). A segment is a run of records::
-
-    u32 length | u32 crc32 | u64 first_seq | u32 count | payload (compact JSON, `length` bytes)
-
-The CRC covers ``first_seq``, ``count`` and the payload. A record holds one batch of ``count``
-events (one learn request), numbered ``first_seq .. first_seq + count - 1``, so a request is
-durable all or nothing: a crash can tear the last record, never half a request.
+(``00000000000000000001.wal``). A segment is a run of records framed with a length and
+checksums (:mod:`tidal.service.walscan`); a record holds one batch of ``count`` events (one
+learn request), numbered ``first_seq .. first_seq + count - 1``, so a request is durable all or
+nothing: a crash can tear the last record, never half a request.
 
 Appends are group-committed: :meth:`WriteAheadLog.submit` numbers the events and queues them
 (cheap, callable under the caller's own lock, so the log order is the order the caller applied
 them in); one writer thread writes everything queued and fsyncs once; :meth:`WriteAheadLog.wait`
 returns when a sequence number is on disk. :meth:`WriteAheadLog.append_many` does both.
 
-Opening a log reads every segment up to the last complete, valid record and truncates a torn
-tail; :meth:`WriteAheadLog.compact` deletes segments wholly covered by a snapshot.
+Opening a log reads every segment (:func:`tidal.service.recovery.scan_log`), truncates a torn
+tail (the one write a crash cut short, never acknowledged) and refuses, with
+:class:`tidal.service.recovery.DataLossError` naming file, offset and events, any other damage
+that loses events after ``start_seq``: a damaged record is never dropped with the valid records
+after it. :meth:`WriteAheadLog.compact` deletes segments wholly covered by a snapshot.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tidal.service.walscan import payload_of, read_segment, record_bytes
+
 __all__ = ["WalError", "WriteAheadLog"]
 
-_HEADER = struct.Struct("<IIQI")
-_CRC_PART = struct.Struct("<QI")
 _SUFFIX = ".wal"
-#: a record claiming more than this is corruption, not data (requests are capped far below)
-_MAX_RECORD = 1 << 30
+log = logging.getLogger("tidal.service")
 
 
 class WalError(OSError):
@@ -52,33 +50,28 @@ class WalError(OSError):
     """
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (mode 0600) so that a crash leaves the old file or the new
+    one, never half of one: a temporary file, fsynced, renamed, the folder fsynced."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _record(first_seq: int, count: int, payload: bytes) -> bytes:
-    crc = zlib.crc32(payload, zlib.crc32(_CRC_PART.pack(first_seq, count)))
-    return _HEADER.pack(len(payload), crc, first_seq, count) + payload
-
-
-def _scan(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """Valid records in ``data`` as (offset after it, first_seq, count, payload); stops at the
-    first incomplete or corrupt record."""
-    pos = 0
-    while pos + _HEADER.size <= len(data):
-        length, crc, first, count = _HEADER.unpack_from(data, pos)
-        end = pos + _HEADER.size + length
-        if length > _MAX_RECORD or end > len(data):
-            return
-        payload = data[pos + _HEADER.size : end]
-        if zlib.crc32(payload, zlib.crc32(_CRC_PART.pack(first, count))) != crc:
-            return
-        yield end, first, count, payload
-        pos = end
 
 
 class WriteAheadLog:
@@ -102,6 +95,7 @@ class WriteAheadLog:
         segment_bytes: int = 64 << 20,
         start_seq: int = 0,
         on_fsync: Callable[[float, int], None] | None = None,
+        scan: Any = None,
     ) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -111,42 +105,54 @@ class WriteAheadLog:
         self._queue: list[tuple[int, int, bytes]] = []
         self._error: BaseException | None = None
         self._closed = False
-        self._segments = self._recover()
+        from tidal.service.recovery import scan_log
+
+        scan = scan if scan is not None else scan_log(self.path)
+        self._segments = self._recover(scan, int(start_seq))
         last = self._last_on_disk
         # a snapshot may cover more than the log holds (segments compacted away)
         self._next_seq = max(last, int(start_seq)) + 1
         self._durable = self._next_seq - 1
-        if not self._segments or last < start_seq:
+        if not self._segments or last < start_seq or self._damaged_tail:
             self._roll(self._next_seq)
+        elif scan.head != int(self._segments[-1].stem):
+            self._write_head(int(self._segments[-1].stem))
         self._fh = open(self._segments[-1], "ab")  # noqa: SIM115 (closed in close())
         self._writer = threading.Thread(target=self._write_loop, name="tidal-wal", daemon=True)
         self._writer.start()
 
     # ------------------------------------------------------------------ recovery
-    def _recover(self) -> list[Path]:
-        segments = sorted(self.path.glob(f"*{_SUFFIX}"), key=lambda p: int(p.stem))
-        self._last_on_disk = 0
-        for i, seg in enumerate(segments):
-            data = seg.read_bytes()
-            end = 0
-            expected = int(seg.stem)
-            for end, first, count, _ in _scan(data):  # noqa: B007 (end is used below)
-                if first != expected:
-                    raise WalError(
-                        f"{seg}: record numbered {first}, expected {expected}: the log is "
-                        "corrupt (segments missing or edited)"
-                    )
-                expected = first + count
-            if end < len(data):
-                if i != len(segments) - 1:
-                    raise WalError(
-                        f"{seg}: corrupt record at byte {end} in a segment that is not the "
-                        "last one; only the tail of the last segment can be torn by a crash"
-                    )
-                with open(seg, "r+b") as fh:  # a torn tail: the write was never acknowledged
-                    fh.truncate(end)
+    def _recover(self, scan: Any, start_seq: int) -> list[Path]:
+        """Check the segments (``scan``: already read by the caller, or read now), refuse a
+        loss after ``start_seq``, truncate a torn tail; returns the segments, oldest first.
+        A last segment with damage before its end (covered by a snapshot) is not appended to:
+        the next write opens a new segment."""
+        from tidal.service.recovery import DataLossError
+
+        if not scan.checked:
+            losses = scan.losses(start_seq)
+            if losses:
+                raise DataLossError(self.path.name, losses, self.path.parent.parent)
+        segments = list(scan.segments)
+        self._last_on_disk = scan.last_seq
+        self._damaged_tail = False
+        if segments:
+            last = scan.scans[segments[-1]]
+            torn = last.torn
+            if torn is not None:
+                log.warning(
+                    "%s: torn tail at byte %d (%d bytes%s): a write a crash cut short, never "
+                    "acknowledged; truncated",
+                    segments[-1],
+                    torn.start,
+                    torn.end - torn.start,
+                    f", events {torn.seqs[0]}..{torn.seqs[1]}" if torn.seqs else "",
+                )
+                with open(segments[-1], "r+b") as fh:
+                    fh.truncate(torn.start)
                     os.fsync(fh.fileno())
-            self._last_on_disk = max(self._last_on_disk, expected - 1)
+            # format-1 records are never followed by format-2 ones in one file: a new segment
+            self._damaged_tail = last.v1 or any(not d.torn for d in last.damage)
         return segments
 
     def replay(self, after: int = 0) -> Iterator[tuple[int, Any]]:
@@ -154,27 +160,29 @@ class WriteAheadLog:
 
         Reads what is on disk; call it before appending (at recovery), not concurrently.
         """
-        for _, first, _count, payload in self._records(after):
+        for first, _count, payload in self._records(after):
             for k, event in enumerate(json.loads(payload)):
                 if first + k > after:
                     yield first + k, event
 
     def replay_batches(self, after: int = 0) -> Iterator[tuple[int, list[Any]]]:
         """Like :meth:`replay`, one batch (one append) at a time: ``(first_seq, events)``."""
-        for _, first, _count, payload in self._records(after):
+        for first, _count, payload in self._records(after):
             events = json.loads(payload)
             skip = max(0, after + 1 - first)
             if skip < len(events):
                 yield first + skip, events[skip:]
 
-    def _records(self, after: int) -> Iterator[tuple[int, int, int, bytes]]:
-        segs = list(self._segments)
-        for i, seg in enumerate(segs):
-            if i + 1 < len(segs) and int(segs[i + 1].stem) <= after + 1:
-                continue  # wholly before `after`
-            for rec in _scan(seg.read_bytes()):
-                if rec[1] + rec[2] - 1 > after:
-                    yield rec
+    def _records(self, after: int) -> Iterator[tuple[int, int, bytes]]:
+        """``(first_seq, count, payload)`` of the valid records holding events after
+        ``after``, in order (damage the recovery checked is skipped)."""
+        # every segment is read: skipping by name would trust names that damage can swap
+        # (the recovery checked that the records, read in this order, follow each other)
+        for seg in list(self._segments):
+            data, scan = read_segment(seg)
+            for rec in scan.records:
+                if rec[2] + rec[3] - 1 > after:
+                    yield rec[2], rec[3], payload_of(data, rec, scan.v1)
 
     # ------------------------------------------------------------------ appending
     @property
@@ -238,7 +246,7 @@ class WriteAheadLog:
                         self._fh.close()
                         self._roll(first)
                         self._fh = open(self._segments[-1], "ab")  # noqa: SIM115
-                    self._fh.write(_record(first, count, payload))
+                    self._fh.write(record_bytes(first, count, payload))
                 self._fh.flush()
                 t0 = time.perf_counter()
                 os.fsync(self._fh.fileno())
@@ -256,10 +264,16 @@ class WriteAheadLog:
 
     def _roll(self, first_seq: int) -> None:
         seg = self.path / f"{first_seq:020d}{_SUFFIX}"
-        seg.touch()
+        seg.touch(mode=0o600)
         _fsync_dir(self.path)
+        self._write_head(first_seq)
         with self._cond:  # compact() replaces the list concurrently
             self._segments.append(seg)
+
+    def _write_head(self, first_seq: int) -> None:
+        """Name the newest segment in ``HEAD`` (atomically): a deleted last segment leaves no
+        other trace, and must not pass for a log that simply ends earlier."""
+        write_atomic(self.path / "HEAD", f"{first_seq}\n".encode())
 
     # ------------------------------------------------------------------ compaction
     def compact(self, covered_seq: int) -> int:

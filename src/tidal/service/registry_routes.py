@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tidal.registry.gate import METRICS, Evidence, GatePolicy
 from tidal.registry.store import (
@@ -24,6 +24,7 @@ from tidal.registry.store import (
     RegistryError,
     StageError,
     VersionNotFound,
+    non_finite,
 )
 
 __all__ = ["registry_router"]
@@ -48,8 +49,16 @@ class RegisterRequest(_Body):
 
     kind: str = Field("online", pattern="^(" + "|".join(KINDS) + ")$")
     data_range: Any = Field(None, description="what it learned from (default: log positions)")
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict, description="finite numbers only")
     parent_version: int | None = Field(None, ge=1, description="default: the served version")
+
+    @field_validator("metrics")
+    @classmethod
+    def _finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        bad = non_finite(v, "metrics")
+        if bad is not None:
+            raise ValueError(f"{bad} is not a finite number (NaN and infinities are refused)")
+        return v
 
 
 class ScoredEvents(BaseModel):
@@ -88,6 +97,9 @@ class RollbackRequest(_Body):
     """
 
     to_version: int | None = Field(None, ge=1, description="default: the previous production")
+    force: bool = Field(
+        False, description="roll back to a version that never passed the gate (needs why)"
+    )
 
 
 def _evidence(body: PromoteRequest, policy: GatePolicy) -> Evidence | None:
@@ -153,14 +165,7 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
     @router.post("/models/{name}/versions", response_model=ModelVersion, status_code=201)
     def register(body: RegisterRequest, request: Request, name: str = name_p) -> Any:
         """Snapshot the running model's ``state_dict`` into the registry as a candidate."""
-        host = service.hosts.get(name)
-        if host is None:
-            raise error(
-                404,
-                f"model {name!r} is not served here; served: {sorted(service.hosts)}",
-                ["path", "name"],
-                "not_found",
-            )
+        host = service.served(name, error)
         seq, state = host.state_at()
         parent = body.parent_version
         if parent is None and host.version is not None:
@@ -235,7 +240,12 @@ def registry_router(service: Any, error: Callable[..., Exception]) -> APIRouter:
         """Put an earlier version back in production now (default: the previous one) and
         load it into the running model."""
         v = call(
-            service.registry.rollback, name, body.to_version, by=actor(request, body), why=body.why
+            service.registry.rollback,
+            name,
+            body.to_version,
+            by=actor(request, body),
+            why=body.why or "",
+            force=body.force,
         )
         service.install(name, v.version)
         _sync_shadows(name)
