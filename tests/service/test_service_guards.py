@@ -134,6 +134,10 @@ def test_unguarded_model_answers_exactly_as_before(tmp_path) -> None:
         bad = {"features": {"a": math.nan, "b": 0.0, "c": 0.0}, "label": 1}
         r = c.post("/v1/models/plain/learn", content=json.dumps(bad), headers=JSON)
         assert r.status_code == 422  # no guard: non-finite values are still refused
+        # ...before the model sees them: its imputer would take the row, the JSON log could not,
+        # and a model ahead of its log stops learning
+        assert "feature 'a': expected a finite number" in r.text
+        assert _learn(c, "plain", ROWS[5:7], LABELS[5:7])["learned"] == 2
         state = c.get("/v1/dashboard/state").json()["models"]["plain"]
         assert "drift" not in state and "quarantine" not in state
 

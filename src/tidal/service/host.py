@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import threading
 import time
 import uuid
@@ -234,15 +235,15 @@ class ModelHost(_Recovery, _Persisted):
         ``wait=False`` leaves waiting for durability (:meth:`durable_wait_needed`) to the
         caller; ``blocking=False`` returns None at once when a learn holds the model (the
         event loop's fast path predicts inline only when that costs no wait)."""
+        refuse_non_finite(rows)
         if not self._lock.acquire(blocking):
             return None
         try:
             if isinstance(self.model, Classifier):
                 proba = self.model.predict_proba_many(rows)
-                labels = [_plain(c) for c in self.model.classes_]
-                keys = [str(c) for c in labels]
-                known = proba.any(axis=1).tolist()
-                preds = [labels[i] if k else None for i, k in zip(proba.argmax(1).tolist(), known)]
+                keys = [str(_plain(c)) for c in self.model.classes_]
+                # the learner's own decoding (ties as it breaks them); None where it knows nothing
+                preds = [_plain(p) for p in self.model.decode_proba(proba, fill_empty=False)]
                 probs = [dict(zip(keys, row)) for row in proba.tolist()]
             else:
                 preds = self.model.predict_many(rows).tolist()
@@ -354,6 +355,7 @@ class ModelHost(_Recovery, _Persisted):
                 )
             scored = self._probe(x, y, probe) if probe > 0 else None
             try:  # the learner validates everything before it changes anything
+                refuse_non_finite(x)  # (after the guard, which quarantines such rows instead)
                 self.model.learn_many(x, y)
             except InputError as e:
                 if e.row is not None and e.row < len(where):
@@ -472,3 +474,18 @@ class ModelHost(_Recovery, _Persisted):
         self.wal.close()
         if hasattr(self, "_pending"):
             self._pending.close()
+
+
+def refuse_non_finite(rows: list[dict[str, Any]]) -> None:
+    """Raise InputError naming row and feature for a NaN or infinite value: the log and the
+    journals are JSON, and a model that imputes would otherwise learn what cannot be logged. A
+    missing feature is sent by leaving it out of the row."""
+    for i, row in enumerate(rows):
+        for k, v in row.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                raise InputError(
+                    f"row {i}: feature {k!r}: expected a finite number, got {v!r} (leave a "
+                    "missing feature out of the row)",
+                    column=k,
+                    row=i,
+                )
