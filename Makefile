@@ -67,6 +67,12 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_linear.py
 	$(BIN)/python benchmarks/bench_drift.py
 	$(BIN)/python benchmarks/bench_trees.py
+	$(BIN)/python benchmarks/bench_compare.py
+	$(BIN)/python benchmarks/bench_guards.py
+	$(BIN)/python benchmarks/bench_keyed.py
+	$(BIN)/python benchmarks/bench_service.py
+	$(BIN)/python benchmarks/bench_dashboard.py
+	$(BIN)/python benchmarks/bench_io.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
