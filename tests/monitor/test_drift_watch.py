@@ -93,3 +93,20 @@ def test_compare_json_and_tidal_drift_show_drift(tmp_path):
     res = CliRunner().invoke(app, ["drift", str(path), "-t", "y", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["features"]["b"]["first_row"] == 4_500
+
+
+@pytest.mark.parametrize("delay", [0, 700])
+def test_compare_feeds_drift_as_rows_stream_by_equal_to_a_pass_over_the_file(delay):
+    """compare's drift comes from the rows the engine streams (no second read of the file): the
+    same summary as a pass over the whole file, with or without a label delay."""
+    from tidal.cli._drift import DriftTap, drift_of
+    from tidal.datasets import elec2
+    from tidal.dummy import MajorityClassifier, NoChangeClassifier
+    from tidal.evaluate import prequential
+
+    tap = DriftTap()
+    learners = {"a": MajorityClassifier(), "b": NoChangeClassifier()}
+    prequential(elec2(), learners, callbacks=[tap], delay=delay, every=333)
+    streamed = tap.summary(elec2())
+    assert streamed == drift_of(elec2())
+    assert streamed["checks"] > 50 and streamed["features"]  # Elec2's prices do drift

@@ -149,6 +149,9 @@ def run_compare(
         transient=True,
         disable=quiet,
     )
+    from tidal.cli._drift import DriftTap, drift_lines
+
+    drift_tap = DriftTap()
     with progress:
         warm = progress.add_task("compiling kernels, once", total=len(learners))
 
@@ -160,6 +163,7 @@ def run_compare(
         results = prequential(
             source,
             learners,
+            callbacks=[drift_tap],
             every=every,
             window=window,
             delay=delay,
@@ -172,12 +176,9 @@ def run_compare(
             change_points=change_points,
             guard=guard,
         )
-    from tidal.cli._drift import drift_lines, drift_of
-
     partial = results.meta.get("partial")
-    # an interrupted run does not read the file again for feature drift
-    drift = (results.guard or {}).get("drift") or ({} if partial else drift_of(source))
-    results.meta["drift"] = drift
+    # fed as the rows streamed by (the rows run so far, if interrupted): no second pass
+    results.meta["drift"] = (results.guard or {}).get("drift") or drift_tap.summary(source)
     _say_compiled(console, results, quiet)
     title = title or f"{path}: {total:,} rows, {task}"
     if partial:

@@ -13,6 +13,7 @@ changes of at least ``--min-size`` standard deviations reported.
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import typer
@@ -26,19 +27,44 @@ __all__ = ["drift_app", "drift_lines", "drift_of"]
 drift_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
-def drift_of(source: Any, window: int = 1000, min_size: float = 0.3) -> dict[str, Any]:
-    """:meth:`DriftWatch.summary` over every row of ``source`` (a Source of Blocks)."""
+class DriftTap:
+    """A compare callback that feeds a :class:`DriftWatch` each row once, as the engine streams
+    it: the drift summary needs no second pass over the file. Every learner sees the same
+    pieces (predicted once each, by a step or a predict), so a piece already fed is skipped."""
+
+    def __init__(self, window: int = 1000, min_size: float = 0.3) -> None:
+        self.window, self.min_size = window, min_size
+        self.watch: Any = None
+        self.upto = 0
+
+    def __call__(self, event: Any) -> None:
+        block = event.block
+        if event.kind == "learn" or block.start < self.upto:
+            return
+        if self.watch is None:
+            self.watch = _watch(block, self.window, self.min_size)
+        self.watch.update(block.X)
+        self.upto = block.start + len(block)
+
+    def summary(self, source: Any) -> dict[str, Any]:
+        if self.watch is None:
+            self.watch = _watch(source, self.window, self.min_size)
+        return self.watch.summary()
+
+
+def _watch(named: Any, window: int, min_size: float) -> Any:
     from tidal.monitor import DriftWatch
 
-    watch = None
+    cats = list(getattr(named, "categories", None) or ())
+    return DriftWatch(list(named.feature_names), categorical=cats, window=window, min_size=min_size)
+
+
+def drift_of(source: Any, window: int = 1000, min_size: float = 0.3) -> dict[str, Any]:
+    """:meth:`DriftWatch.summary` over every row of ``source`` (a Source of Blocks)."""
+    tap = DriftTap(window, min_size)
     for block in source:
-        if watch is None:
-            names, cats = list(block.feature_names), list(block.categories)
-            watch = DriftWatch(names, categorical=cats, window=window, min_size=min_size)
-        watch.update(block.X)
-    if watch is None:
-        watch = DriftWatch(list(source.feature_names), window=window, min_size=min_size)
-    return watch.summary()
+        tap(SimpleNamespace(kind="step", block=block))
+    return tap.summary(source)
 
 
 def drift_table(summary: dict[str, Any], title: str) -> Table:
