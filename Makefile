@@ -27,7 +27,7 @@ $(VENV)/.installed-base: pyproject.toml $(LOCK) | $(BIN)/python
 # fails the install when pyproject.toml asks for something the lock lacks (run `make lock`)
 $(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/pip install -q -r $(LOCK)
-	$(BIN)/pip install -q --no-deps --no-build-isolation -e '.[test,bench,service]'
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e '.[test,bench,service,ray]'
 	$(BIN)/pip check
 	touch $@ $(VENV)/.installed-base
 
@@ -36,7 +36,7 @@ lock:
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install -q pip==$(PIP_VERSION) pip-tools
 	.lock-venv/bin/pip-compile -q --upgrade --allow-unsafe --strip-extras \
-		--extra test --extra bench --extra service \
+		--extra test --extra bench --extra service --extra ray \
 		--no-emit-find-links --no-emit-index-url --output-file $(LOCK) pyproject.toml
 	rm -rf .lock-venv
 
