@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,7 @@ class Shard:
         self._open: dict[int, VirtualShard] = {}
         started = time.perf_counter()
         try:
-            for v in vshards:
-                self.open(v)
+            self._open_all(list(vshards))
         except BaseException:
             self.close(snapshot=False)
             raise
@@ -119,15 +119,31 @@ class Shard:
         Idempotent: a virtual shard already open is left as it is."""
         vs = self._open.get(vshard)
         if vs is None:
-            vs = VirtualShard(
-                vshard,
-                vshard_folder(self.storage, vshard),
-                self.learner,
-                self.key,
-                **self.options,
-            )
-            self._open[vshard] = vs
+            vs = self._open[vshard] = self._make(vshard)
         return vs.seq
+
+    def _open_all(self, vshards: list[int]) -> None:
+        """Open virtual shards a few at a time: a restore waits mostly on the disk (reading
+        snapshots, fsyncing each log's folder), which threads overlap."""
+        if len(vshards) <= 1:
+            for v in vshards:
+                self.open(v)
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(vshards))) as pool:
+            futures = [pool.submit(self._make, v) for v in vshards]
+        errors = []
+        for v, fut in zip(vshards, futures, strict=True):
+            if fut.exception() is not None:
+                errors.append(fut.exception())
+            else:
+                self._open[v] = fut.result()
+        if errors:
+            raise errors[0]
+
+    def _make(self, vshard: int) -> VirtualShard:
+        return VirtualShard(
+            vshard, vshard_folder(self.storage, vshard), self.learner, self.key, **self.options
+        )
 
     def release(self, vshard: int) -> int:
         """Give ``vshard`` up: its logged events on disk, a snapshot, its folder unlocked.
