@@ -41,7 +41,7 @@ def test_shard_actors_predict_exactly_as_the_in_process_keyed_model(ray_cluster,
 
 
 def test_sigkilled_shard_actors_lose_nothing_and_learn_nothing_twice(ray_cluster, tmp_path):
-    X, y, ids = keyed_stream(2400, seed=5)
+    X, y, ids = keyed_stream(1800, seed=5)
     want_preds, want = reference(LinearRegression(), X, y)
     c = KeyedCluster(
         LinearRegression(),
@@ -57,7 +57,7 @@ def test_sigkilled_shard_actors_lose_nothing_and_learn_nothing_twice(ray_cluster
         kills, got = 0, []
         for i, blk in enumerate(blocks(X, y, ids, 100)):
             killer = None
-            if i in (3, 9, 15, 20):
+            if i in (3, 9, 15):
                 pid = c.info()[i % 2]["pid"]
                 # between batches (i == 3) or while this batch is in flight (the others)
                 delay = 0.0 if i == 3 else 0.002 * (i % 4)
@@ -70,9 +70,9 @@ def test_sigkilled_shard_actors_lose_nothing_and_learn_nothing_twice(ray_cluster
             if killer is not None:
                 killer.join()
         infos = c.info()
-        assert sum(i["n_applied"] for i in infos) == 2400  # none lost, none learned twice
+        assert sum(i["n_applied"] for i in infos) == 1800  # none lost, none learned twice
         assert np.array_equal(np.concatenate(got), want_preds)
         assert c.key_digests() == want  # every key's state bit-identical
-        assert c.router.retries >= 1 and kills == 4
+        assert c.router.retries >= 1 and kills == 3
     finally:
         c.close()

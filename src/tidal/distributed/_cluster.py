@@ -45,6 +45,9 @@ class KeyedCluster:
         initialised in this process is used as it is.
     snapshot_every
         Snapshot a virtual shard after this many new events (bounds replay after a crash).
+    max_ids
+        Event ids remembered per virtual shard (about 350 B each): the retry window. An id
+        retried after this many newer events reached its virtual shard is learned again.
     retry_timeout
         Seconds to keep retrying a dead shard before raising :class:`ShardUnavailableError`.
     actor_options
@@ -76,7 +79,7 @@ class KeyedCluster:
         n_virtual: int = 256,
         address: str | None = None,
         snapshot_every: int = 50_000,
-        max_ids: int = 100_000,
+        max_ids: int = 10_000,
         retry_timeout: float = 60.0,
         actor_options: dict[str, Any] | None = None,
     ) -> None:

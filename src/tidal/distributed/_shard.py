@@ -90,7 +90,7 @@ class Shard:
         vshards: list[int] | None = None,
         *,
         snapshot_every: int = 50_000,
-        max_ids: int = 100_000,
+        max_ids: int = 10_000,
     ) -> None:
         self.learner = learner
         self.key = key
