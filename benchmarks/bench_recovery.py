@@ -53,7 +53,7 @@ def main() -> None:
     p.add_argument("--block", type=int, default=500)
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--vshards", type=int, default=64)
-    p.add_argument("--snapshot-every", type=int, default=2_000)
+    p.add_argument("--snapshot-every", type=int, default=200, help="per virtual shard")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     X, y = make(args.events, args.keys, seed=args.seed)

@@ -119,7 +119,8 @@ class KeyedCluster:
                 for s in range(self.map.shards)
             ]
             calls = RayCalls(self._shards)
-        self.router = Router(self.map, calls, retry_timeout=retry_timeout)
+        # another client on the same storage may have moved a virtual shard: its map is saved
+        self.router = Router(self.map, calls, retry_timeout, reload_map=self._reload_map)
 
     @staticmethod
     def _init_ray(address: str) -> None:
@@ -148,6 +149,10 @@ class KeyedCluster:
             shard_map = ShardMap(shards, n_virtual, found.assignment, found.version)
         self._save_map(shard_map)
         return shard_map
+
+    def _reload_map(self) -> ShardMap:
+        self.map = read_map(self.storage) or self.map
+        return self.map
 
     def _save_map(self, shard_map: ShardMap) -> None:
         write_atomic(self.storage / "map.json", shard_map.to_json().encode())
