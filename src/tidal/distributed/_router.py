@@ -29,7 +29,11 @@ __all__ = ["Calls", "LocalCalls", "Router", "ShardUnavailableError", "ShardDown"
 
 
 class ShardUnavailableError(TidalError, TimeoutError):
-    """A shard did not answer within the retry timeout; its events are not confirmed."""
+    """A shard did not answer within the retry timeout; its events are not confirmed.
+
+    >>> isinstance(ShardUnavailableError("shard 1: 3 events"), TimeoutError)
+    True
+    """
 
 
 class ShardDown(Exception):

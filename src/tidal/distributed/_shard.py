@@ -30,7 +30,11 @@ __all__ = ["NotOwnerError", "Shard", "read_map"]
 
 
 class NotOwnerError(TidalError):
-    """A shard was sent events of a virtual shard it does not own (a stale shard map)."""
+    """A shard was sent events of a virtual shard it does not own (a stale shard map).
+
+    >>> NotOwnerError(1, [42]).vshards
+    [42]
+    """
 
     def __init__(self, shard: int, vshards: list[int]) -> None:
         super().__init__(
