@@ -66,6 +66,9 @@ class KeyedCluster:
     4
     >>> cluster.predict_many({"store": ["a", "b"], "x": [1.0, 1.0]}).round(2).tolist()
     [0.78, -0.78]
+    >>> applied, before = cluster.learn_one({"store": "c", "x": 2.0}, 5.0, event_id="e5")
+    >>> applied, before, cluster.learn_one({"store": "c", "x": 2.0}, 5.0, event_id="e5")[0]
+    (True, 0.0, False)
     >>> cluster.close()
     """
 
@@ -164,6 +167,12 @@ class KeyedCluster:
         batch = EventBatch.read(X, y, event_ids, self.key)
         with self._lock:
             return self.router.learn(batch)
+
+    def learn_one(self, x: dict, y: Any, event_id: str) -> tuple[bool, Any]:
+        """Learn one row; returns ``(applied, prediction made before learning)`` (``applied``
+        False: ``event_id`` was applied before, and this is its recorded prediction)."""
+        res = self.learn_many({k: [v] for k, v in x.items()}, [y], [event_id])
+        return bool(res.applied[0]), res.predictions.tolist()[0]
 
     def step_many(self, X: Any, y: Any, event_ids: Any = None) -> np.ndarray:
         """Predictions made before learning each row (fresh event ids when none are given)."""
