@@ -18,7 +18,9 @@ ACTORS = {"num_cpus": 0}  # the fixture's 2 CPUs stay free for other Ray tests
 
 
 @pytest.mark.parametrize("shards", [1, 2])
-def test_shard_actors_predict_exactly_as_the_in_process_keyed_model(ray_cluster, tmp_path, shards):
+def test_shard_actors_predict_exactly_as_the_in_process_keyed_model_also_across_moves(
+    ray_cluster, tmp_path, shards
+):
     X, y, ids = keyed_stream(1500)
     want_preds, want = reference(LinearRegression(), X, y)
     c = KeyedCluster(
@@ -31,9 +33,15 @@ def test_shard_actors_predict_exactly_as_the_in_process_keyed_model(ray_cluster,
         actor_options=ACTORS,
     )
     try:
-        got = np.concatenate([c.learn_many(*blk).predictions for blk in blocks(X, y, ids, 250)])
-        assert np.array_equal(got, want_preds)
+        got = []
+        for i, blk in enumerate(blocks(X, y, ids, 250)):
+            if i == 3 and shards == 2:  # virtual shards move between the actors mid-stream
+                for v in (0, 1, 5):
+                    c.move(v, 1 - c.map.assignment[v])
+            got.append(c.learn_many(*blk).predictions)
+        assert np.array_equal(np.concatenate(got), want_preds)
         assert c.key_digests() == want
+        assert [i["vshards"] for i in c.info()] == [c.map.owned_by(s) for s in range(shards)]
         pids = {i["pid"] for i in c.info()}
         assert len(pids) == shards and os.getpid() not in pids
     finally:
