@@ -84,3 +84,25 @@ def test_sigkilled_shard_actors_lose_nothing_and_learn_nothing_twice(ray_cluster
         assert c.router.retries >= 1 and kills == 3
     finally:
         c.close()
+
+
+def test_two_clients_share_the_actors_and_a_move_by_one_reaches_the_other(ray_cluster, tmp_path):
+    X, y, ids = keyed_stream(1000, seed=2)
+    want_preds, want = reference(LinearRegression(), X, y, block=250)
+    opts = {"n_virtual": 8, "address": "auto", "actor_options": ACTORS}
+    a = KeyedCluster(LinearRegression(), "key", 2, tmp_path, **opts)
+    b = KeyedCluster(LinearRegression(), "key", 2, tmp_path, **opts)  # finds them by name
+    try:
+        assert [i["pid"] for i in a.info()] == [i["pid"] for i in b.info()]
+        got = []
+        for i, blk in enumerate(blocks(X, y, ids, 250)):
+            if i == 2:  # a moves the first key's virtual shard: b's map is now stale
+                v = int(a.map.virtual_of(blk[0]["key"][:1])[0])
+                a.move(v, 1 - a.map.assignment[v])
+            got.append((a if i % 2 == 0 else b).learn_many(*blk).predictions)
+        assert b.map.to_dict() == a.map.to_dict()  # b reloaded the saved map
+        assert np.array_equal(np.concatenate(got), want_preds)
+        b.close(stop_shards=False)
+        assert a.key_digests() == want
+    finally:
+        a.close()

@@ -275,11 +275,16 @@ class KeyedCluster:
         """The shards: :class:`Shard` objects, or Ray actor handles."""
         return list(self._shards)
 
-    def close(self) -> None:
-        """Snapshot and close every shard (Ray actors are then ended)."""
+    def close(self, stop_shards: bool = True) -> None:
+        """Snapshot and close every shard (Ray actors are then ended). With
+        ``stop_shards=False`` (Ray only) this client just lets go: the actors keep serving the
+        other clients that found them by name on the same storage."""
         if self.address is None:
             for shard in self._shards:
                 shard.close()
+            return
+        if not stop_shards:
+            self._shards = []
             return
         from tidal.distributed._actor import _ray
 

@@ -32,7 +32,8 @@ __all__ = ["NotOwnerError", "Shard", "read_map"]
 class NotOwnerError(TidalError):
     """A shard was sent events of a virtual shard it does not own (a stale shard map).
 
-    >>> NotOwnerError(1, [42]).vshards
+    >>> import pickle
+    >>> pickle.loads(pickle.dumps(NotOwnerError(1, [42]))).vshards
     [42]
     """
 
@@ -43,6 +44,9 @@ class NotOwnerError(TidalError):
         )
         self.shard = shard
         self.vshards = vshards
+
+    def __reduce__(self) -> tuple:  # crosses process boundaries (Ray) whole
+        return (type(self), (self.shard, self.vshards))
 
 
 def read_map(storage: str | Path) -> ShardMap | None:
