@@ -274,8 +274,13 @@ def _outputs(
 
 @app.command()
 def compare(
-    path: Annotated[
-        str, typer.Argument(help="CSV/Parquet/JSONL file, or a bundled stream (elec2, weather)")
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="CSV/Parquet/JSONL files, or bundled streams (elec2, weather); several files "
+            "(or --seeds, --ray) run a grid",
+            metavar="FILE...",
+        ),
     ],
     target: Annotated[str | None, typer.Option("--target", "-t", help="label column")] = None,
     models: Annotated[
@@ -313,12 +318,35 @@ def compare(
         str | None,
         typer.Option(help="binary, multiclass or regression [default: inferred from the target]"),
     ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(help="run learners that take a seed with N seeds (42, 43, ...): a grid"),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="run the grid's cells as Ray tasks: alone (or 'local') a local Ray sized to "
+            "the machine, else the address of a cluster",
+            metavar="[ADDRESS]",
+        ),
+    ] = None,
 ) -> None:
     """Run models side by side on a stream, test-then-train; print scores, costs and a verdict."""
     points = _change_points(change_points)
     try:
+        if len(paths) > 1 or seeds is not None or ray is not None:
+            from tidal.cli._grid import run_grid_compare
+
+            if schema is not None:
+                raise ParameterError("--schema: not supported in a grid (files, --seeds, --ray)")
+            run_grid_compare(
+                paths, target, models, seeds or 1, ray, every, window or None, delay, json_out,
+                report, time_column, delay_seconds, points, task,
+            )  # fmt: skip
+            return
         run_compare(
-            path,
+            paths[0],
             target,
             models,
             every,
@@ -441,7 +469,9 @@ _register_subcommands()
 
 def main() -> None:
     """Entry point of the ``tidal`` command."""
-    app(prog_name="tidal")
+    from tidal.cli._grid import optional_values
+
+    app(args=optional_values(sys.argv[1:]), prog_name="tidal")
 
 
 if __name__ == "__main__":  # pragma: no cover
