@@ -35,10 +35,13 @@ def main() -> None:
     kw = dict(opener=open_source, task=task)
     print(f"{args.data}: {source.n_rows:,} rows; {len(specs)} learners x {len(seeds)} seeds")
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     here = run_grid([args.data], specs, seeds, **kw)
-    seq_wall = time.perf_counter() - t0
-    print(f"sequential: {len(here.cells)} cells in {seq_wall:.1f} s wall")
+    seq_wall, seq_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"sequential: {len(here.cells)} cells in {seq_wall:.1f} s wall, {seq_cpu:.1f} s process "
+        f"CPU (load average before: {os.getloadavg()[0]:.1f})"
+    )
 
     import ray
 

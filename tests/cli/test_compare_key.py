@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from tidal.cli import app
 from tidal.evaluate._keyed_compare import KeyedLearner
+from tidal.evaluate._words import numbers
 from tidal.linear_model import LogisticRegression
 
 runner = CliRunner()
@@ -52,6 +54,12 @@ def test_per_key_models_win_when_each_key_has_its_own_concept(tmp_path):
     assert per["keys"] == KEYS and per["models"] == KEYS and rows["lr@store+global"]["models"] == 21
     assert per["bytes_per_key"] == per["peak_model_bytes"] / KEYS
     assert "memory/key" in output and "Per-key cost" in output
+    # every number of the verdict's text is a citation (learner names and numbering aside)
+    text = re.sub(r"(?m)^\d+\. ", "", data["verdict"]["text"])
+    for name in sorted(rows, key=len, reverse=True):
+        text = text.replace(name, "L")
+    cited = sorted(x for q in data["verdict"]["quotes"] for x in numbers(q[2]))
+    assert sorted(numbers(text)) == cited
 
 
 def test_per_key_models_do_not_win_when_keys_share_one_concept(tmp_path):

@@ -96,6 +96,7 @@ def _seeded(spec: str, task: str | None) -> bool:
     entry = zoo.entries().get(name)
     if entry is None:
         zoo.make(spec, task=task)  # the zoo's own error: unknown name, did you mean...
+        return False
     return "seed" in entry.param_names(task) and "seed" not in params
 
 

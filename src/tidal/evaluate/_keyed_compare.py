@@ -242,13 +242,13 @@ def keyed_verdict(v: Any, results: Any, key: str) -> None:
         if classifier
         else say.derived(f"{a}|{b}", "percent", abs(gap) / abs(g[steady] or 1.0)) + " of the MAE"
     )
-    cost = (
-        f"{say.cite(a, 'keys')} keys at {say.cite(a, 'bytes_per_key')} per key "
-        f"({say.cite(a, 'peak_model_bytes')} in all, vs {say.cite(b, 'peak_model_bytes')})"
-    )
     quality = (
         f"{say.cite(a, steady)} vs {say.cite(b, steady)}, "
         f"{say.derived(f'{a}|{b}', 'confidence', conf)} confidence"
+    )
+    cost = (
+        f"{say.cite(a, 'keys')} keys at {say.cite(a, 'bytes_per_key')} per key "
+        f"({say.cite(a, 'peak_model_bytes')} in all, vs {say.cite(b, 'peak_model_bytes')})"
     )
     if wins:
         text = f"Per-key models win: {a} beats the global {b} by {diff} on the steady state "
