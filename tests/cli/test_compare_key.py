@@ -93,3 +93,19 @@ def test_keyed_probabilities_are_each_key_models_own(mode):
         assert np.abs(P[rows][5:] - alone[5:]).max() < 1e-12  # once it has seen both classes
     else:  # warm-started keys predict their first row with the global model's knowledge
         assert P[rows[0]].max() > 0.5
+
+
+def test_keys_without_a_label_yet_get_no_answer_not_an_error():
+    keyed = KeyedLearner(LogisticRegression(), key="store", mode="per-key")
+    keyed.learn_many({"store": ["a", "a"], "x": [1.0, -1.0]}, [1, 0])
+    P = keyed.predict_proba_many({"store": ["a", "new"], "x": [1.0, 1.0]})
+    assert P[0].sum() == 1.0 and P[1].tolist() == [0.0, 0.0]  # scored as a mistake
+
+
+def test_late_labels_every_keyed_model_runs_to_the_end(tmp_path):
+    path = tmp_path / "late.csv"
+    _stream(True, n=2000).to_csv(path, index=False)
+    args = ["compare", str(path), "-t", "y", "--key", "store", "--delay", "50"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "failed" not in result.output and "stopped" not in result.output

@@ -138,11 +138,13 @@ class KeyedLearner:
 
     def _learn_classes(self, y: Any) -> None:
         if self.tags.is_classifier:
-            new = set(np.asarray(y).tolist()) - set(self.classes_)
+            new = {c.item() if isinstance(c, np.generic) else c for c in y} - set(self.classes_)
             if new:
                 self.classes_ = sorted([*self.classes_, *new], key=lambda c: (str(type(c)), c))
 
     def _matrix(self, dicts: np.ndarray) -> np.ndarray:
+        # a model may know a class before this wrapper learned a row of it (a fixed binary pair)
+        self._learn_classes([c for row in dicts for c in row])
         index = {c: j for j, c in enumerate(self.classes_)}
         P = np.zeros((len(dicts), len(self.classes_)))
         for i, row in enumerate(dicts):
@@ -161,7 +163,20 @@ class KeyedLearner:
         return self._matrix(self.step_many(X, y, w))
 
     def predict_many(self, X: Any) -> np.ndarray:
-        return self._keyed.predict_many(self._columns(X))
+        """Each row by its key's model; a key not learned yet (labels arrive late) gets no
+        answer (an empty dict, or 0.0 for a regressor) unless a global model stands in."""
+        cols = self._columns(X)
+        keys = np.asarray(cols[self.key], dtype=object)
+        if self.mode != "per-key":
+            return self._keyed.predict_many(cols)
+        known = set(self._keyed.keys_)
+        rows = np.flatnonzero([k in known for k in keys.tolist()])
+        out = np.empty(len(keys), dtype=object) if self.tags.is_classifier else np.zeros(len(keys))
+        if self.tags.is_classifier:
+            out[:] = [{} for _ in range(len(keys))]
+        if len(rows):
+            out[rows] = self._keyed.predict_many({n: c[rows] for n, c in cols.items()})
+        return out
 
     def predict_proba_many(self, X: Any) -> np.ndarray:
         return self._matrix(self.predict_many(X))
