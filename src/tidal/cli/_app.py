@@ -115,6 +115,7 @@ def run_compare(
     schema: Path | None = None,
     quarantine: str | None = None,
     task: str | None = None,
+    key: str | None = None,
 ) -> Any:
     """Open the data, build the learners, run the prequential engine, print the table."""
     from tidal import zoo
@@ -133,6 +134,11 @@ def run_compare(
         raise ParameterError(f"--task {task!r}: expected binary, multiclass or regression")
     task = task or source.task
     total = source.n_rows
+    if key is not None:  # global vs per-key models: see tidal.evaluate._keyed_compare
+        from tidal.cli._keyed import check_key, key_models
+
+        check_key(source, key, path)
+        models = models or key_models(task or "multiclass")
     specs = _split_models(models) if models else _default_models(task or "multiclass", total)
     if not specs:
         raise typer.BadParameter("no models given")
@@ -140,6 +146,10 @@ def run_compare(
     first = next(iter(source), None)
     categorical = bool(first is not None and first.categories)
     learners = {spec: zoo.make(spec, categorical=categorical, task=task) for spec in specs}
+    if key is not None:
+        from tidal.evaluate._keyed_compare import keyed_learners
+
+        learners = keyed_learners(specs, key, categorical, task)
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -179,6 +189,11 @@ def run_compare(
     partial = results.meta.get("partial")
     # fed as the rows streamed by (the rows run so far, if interrupted): no second pass
     results.meta["drift"] = (results.guard or {}).get("drift") or drift_tap.summary(source)
+    if key is not None:
+        from tidal.evaluate._keyed_compare import add_key_costs
+
+        add_key_costs(results, learners)
+        results.meta["key"] = key
     _say_compiled(console, results, quiet)
     title = title or f"{path}: {total:,} rows, {task}"
     if partial:
@@ -257,6 +272,10 @@ def _outputs(
     from tidal.evaluate._report import write_json, write_report
 
     v = verdict(results)
+    if results.meta.get("key"):
+        from tidal.evaluate._keyed_compare import keyed_verdict
+
+        keyed_verdict(v, results, results.meta["key"])
     if show_verdict:
         console.print("\n[bold]Verdict[/bold]")
         console.print(v.text + "\n", soft_wrap=True, highlight=False, markup=False)
@@ -274,8 +293,13 @@ def _outputs(
 
 @app.command()
 def compare(
-    path: Annotated[
-        str, typer.Argument(help="CSV/Parquet/JSONL file, or a bundled stream (elec2, weather)")
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="CSV/Parquet/JSONL files, or bundled streams (elec2, weather); several files "
+            "(or --seeds, --ray) run a grid",
+            metavar="FILE...",
+        ),
     ],
     target: Annotated[str | None, typer.Option("--target", "-t", help="label column")] = None,
     models: Annotated[
@@ -313,12 +337,45 @@ def compare(
         str | None,
         typer.Option(help="binary, multiclass or regression [default: inferred from the target]"),
     ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(help="run learners that take a seed with N seeds (42, 43, ...): a grid"),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="compare one global model, one model per value of this column, and per-key "
+            "models warm-started from the global one",
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="run the grid's cells as Ray tasks: alone (or 'local') a local Ray sized to "
+            "the machine, else the address of a cluster",
+            metavar="[ADDRESS]",
+        ),
+    ] = None,
 ) -> None:
     """Run models side by side on a stream, test-then-train; print scores, costs and a verdict."""
     points = _change_points(change_points)
     try:
+        if len(paths) > 1 or seeds is not None or ray is not None:
+            from tidal.cli._grid import run_grid_compare
+
+            if key is not None:
+                raise ParameterError("--key: not supported in a grid (files, --seeds, --ray) yet")
+            if schema is not None:
+                raise ParameterError("--schema: not supported in a grid (files, --seeds, --ray)")
+            run_grid_compare(
+                paths, target, models, seeds or 1, ray, every, window or None, delay, json_out,
+                report, time_column, delay_seconds, points, task,
+            )  # fmt: skip
+            return
         run_compare(
-            path,
+            paths[0],
             target,
             models,
             every,
@@ -332,6 +389,7 @@ def compare(
             schema=schema,
             quarantine=quarantine,
             task=task,
+            key=key,
         )
     except (TidalError, FileNotFoundError, OSError) as err:
         raise _fail(str(err)) from None
@@ -441,7 +499,9 @@ _register_subcommands()
 
 def main() -> None:
     """Entry point of the ``tidal`` command."""
-    app(prog_name="tidal")
+    from tidal.cli._grid import optional_values
+
+    app(args=optional_values(sys.argv[1:]), prog_name="tidal")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,9 @@ _COSTS = (
     "recovery_rows_mean",
     "unrecovered",
     "warmup_rows",
+    "keys",
+    "models",
+    "bytes_per_key",
 )
 
 
@@ -79,7 +82,8 @@ def results_table(results: Any, title: str | None = None) -> Table:
         metric_names = []
     table = Table(title=title)
     table.add_column("learner", style="bold", no_wrap=True)
-    for name in [*metric_names, "rows/s", "CPU s", "memory"]:
+    keyed = any("keys" in r for r in rows)  # compare --key: what per-key models cost
+    for name in [*metric_names, "rows/s", "CPU s", "memory", *(["keys", "memory/key"] * keyed)]:
         table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
         scored = row.get("rows", 1) > 0
@@ -89,13 +93,17 @@ def results_table(results: Any, title: str | None = None) -> Table:
             f"{row['cpu_s']:.2f}",
             format_bytes(row["peak_model_bytes"]),
         ]
+        if keyed:
+            per = row.get("bytes_per_key")
+            cells += [f"{row.get('keys', '-')}", "-" if per is None else format_bytes(per)]
         status = row.get("status") or ("error" if row.get("error") else "ok")
         if status != "ok":
             cells[0] += " (failed)" if status == "error" else f" ({status})"
         table.add_row(*cells)
     for c in getattr(results, "costs", []):
         if c["learner"] == "engine":
-            table.add_row("engine", *[""] * len(metric_names), "", f"{c['cpu_s']:.2f}", "")
+            tail = [""] * (1 + 2 * keyed)
+            table.add_row("engine", *[""] * len(metric_names), "", f"{c['cpu_s']:.2f}", *tail)
     return table
 
 

@@ -421,13 +421,27 @@ def _analyze(
     change_points: Sequence[int] | None,
     recovery_window: int | None,
 ) -> dict[str, Any]:
-    """Recovery after change points; adds each learner's summary to its row."""
     errors = {t.name: _concat(t.errors) if t.errors else np.zeros(0) for t in tracks}
+    families = {t.name: t.meter.family if t.meter is not None else None for t in tracks}
     classifier = bool(tracks) and tracks[0].classifier
+    return analyze_run(errors, families, classifier, rows, window, change_points, recovery_window)
+
+
+def analyze_run(
+    errors: dict[str, np.ndarray],
+    families: dict[str, str | None],
+    classifier: bool,
+    rows: list[dict[str, Any]],
+    window: int | None,
+    change_points: Sequence[int] | None,
+    recovery_window: int | None,
+) -> dict[str, Any]:
+    """Recovery after change points; adds each learner's summary to its row. ``errors``: each
+    learner's per-row errors; also used to analyse runs merged from several (a grid's cells)."""
     ranked = [
-        t.name
-        for t in tracks
-        if t.meter is not None and t.meter.family != "baseline" and len(errors[t.name])
+        name
+        for name, err in errors.items()
+        if families.get(name) not in (None, "baseline") and len(err)
     ]
     ref = min(ranked, key=lambda k: float(np.mean(errors[k])), default=None)
     out = _recovery.analyze(

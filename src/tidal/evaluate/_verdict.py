@@ -65,6 +65,7 @@ LABELS = {
     "latency_s_per_row": "latency us/row",
     "drop_mean": "mean drop",
     "recovery_rows_mean": "recovery rows",
+    "bytes_per_key": "memory/key B",
 }
 
 #: the cost and recovery columns, in the order the tables show them
@@ -93,6 +94,8 @@ def fmt(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if column in ("peak_model_bytes", "bytes_kept", "retrains", "recovery_rows_mean"):
+        return f"{value:.0f}"
+    if column in ("keys", "models", "bytes_per_key"):  # compare --key
         return f"{value:.0f}"
     if column == "warmup_rows":
         return f"{value:.0f}"

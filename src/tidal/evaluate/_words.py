@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["Cite", "human", "numbers"]
 
 _ROWS = {"recovery_rows_mean", "warmup_rows", "staleness_mean", "rows"}
-_BYTES = {"peak_model_bytes", "bytes_kept", "model_bytes"}
+_BYTES = {"peak_model_bytes", "bytes_kept", "model_bytes", "bytes_per_key"}
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
