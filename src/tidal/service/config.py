@@ -29,6 +29,9 @@
     drift_reference = 1000     # ... whose learned rows feed a feature-drift monitor
     drift_window = 1000
     quarantine_max_rows = 100000   # rows kept in <data>/quarantine.sqlite (oldest purged)
+    refit = "process"          # batch models refit in a worker process ("ray": a Ray task;
+                               # "thread": in this process, the learn waiting for the fit)
+    ray = ""                   # a Ray cluster ("auto", "host:port"; "local" starts one)
 
     [models]
     default = "lr"                                   # a zoo name (see ``tidal.zoo``)
@@ -138,6 +141,10 @@ class ServiceConfig:
     #: start even though events are lost (``tidal serve --accept-loss``): damaged files move
     #: to <data>/damaged/, the loss goes to the audit log (see tidal.service.recovery)
     accept_loss: bool = False
+    #: where batch models refit: "process", "ray" or "thread" (see tidal.service.refit)
+    refit: str = "process"
+    #: a Ray cluster address ("auto", "host:port", "local"): refits go there as tasks
+    ray: str = ""
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -157,6 +164,8 @@ class ServiceConfig:
         for name in self.shadows:
             if name not in self.models:
                 raise ConfigError(f"shadows: {name!r} is not a served model: {sorted(self.models)}")
+        if self.refit not in ("process", "ray", "thread"):
+            raise ConfigError(f"refit == {self.refit!r}, expected 'process', 'ray' or 'thread'")
         if self.snapshots_kept < 2:
             raise ConfigError(
                 f"snapshots_kept == {self.snapshots_kept}, must be >= 2: if the newest snapshot "

@@ -1,0 +1,151 @@
+"""Refits in another process, so that serving never waits for a fit nor shares the GIL with it.
+
+By default a :class:`~tidal.batch.BatchLearner` fits in a background thread of its own process,
+and in ``mode="reproducible"`` the row that needs the new model waits for it: right for a
+comparison (results do not depend on the machine's speed), wrong for a service, where a
+prediction would wait behind the lock of a learn that waits for a fit, and a thread's fit takes
+the GIL from the request threads.
+
+:func:`set_refit_backend` installs a backend for every later retrain of every BatchLearner in
+this process (``tidal serve`` does: a :class:`RefitPool`, or a Ray task when a cluster is
+configured). A backend's ``submit(fn, *args)`` returns a :class:`RefitFuture`, and a learner
+never waits for one: the fitted estimator comes back, and goes live at the first call (learn
+or predict) after it returned and after ``deploy_delay`` rows, in one step under the caller's
+lock. A fit that fails (it raised, or its process was killed) leaves the serving model in place;
+the learner counts it (``refit_failures_``), keeps the message in ``warnings_`` and logs it.
+
+The training rows are the ones the in-process fit would get (the same copies of the window,
+weights and targets, handed to the same ``_fit``), so the models are the same bit for bit.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+__all__ = ["RefitFuture", "RefitPool", "refit_backend", "set_refit_backend"]
+
+log = logging.getLogger("tidal.batch")
+
+#: ``on_done(ok, seconds, error)``: called from a pool thread when a fit ends
+DoneHook = Callable[[bool, float, "BaseException | None"], None]
+
+_backend: Any = None
+
+
+def set_refit_backend(backend: Any) -> Any:
+    """Send the retrains started from now on to ``backend`` (None: back to a thread in this
+    process). Returns the backend it replaces.
+
+    >>> previous = set_refit_backend(None)
+    >>> refit_backend() is None
+    True
+    """
+    global _backend
+    previous, _backend = _backend, backend
+    return previous
+
+
+def refit_backend() -> Any:
+    """The backend retrains go to (None: a thread of the learner's own)."""
+    return _backend
+
+
+class RefitFuture(Future):
+    """A fit running in another process: its learner never blocks on it (see the module)."""
+
+
+def settle(outer: RefitFuture, started: float, on_done: DoneHook | None) -> Callable:
+    """A done-callback that hands an inner future's outcome to ``outer`` and to ``on_done``."""
+
+    def done(inner: Any) -> None:
+        error = inner.exception()
+        if on_done is not None:
+            try:
+                on_done(error is None, time.perf_counter() - started, error)
+            except Exception:  # noqa: BLE001 (a metrics hook must not lose the outcome)
+                log.exception("refit on_done hook failed")
+        if error is None:
+            outer.set_result(inner.result())
+        else:
+            outer.set_exception(error)
+
+    return done
+
+
+class RefitPool:
+    """Fits in ``workers`` worker processes (``spawn``: nothing of the server's threads or
+    locks is forked). A worker that dies (killed, out of memory) fails the fits it held; the
+    next submit starts a fresh pool.
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from tidal.batch import BatchRegressor, EveryN
+    >>> pool = RefitPool()
+    >>> previous = set_refit_backend(pool)
+    >>> X = np.arange(200.0).reshape(-1, 1)
+    >>> m = BatchRegressor(Ridge(), retrain=EveryN(100)).learn_many(X, 2 * X[:, 0] + 1)
+    >>> m.wait_refits().n_retrains_  # the fits ran in the pool's process
+    2
+    >>> round(m.predict_one({"x0": 1000.0}))
+    2001
+    >>> _ = set_refit_backend(previous); pool.shutdown()
+    """
+
+    def __init__(
+        self, workers: int = 1, context: str = "spawn", on_done: DoneHook | None = None
+    ) -> None:
+        self.workers = int(workers)
+        self.context = context
+        self.on_done = on_done
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context(self.context)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        return self._pool
+
+    def submit(self, fn: Callable, *args: Any) -> RefitFuture:
+        """Run ``fn(*args)`` in a worker process; the result comes back in a RefitFuture."""
+        outer = RefitFuture()
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                inner = self._executor().submit(fn, *args)
+            except BrokenProcessPool:  # a worker died: its fits failed, later ones go on
+                self._pool.shutdown(wait=False)
+                self._pool = None
+                inner = self._executor().submit(fn, *args)
+        inner.add_done_callback(settle(outer, started, self.on_done))
+        return outer
+
+    def warm(self) -> None:
+        """Start the worker processes now (a spawned worker imports tidal: ~1 s), so the
+        first refit does not pay for it."""
+        with self._lock:
+            pool = self._executor()
+        pool.submit(_import_learner)
+
+    def shutdown(self) -> None:
+        """Stop the workers now: fits in flight are abandoned (a stopping service must not
+        wait minutes for a fit whose model it would not serve)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+
+
+def _import_learner() -> None:
+    import tidal.batch._learner  # noqa: F401
