@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -81,8 +82,9 @@ def settle(outer: RefitFuture, started: float, on_done: DoneHook | None) -> Call
 
 class RefitPool:
     """Fits in ``workers`` worker processes (``spawn``: nothing of the server's threads or
-    locks is forked). A worker that dies (killed, out of memory) fails the fits it held; the
-    next submit starts a fresh pool.
+    locks is forked), at ``nice`` (added to this process's niceness: on a busy machine the
+    cores go to serving first, the fit takes what is left). A worker that dies (killed, out of
+    memory) fails the fits it held; the next submit starts a fresh pool.
 
     >>> import numpy as np
     >>> from sklearn.linear_model import Ridge
@@ -99,10 +101,15 @@ class RefitPool:
     """
 
     def __init__(
-        self, workers: int = 1, context: str = "spawn", on_done: DoneHook | None = None
+        self,
+        workers: int = 1,
+        context: str = "spawn",
+        on_done: DoneHook | None = None,
+        nice: int = 10,
     ) -> None:
         self.workers = int(workers)
         self.context = context
+        self.nice = int(nice)
         self.on_done = on_done
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
@@ -110,7 +117,9 @@ class RefitPool:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context(self.context)
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_lower_priority, initargs=(self.nice,)
+            )
         return self._pool
 
     def submit(self, fn: Callable, *args: Any) -> RefitFuture:
@@ -145,6 +154,11 @@ class RefitPool:
         pool.shutdown(wait=False, cancel_futures=True)
         for worker in workers:
             worker.terminate()
+
+
+def _lower_priority(nice: int) -> None:
+    if nice > 0 and hasattr(os, "nice"):
+        os.nice(nice)
 
 
 def _import_learner() -> None:
