@@ -67,7 +67,7 @@ def _port() -> int:
 
 
 def _load() -> str:
-    return "load {:.1f}".format(os.getloadavg()[0])
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def _refits(base: str) -> float:

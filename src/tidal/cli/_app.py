@@ -441,7 +441,9 @@ _register_subcommands()
 
 def main() -> None:
     """Entry point of the ``tidal`` command."""
-    app(prog_name="tidal")
+    from tidal.cli._serve import ray_flag
+
+    app(args=ray_flag(sys.argv[1:]), prog_name="tidal")
 
 
 if __name__ == "__main__":  # pragma: no cover

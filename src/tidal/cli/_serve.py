@@ -7,6 +7,43 @@ from typing import Annotated
 
 import typer
 
+#: ``--ray`` with no address means this: the cluster Ray finds (``RAY_ADDRESS``, or local)
+RAY_DEFAULT = "auto"
+
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="route keyed models' shards (and batch refits) to a Ray cluster: --ray alone "
+        "for 'auto', or an ADDRESS (host:port, ray://...; 'local' starts one here)",
+    ),
+]
+ShardsOption = Annotated[
+    int | None, typer.Option(min=1, help="shards of each keyed model (with --key) [default: 2]")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(help="serve a model per value of this column, sharded (tidal.distributed)"),
+]
+
+
+def ray_flag(argv: list[str], flag: str = "--ray") -> list[str]:
+    """``argv`` with a bare ``--ray`` (last, or before another option) given its default
+    value: Typer options take no optional values.
+
+    >>> ray_flag(["serve", "--ray", "--shards", "2"])
+    ['serve', '--ray', 'auto', '--shards', '2']
+    >>> ray_flag(["serve", "--ray", "10.0.0.1:6379"])
+    ['serve', '--ray', '10.0.0.1:6379']
+    """
+    out = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if arg == flag and (following is None or following.startswith("-")):
+            out.append(RAY_DEFAULT)
+    return out
+
 
 def serve(
     config: Annotated[
@@ -27,6 +64,9 @@ def serve(
     auth: Annotated[
         bool | None, typer.Option("--auth/--no-auth", help="require API tokens [default: on]")
     ] = None,
+    ray: RayOption = None,
+    shards: ShardsOption = None,
+    key: KeyOption = None,
     accept_loss: Annotated[
         bool,
         typer.Option(
@@ -37,7 +77,11 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the models of CONFIG (or the default model set) over HTTP: predict, learn,
-    /metrics. Precedence: flags > TIDAL_* environment variables > the config file."""
+    /metrics. Precedence: flags > TIDAL_* environment variables > the config file.
+
+    With --key, each model is learned per value of that column, in --shards shards (Ray actors
+    with --ray, each with its own log and snapshots); batch models refit in another process
+    (a Ray task with --ray)."""
     from tidal.cli._app import _fail
 
     try:
@@ -58,6 +102,9 @@ def serve(
         "db": db,
         "auth": auth,
         "accept_loss": accept_loss or None,
+        "ray": ray,
+        "shards": shards,
+        "key": key,
     }
     try:
         cfg = load_config(config, overrides=overrides, defaults=SERVE_DEFAULTS)

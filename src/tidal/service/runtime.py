@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
 from tidal.service.host import LearnResult, ModelHost
+from tidal.service.keyed import keyed_host
 from tidal.service.lock import DataFolderLock, make_private
 from tidal.service.recorder import Recorder
 from tidal.service.refit import Refits
@@ -115,6 +116,9 @@ class Service:
         self.quarantine: Any = None  # <data>/quarantine.sqlite, opened when a model is guarded
         try:
             for name, spec in config.models.items():
+                if config.key:  # a model per key, in shards (tidal.service.keyed)
+                    self.hosts[name] = keyed_host(name, build_model(name, spec), config)
+                    continue
                 self.hosts[name] = ModelHost(
                     name,
                     build_model(name, spec),
