@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from tidal import zoo
 from tidal.batch import BatchClassifier, BatchRegressor, EveryN, RefitPool, set_refit_backend
 from tidal.service import ServiceConfig
 from tidal.service.runtime import Service
@@ -140,5 +141,33 @@ def test_refit_thread_keeps_the_in_process_path(tmp_path, monkeypatch):
         svc.hosts["m"].learn(rows, labels)  # deploy_delay 0: the learn waited for its fit
         assert svc.hosts["m"].model._model.fit_pid_ == os.getpid()
         assert _refits(svc, "ok") == 0
+    finally:
+        svc.close()
+
+
+@pytest.mark.xdist_group("ray")
+def test_with_a_ray_cluster_refits_are_ray_tasks(tmp_path, ray_cluster):
+    spec = "batch-lr:every=100:window=300"
+    cfg = ServiceConfig(data=tmp_path / "d", models={"m": spec}, ray="auto")
+    svc = Service(cfg)
+    try:
+        from tidal.service.refit import RayRefit
+
+        assert isinstance(svc.refits.backend, RayRefit)
+        host = svc.hosts["m"]
+        X, y = _stream(300, 4)
+        rows = [{"a": a, "b": b, "c": c} for a, b, c in X.tolist()]
+        host.learn(rows, y.tolist())
+        _fit_returned(svc)
+        probe = rows[:20]
+        served = host.predict(probe).probabilities
+        assert host.model.serving_rows_ == (0, 300) and _refits(svc, "ok") == 3
+        previous = set_refit_backend(None)
+        try:
+            ref = zoo.make(spec).learn_many(rows, y.tolist())
+        finally:
+            set_refit_backend(previous)
+        want = ref.predict_proba_many(probe)
+        assert np.array([[p["0"], p["1"]] for p in served]).tobytes() == want.tobytes()
     finally:
         svc.close()
