@@ -78,28 +78,34 @@ def test_learns_and_predicts_answer_while_the_fit_runs_in_another_process(tmp_pa
     svc = _service(tmp_path, monkeypatch, gate="gate")
     try:
         host = svc.hosts["m"]
-        rows, labels = _rows(300, 0)
+        rows, labels = _rows(600, 0)
         probe = _rows(5, 1)[0]
         host.learn(rows[:100], labels[:100])  # starts a fit that waits for the gate
         # the baseline (the running mean of the labels) answers meanwhile
         assert host.predict(probe).predictions == pytest.approx([np.mean(labels[:100])] * 5)
-        host.learn(rows[100:200], labels[100:200])  # a second fit queues behind the first
+        host.learn(rows[100:200], labels[100:200])  # a second fit queues behind it
         assert host.predict(probe).predictions == pytest.approx([np.mean(labels[:200])] * 5)
-        assert host.model.n_retrains_ == 0 and len(host.model._pending) == 2
+        assert host.model.n_retrains_ == 0  # (the first fit may be superseded if not started)
+        assert len(host.model._pending) + host.model.refits_superseded_ == 2
+        for s in range(200, 600, 100):  # rows come faster than fits: queued ones are replaced
+            host.learn(rows[s : s + 100], labels[s : s + 100])
+        superseded = host.model.refits_superseded_
+        assert superseded >= 1 and len(host.model._pending) == 6 - superseded
         (tmp_path / "gate").touch()
         _fit_returned(svc)
         served = host.predict(probe).predictions  # the next request puts the fits live
-        assert host.model.n_retrains_ == 2 and host.model.serving_rows_ == (0, 200)
+        assert host.model.n_retrains_ == 6 - superseded
+        assert host.model.serving_rows_ == (0, 600)  # the newest window went live
         assert host.model._model.fit_pid_ != os.getpid()
-        assert _refits(svc, "ok") == 2
+        assert _refits(svc, "ok") == 6 - superseded
         # the in-process path on the same rows serves the same predictions, bit for bit
         previous = set_refit_backend(None)
         try:
             ref = BatchRegressor(host.model.estimator, retrain=EveryN(100))
-            ref.learn_many(rows[:200], labels[:200])
+            ref.learn_many(rows, labels)
         finally:
             set_refit_backend(previous)
-        assert ref.serving_rows_ == (0, 200)
+        assert ref.serving_rows_ == (0, 600)
         assert np.array(served).tobytes() == ref.predict_many(probe).tobytes()
     finally:
         svc.close()

@@ -236,6 +236,7 @@ class BatchLearner(Learner):
         #: refits that failed in another process (raised, or the process died): the serving
         #: model stayed (see tidal.batch._refit)
         self.refit_failures_ = 0
+        self.refits_superseded_ = 0  # queued refits a newer one replaced before they started
         self.staleness_sum_ = 0.0
         self.n_served_ = 0
         self.warnings_: list[str] = []
@@ -407,6 +408,12 @@ class BatchLearner(Learner):
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="tidal-batch")
             executor = self._executor
         fut = executor.submit(_fit, self._est, X.copy(), y.copy(), w.copy(), self.n_jobs)
+        if isinstance(fut, RefitFuture):  # a queued refit of an older window: not needed now
+            kept = [
+                p for p in self._pending if not (isinstance(p[2], RefitFuture) and p[2].cancel())
+            ]
+            self.refits_superseded_ += len(self._pending) - len(kept)
+            self._pending = kept
         at_t = None
         if self.deploy_delay_seconds is not None:
             at_t = (now if now is not None else -np.inf) + self.deploy_delay_seconds

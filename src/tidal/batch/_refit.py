@@ -13,6 +13,8 @@ never waits for one: the fitted estimator comes back, and goes live at the first
 or predict) after it returned and after ``deploy_delay`` rows, in one step under the caller's
 lock. A fit that fails (it raised, or its process was killed) leaves the serving model in place;
 the learner counts it (``refit_failures_``), keeps the message in ``warnings_`` and logs it.
+A fit still queued when a newer one is submitted is cancelled (``refits_superseded_``): when
+rows come faster than fits end, the queue stays short and the newest window goes live first.
 
 The training rows are the ones the in-process fit would get (the same copies of the window,
 weights and targets, handed to the same ``_fit``), so the models are the same bit for bit.
@@ -59,13 +61,23 @@ def refit_backend() -> Any:
 
 
 class RefitFuture(Future):
-    """A fit running in another process: its learner never blocks on it (see the module)."""
+    """A fit running in another process: its learner never blocks on it (see the module).
+    ``cancel()`` succeeds only while the fit has not started (a newer one supersedes it)."""
+
+    inner: Any = None
+
+    def cancel(self) -> bool:
+        if self.inner is not None and not self.inner.cancel():
+            return False
+        return super().cancel()
 
 
 def settle(outer: RefitFuture, started: float, on_done: DoneHook | None) -> Callable:
     """A done-callback that hands an inner future's outcome to ``outer`` and to ``on_done``."""
 
     def done(inner: Any) -> None:
+        if inner.cancelled():  # superseded before it started: outer is cancelled too
+            return
         error = inner.exception()
         if on_done is not None:
             try:
@@ -133,6 +145,7 @@ class RefitPool:
                 self._pool.shutdown(wait=False)
                 self._pool = None
                 inner = self._executor().submit(fn, *args)
+        outer.inner = inner
         inner.add_done_callback(settle(outer, started, self.on_done))
         return outer
 
