@@ -170,6 +170,11 @@ class Keyed:
     @staticmethod
     def _groups(keys: np.ndarray) -> list[tuple[Any, np.ndarray]]:
         """(key, its row positions in order) in order of first appearance."""
+        if len(keys) <= 256:  # pandas' fixed cost (~1 ms a call) dominates small blocks
+            rows: dict[Any, list[int]] = {}
+            for i, k in enumerate(keys.tolist()):
+                rows.setdefault(k, []).append(i)
+            return [(_plain(k), np.asarray(r, dtype=np.intp)) for k, r in rows.items()]
         codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=False)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +100,14 @@ class Shard:
             shard_map = read_map(self.storage)
             vshards = [] if shard_map is None else shard_map.owned_by(self.shard)
         self._open: dict[int, VirtualShard] = {}
+        started = time.perf_counter()
         try:
             for v in vshards:
                 self.open(v)
         except BaseException:
             self.close(snapshot=False)
             raise
+        self.open_seconds = time.perf_counter() - started  # restoring, for monitoring
 
     # ------------------------------------------------------------------ ownership
     @property
@@ -207,7 +210,12 @@ class Shard:
             "replayed": {v: vs.replayed for v, vs in self._open.items()},
             "keys": sum(len(vs.model.keys_) for vs in self._open.values()),
             "n_applied": sum(vs.n_applied for vs in self._open.values()),
+            "open_seconds": self.open_seconds,
         }
+
+    def applied_ids(self) -> list[str]:
+        """The event ids remembered as applied (the newest ``max_ids`` per virtual shard)."""
+        return [k[2:] for vs in self._open.values() for k, _ in vs.ids.items() if k[:2] == "e:"]
 
     def pid(self) -> int:
         return os.getpid()

@@ -114,9 +114,8 @@ class VirtualShard:
         X.update((name, np.asarray(col, dtype=np.float64)) for name, col in record["x"].items())
         preds = self.model.step_many(X, np.asarray(record["y"])).tolist()
         now = record["t"]
-        for event_id, p in zip(record["ids"], preds, strict=True):
-            self.ids.put(event_key(event_id), seq, now=now)
-            self._answers[event_id] = p
+        self.ids.put_many([event_key(e) for e in record["ids"]], seq, now=now)
+        self._answers.update(zip(record["ids"], preds, strict=True))
         while len(self._answers) > len(self.ids):  # the ids' bound, by the same insertion order
             self._answers.popitem(last=False)
         self._since_snapshot += len(preds)

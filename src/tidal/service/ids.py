@@ -85,6 +85,15 @@ class LearnedIds:
         self._d.move_to_end(key)
         self._trim(now)
 
+    def put_many(self, keys: list[str], seq: int, now: float | None = None) -> None:
+        """:meth:`put` for many keys learned at one ``seq`` (one trim, not one per key)."""
+        now = time.time() if now is None else float(now)
+        entry, d = (int(seq), now), self._d
+        for key in keys:
+            d[key] = entry
+            d.move_to_end(key)
+        self._trim(now)
+
     def _trim(self, now: float) -> None:
         d = self._d
         while len(d) > self.max_ids:
