@@ -453,8 +453,8 @@ class BatchLearner(Learner):
             if (self.mode == "realistic" or elsewhere) and not fut.done():
                 return
             self._pending.pop(0)
-            if elsewhere and fut.exception() is not None:
-                self._refit_failed(rows, fut.exception())
+            if elsewhere and (fut.cancelled() or fut.exception() is not None):
+                self._refit_failed(rows, fut.exception() if not fut.cancelled() else "cancelled")
                 continue
             model, wall, cpu = fut.result()
             self._model, self._model_rows = model, rows
@@ -464,7 +464,7 @@ class BatchLearner(Learner):
             self.train_seconds_.append(wall)
             self.train_cpu_seconds_.append(cpu)
 
-    def _refit_failed(self, rows: tuple[int, int], error: BaseException) -> None:
+    def _refit_failed(self, rows: tuple[int, int], error: BaseException | str) -> None:
         self.refit_failures_ += 1
         msg = (
             f"{self._name()}: refit on rows {rows[0]}..{rows[1] - 1} failed in another process "
@@ -478,7 +478,8 @@ class BatchLearner(Learner):
         """Wait for every fit in flight (also those in another process, see
         :func:`tidal.batch.set_refit_backend`) and put live those due. Returns self."""
         for pending in vars(self).get("_pending", ()):
-            pending[2].exception()  # waits; a failure is the deployment's to report
+            if not pending[2].cancelled():
+                pending[2].exception()  # waits; a failure is the deployment's to report
         if self.is_fitted:
             self._deploy_due()
         return self

@@ -62,22 +62,14 @@ def refit_backend() -> Any:
 
 class RefitFuture(Future):
     """A fit running in another process: its learner never blocks on it (see the module).
-    ``cancel()`` succeeds only while the fit has not started (a newer one supersedes it)."""
-
-    inner: Any = None
-
-    def cancel(self) -> bool:
-        if self.inner is not None and not self.inner.cancel():
-            return False
-        return super().cancel()
+    ``cancel()`` succeeds only while the fit waits for a worker (a newer one supersedes it)."""
 
 
 def settle(outer: RefitFuture, started: float, on_done: DoneHook | None) -> Callable:
-    """A done-callback that hands an inner future's outcome to ``outer`` and to ``on_done``."""
+    """A done-callback that hands an inner future's outcome to ``outer`` (running) and to
+    ``on_done``."""
 
     def done(inner: Any) -> None:
-        if inner.cancelled():  # superseded before it started: outer is cancelled too
-            return
         error = inner.exception()
         if on_done is not None:
             try:
@@ -95,8 +87,9 @@ def settle(outer: RefitFuture, started: float, on_done: DoneHook | None) -> Call
 class RefitPool:
     """Fits in ``workers`` worker processes (``spawn``: nothing of the server's threads or
     locks is forked), at ``nice`` (added to this process's niceness: on a busy machine the
-    cores go to serving first, the fit takes what is left). A worker that dies (killed, out of
-    memory) fails the fits it held; the next submit starts a fresh pool.
+    cores go to serving first, the fit takes what is left). Fits beyond ``workers`` wait here,
+    where a newer one can supersede them (:meth:`RefitFuture.cancel`). A worker that dies
+    (killed, out of memory) fails the fit it held; the next fit starts a fresh pool.
 
     >>> import numpy as np
     >>> from sklearn.linear_model import Ridge
@@ -105,7 +98,7 @@ class RefitPool:
     >>> previous = set_refit_backend(pool)
     >>> X = np.arange(200.0).reshape(-1, 1)
     >>> m = BatchRegressor(Ridge(), retrain=EveryN(100)).learn_many(X, 2 * X[:, 0] + 1)
-    >>> m.wait_refits().n_retrains_  # the fits ran in the pool's process
+    >>> m.wait_refits().n_retrains_ + m.refits_superseded_  # fitted in the pool's process
     2
     >>> round(m.predict_one({"x0": 1000.0}))
     2001
@@ -125,6 +118,9 @@ class RefitPool:
         self.on_done = on_done
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._closing = False
+        self._busy = 0
+        self._waiting: list[tuple[RefitFuture, Callable, tuple]] = []
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -137,17 +133,40 @@ class RefitPool:
     def submit(self, fn: Callable, *args: Any) -> RefitFuture:
         """Run ``fn(*args)`` in a worker process; the result comes back in a RefitFuture."""
         outer = RefitFuture()
-        started = time.perf_counter()
         with self._lock:
+            self._waiting.append((outer, fn, args))
+            self._next()
+        return outer
+
+    def _next(self) -> None:
+        """Start waiting fits while a worker is free (under the lock)."""
+        while self._waiting and self._busy < self.workers and not self._closing:
+            outer, fn, args = self._waiting.pop(0)
+            if not outer.set_running_or_notify_cancel():
+                continue  # superseded while it waited
             try:
                 inner = self._executor().submit(fn, *args)
-            except BrokenProcessPool:  # a worker died: its fits failed, later ones go on
+            except BrokenProcessPool:  # a worker died: its fit failed, later ones go on
                 self._pool.shutdown(wait=False)
                 self._pool = None
                 inner = self._executor().submit(fn, *args)
-        outer.inner = inner
-        inner.add_done_callback(settle(outer, started, self.on_done))
-        return outer
+            self._busy += 1
+            inner.add_done_callback(self._finished(outer))
+
+    def _finished(self, outer: RefitFuture) -> Callable:
+        report = settle(outer, time.perf_counter(), self._report)
+
+        def done(inner: Any) -> None:
+            report(inner)
+            with self._lock:
+                self._busy -= 1
+                self._next()
+
+        return done
+
+    def _report(self, ok: bool, seconds: float, error: BaseException | None) -> None:
+        if self.on_done is not None and not self._closing:  # fits abandoned at shutdown
+            self.on_done(ok, seconds, error)
 
     def warm(self) -> None:
         """Start the worker processes now (a spawned worker imports tidal: ~1 s), so the
@@ -161,10 +180,14 @@ class RefitPool:
         wait minutes for a fit whose model it would not serve)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            self._closing = True
+            waiting, self._waiting = self._waiting, []
+        for outer, _, _ in waiting:
+            outer.cancel()
         if pool is None:
             return
         workers = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False)
         for worker in workers:
             worker.terminate()
 

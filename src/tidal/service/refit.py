@@ -58,6 +58,7 @@ class RayRefit:
         if remote is None:
             remote = self._remote[fn] = self.ray.remote(num_cpus=1, max_retries=0)(fn)
         outer = RefitFuture()
+        outer.set_running_or_notify_cancel()  # sent at once: not cancellable
         started = time.perf_counter()
         remote.remote(*args).future().add_done_callback(settle(outer, started, self.on_done))
         return outer
@@ -129,7 +130,8 @@ class Refits:
     def close(self) -> None:
         if self.backend is None:
             return
-        if refit_backend() is self.backend:
-            set_refit_backend(self._previous)
+        if refit_backend() is self.backend:  # (a previous service's, if it still runs)
+            alive = not getattr(self._previous, "_closing", False)
+            set_refit_backend(self._previous if alive else None)
         self.backend.shutdown()
         self.backend = None
