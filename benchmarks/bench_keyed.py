@@ -1,13 +1,15 @@
-"""A model per key, in process: 1M events over 10k keys through ``tidal.compose.Keyed``.
+"""A model per key: 1M events over 10k keys, in process and through shard actors on Ray.
 
 Prints events/s, the model memory per key (the bytes of its state arrays), and checks that the
 answers equal those of one run per key on that key's rows alone (a sample of keys), and that a
-bound on memory (``max_in_memory``, spilling to disk) changes no answer.
+bound on memory (``max_in_memory``, spilling to disk) changes no answer. Then the same stream
+goes through ``tidal.distributed.KeyedCluster``: in this process (logs, snapshots and event ids,
+no Ray), and with 1 and 2 shard actors on a local Ray: events/s (wall: the client waits for every
+event to be on disk), CPU-seconds and resident memory of each actor, and whether the predictions
+are identical to the in-process ``Keyed`` run.
 
     python benchmarks/bench_keyed.py [--events 1000000] [--keys 10000] [--block 4096]
-
-Shard actors on Ray (issue 14's `tidal.distributed`) are not built yet: this is the in-process
-baseline they will be measured against.
+        [--shards 0,1,2] [--vshards 256]
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def main() -> None:
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--keys", type=int, default=10_000)
     p.add_argument("--block", type=int, default=4096)
+    p.add_argument("--shards", default="0,1,2", help="shard actors to try (0: in process)")
+    p.add_argument("--vshards", type=int, default=256)
     args = p.parse_args()
     X, y = make(args.events, args.keys)
     Keyed(LinearRegression(), key="key").step_many({c: v[:10] for c, v in X.items()}, y[:10])
@@ -82,6 +86,10 @@ def main() -> None:
         f"  with max_in_memory={bound:,} (spilling to disk): {args.events / cpu2:,.0f} events "
         f"per CPU-second, same answers: yes; 20 sampled keys equal their own runs: yes"
     )
+    from bench_keyed_sharded import sharded
+
+    for shards in [int(s) for s in args.shards.split(",") if s]:
+        sharded(X, y, got, shards, args, per_key)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import pytest
 from tidal.distributed import (
     EventBatch,
     LocalCalls,
+    NotOwnerError,
     Router,
     Shard,
     ShardMap,
@@ -99,3 +100,13 @@ def test_a_stale_map_is_reloaded_and_the_moved_rows_resent(tmp_path):
     router.reload_map = lambda: fresh
     res = router.learn(EventBatch.read(X, y, ids, "key"))
     assert res.n_applied == 200 and router.map is fresh
+
+
+def test_a_shard_refusing_a_virtual_shard_the_fresh_map_gives_it_is_an_error(tmp_path):
+    router, calls, objs = _cluster(tmp_path)
+    X, y, ids = keyed_stream(50)
+    v = int(router.map.virtual_of(X["key"][:1])[0])
+    objs[router.map.assignment[v]].release(v)  # nobody owns it now, and the map did not change
+    router.reload_map = lambda: ShardMap.from_dict(router.map.to_dict())
+    with pytest.raises(NotOwnerError, match=f"does not own virtual shard\\(s\\) \\[{v}\\]"):
+        router.learn(EventBatch.read(X, y, ids, "key"))

@@ -45,6 +45,9 @@ class KeyedCluster:
         initialised in this process is used as it is.
     snapshot_every
         Snapshot a virtual shard after this many new events (bounds replay after a crash).
+    max_ids
+        Event ids remembered per virtual shard (about 350 B each): the retry window. An id
+        retried after this many newer events reached its virtual shard is learned again.
     retry_timeout
         Seconds to keep retrying a dead shard before raising :class:`ShardUnavailableError`.
     actor_options
@@ -63,6 +66,9 @@ class KeyedCluster:
     4
     >>> cluster.predict_many({"store": ["a", "b"], "x": [1.0, 1.0]}).round(2).tolist()
     [0.78, -0.78]
+    >>> applied, before = cluster.learn_one({"store": "c", "x": 2.0}, 5.0, event_id="e5")
+    >>> applied, before, cluster.learn_one({"store": "c", "x": 2.0}, 5.0, event_id="e5")[0]
+    (True, 0.0, False)
     >>> cluster.close()
     """
 
@@ -76,7 +82,7 @@ class KeyedCluster:
         n_virtual: int = 256,
         address: str | None = None,
         snapshot_every: int = 50_000,
-        max_ids: int = 100_000,
+        max_ids: int = 10_000,
         retry_timeout: float = 60.0,
         actor_options: dict[str, Any] | None = None,
     ) -> None:
@@ -116,7 +122,8 @@ class KeyedCluster:
                 for s in range(self.map.shards)
             ]
             calls = RayCalls(self._shards)
-        self.router = Router(self.map, calls, retry_timeout=retry_timeout)
+        # another client on the same storage may have moved a virtual shard: its map is saved
+        self.router = Router(self.map, calls, retry_timeout, reload_map=self._reload_map)
 
     @staticmethod
     def _init_ray(address: str) -> None:
@@ -146,6 +153,10 @@ class KeyedCluster:
         self._save_map(shard_map)
         return shard_map
 
+    def _reload_map(self) -> ShardMap:
+        self.map = read_map(self.storage) or self.map
+        return self.map
+
     def _save_map(self, shard_map: ShardMap) -> None:
         write_atomic(self.storage / "map.json", shard_map.to_json().encode())
 
@@ -156,6 +167,12 @@ class KeyedCluster:
         batch = EventBatch.read(X, y, event_ids, self.key)
         with self._lock:
             return self.router.learn(batch)
+
+    def learn_one(self, x: dict, y: Any, event_id: str) -> tuple[bool, Any]:
+        """Learn one row; returns ``(applied, prediction made before learning)`` (``applied``
+        False: ``event_id`` was applied before, and this is its recorded prediction)."""
+        res = self.learn_many({k: [v] for k, v in x.items()}, [y], [event_id])
+        return bool(res.applied[0]), res.predictions.tolist()[0]
 
     def step_many(self, X: Any, y: Any, event_ids: Any = None) -> np.ndarray:
         """Predictions made before learning each row (fresh event ids when none are given)."""
@@ -258,11 +275,16 @@ class KeyedCluster:
         """The shards: :class:`Shard` objects, or Ray actor handles."""
         return list(self._shards)
 
-    def close(self) -> None:
-        """Snapshot and close every shard (Ray actors are then ended)."""
+    def close(self, stop_shards: bool = True) -> None:
+        """Snapshot and close every shard (Ray actors are then ended). With
+        ``stop_shards=False`` (Ray only) this client just lets go: the actors keep serving the
+        other clients that found them by name on the same storage."""
         if self.address is None:
             for shard in self._shards:
                 shard.close()
+            return
+        if not stop_shards:
+            self._shards = []
             return
         from tidal.distributed._actor import _ray
 

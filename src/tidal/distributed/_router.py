@@ -29,7 +29,11 @@ __all__ = ["Calls", "LocalCalls", "Router", "ShardUnavailableError", "ShardDown"
 
 
 class ShardUnavailableError(TidalError, TimeoutError):
-    """A shard did not answer within the retry timeout; its events are not confirmed."""
+    """A shard did not answer within the retry timeout; its events are not confirmed.
+
+    >>> isinstance(ShardUnavailableError("shard 1: 3 events"), TimeoutError)
+    True
+    """
 
 
 class ShardDown(Exception):
@@ -125,14 +129,17 @@ class Router:
                 if isinstance(got, ShardDown):
                     failed.append((s, rows, got))
                 elif isinstance(got, NotOwnerError) and self.reload_map is not None:
-                    stale.append(rows)
+                    stale.append((rows, got))
                 elif isinstance(got, BaseException):
                     raise got
                 else:
                     done.append((rows, got))
             if stale:
+                before = self.map.to_dict()
                 self.map = self.reload_map()
-                rows = np.concatenate(stale)
+                if self.map.to_dict() == before:  # not a stale map: the shards disagree with it
+                    raise stale[0][1]
+                rows = np.concatenate([r for r, _ in stale])
                 pending = [
                     (s, rows[r]) for s, r in _groups(self.map.shard_of_virtual(vshards[rows]))
                 ]

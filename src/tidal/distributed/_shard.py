@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,12 @@ __all__ = ["NotOwnerError", "Shard", "read_map"]
 
 
 class NotOwnerError(TidalError):
-    """A shard was sent events of a virtual shard it does not own (a stale shard map)."""
+    """A shard was sent events of a virtual shard it does not own (a stale shard map).
+
+    >>> import pickle
+    >>> pickle.loads(pickle.dumps(NotOwnerError(1, [42]))).vshards
+    [42]
+    """
 
     def __init__(self, shard: int, vshards: list[int]) -> None:
         super().__init__(
@@ -38,6 +44,9 @@ class NotOwnerError(TidalError):
         )
         self.shard = shard
         self.vshards = vshards
+
+    def __reduce__(self) -> tuple:  # crosses process boundaries (Ray) whole
+        return (type(self), (self.shard, self.vshards))
 
 
 def read_map(storage: str | Path) -> ShardMap | None:
@@ -89,7 +98,7 @@ class Shard:
         vshards: list[int] | None = None,
         *,
         snapshot_every: int = 50_000,
-        max_ids: int = 100_000,
+        max_ids: int = 10_000,
     ) -> None:
         self.learner = learner
         self.key = key
@@ -102,8 +111,7 @@ class Shard:
         self._open: dict[int, VirtualShard] = {}
         started = time.perf_counter()
         try:
-            for v in vshards:
-                self.open(v)
+            self._open_all(list(vshards))
         except BaseException:
             self.close(snapshot=False)
             raise
@@ -119,15 +127,31 @@ class Shard:
         Idempotent: a virtual shard already open is left as it is."""
         vs = self._open.get(vshard)
         if vs is None:
-            vs = VirtualShard(
-                vshard,
-                vshard_folder(self.storage, vshard),
-                self.learner,
-                self.key,
-                **self.options,
-            )
-            self._open[vshard] = vs
+            vs = self._open[vshard] = self._make(vshard)
         return vs.seq
+
+    def _open_all(self, vshards: list[int]) -> None:
+        """Open virtual shards a few at a time: a restore waits mostly on the disk (reading
+        snapshots, fsyncing each log's folder), which threads overlap."""
+        if len(vshards) <= 1:
+            for v in vshards:
+                self.open(v)
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(vshards))) as pool:
+            futures = [pool.submit(self._make, v) for v in vshards]
+        errors = []
+        for v, fut in zip(vshards, futures, strict=True):
+            if fut.exception() is not None:
+                errors.append(fut.exception())
+            else:
+                self._open[v] = fut.result()
+        if errors:
+            raise errors[0]
+
+    def _make(self, vshard: int) -> VirtualShard:
+        return VirtualShard(
+            vshard, vshard_folder(self.storage, vshard), self.learner, self.key, **self.options
+        )
 
     def release(self, vshard: int) -> int:
         """Give ``vshard`` up: its logged events on disk, a snapshot, its folder unlocked.

@@ -63,7 +63,7 @@ class VirtualShard:
         key: str,
         *,
         snapshot_every: int = 50_000,
-        max_ids: int = 100_000,
+        max_ids: int = 10_000,
         max_age: float = 7 * 86400.0,
     ) -> None:
         self.vshard = int(vshard)
