@@ -12,7 +12,9 @@ The contract of the routes holds:
 * exactly once: every learn item goes to the shards under an event id -- the client's
   ``event_id``, else ``p:<prediction_id>`` for a delayed label, else a fresh one -- and a shard
   applies an id once, across its restarts; a repeated item is answered in ``already_learned``
-  (its ``seqs`` entry is None: the shards number events per virtual shard, not globally);
+  (its ``seqs`` entry is None: the shards number events per virtual shard, not globally). The
+  retry window is the shards' (event ids kept per virtual shard: KeyedCluster's ``max_ids``),
+  not ``learned_ids_max``;
 * a request is checked before any shard sees it: the key in every row (a str, int or bool),
   finite numbers, and the same features in every row and every request (the first learn fixes
   them, kept in ``<data>/keyed/<model>/features.json``), so a bad row is a 422 naming item and
@@ -92,7 +94,6 @@ class KeyedHost:
         snapshot_every: int = 10_000,
         pending_max: int = 100_000,
         pending_ttl: float = 3600.0,
-        learned_ids_max: int = 100_000,
     ) -> None:
         from tidal.distributed import KeyedCluster
 
@@ -113,7 +114,6 @@ class KeyedHost:
             storage=self.storage,
             address=ray or None,
             snapshot_every=snapshot_every,
-            max_ids=learned_ids_max,
             actor_options={"num_cpus": shard_cpus} if ray else None,
         )
         self._features_path = self.storage / "features.json"
@@ -300,5 +300,4 @@ def keyed_host(name: str, model: Any, config: Any) -> KeyedHost:
         snapshot_every=config.snapshot_every,
         pending_max=config.pending_max,
         pending_ttl=config.pending_ttl,
-        learned_ids_max=config.learned_ids_max,
     )
