@@ -9,6 +9,7 @@ BatchClassifier(estimator=LogisticRegression(), retrain=EveryN(n=500), window=20
 from tidal.batch._combine import Hybrid, HybridClassifier, HybridRegressor, Switch
 from tidal.batch._learner import BatchClassifier, BatchLearner, BatchRegressor
 from tidal.batch._policies import AnyOf, EveryN, EveryT, MetricBelow, OnDrift, RetrainPolicy
+from tidal.batch._refit import RefitFuture, RefitPool, refit_backend, set_refit_backend
 from tidal.batch._store import RowStore
 
 __all__ = [
@@ -23,7 +24,11 @@ __all__ = [
     "HybridRegressor",
     "MetricBelow",
     "OnDrift",
+    "RefitFuture",
+    "RefitPool",
     "RetrainPolicy",
     "RowStore",
     "Switch",
+    "refit_backend",
+    "set_refit_backend",
 ]

@@ -11,6 +11,7 @@ Until a first model is live, predictions come from a baseline: :mod:`tidal.dummy
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,12 +25,15 @@ from tidal.base import Classifier, Learner, Regressor, Tags
 from tidal.base.exceptions import ParameterError
 from tidal.batch._impute import MeanImputed, allows_nan
 from tidal.batch._policies import EveryN, RetrainPolicy
+from tidal.batch._refit import RefitFuture, refit_backend
 from tidal.batch._store import RowStore
 from tidal.dummy import MajorityClassifier, RunningMeanRegressor
 
 __all__ = ["BatchLearner", "BatchClassifier", "BatchRegressor"]
 
 _FLUSH_ROWS = 4096
+
+log = logging.getLogger("tidal.batch")
 
 # We set n_jobs on every estimator that has it (design rule: explicit thread counts); scikit-learn
 # >= 1.8 warns that LogisticRegression ignores it. Silence exactly that message, nothing else
@@ -229,6 +233,10 @@ class BatchLearner(Learner):
         self.first_live_row_: int | None = None
         self.train_seconds_: list[float] = []
         self.train_cpu_seconds_: list[float] = []
+        #: refits that failed in another process (raised, or the process died): the serving
+        #: model stayed (see tidal.batch._refit)
+        self.refit_failures_ = 0
+        self.refits_superseded_ = 0  # queued refits a newer one replaced before they started
         self.staleness_sum_ = 0.0
         self.n_served_ = 0
         self.warnings_: list[str] = []
@@ -303,7 +311,9 @@ class BatchLearner(Learner):
         return float(sum(self.train_seconds_))
 
     def _get_state(self) -> dict[str, Any]:
-        self._wait_all()
+        # a fit in another process is not waited for (a snapshot must not hold serving up):
+        # the state names its rows, and a restore fits them again
+        self._wait_all(refits=False)
         return {
             "X": self._X.copy(),
             "y": self._y.copy(),
@@ -392,9 +402,18 @@ class BatchLearner(Learner):
         if not self._trainable(rows):
             return
         X, y, w = self._training_set(rows)
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidal-batch")
-        fut = self._executor.submit(_fit, self._est, X.copy(), y.copy(), w.copy(), self.n_jobs)
+        executor = refit_backend()
+        if executor is None:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="tidal-batch")
+            executor = self._executor
+        fut = executor.submit(_fit, self._est, X.copy(), y.copy(), w.copy(), self.n_jobs)
+        if isinstance(fut, RefitFuture):  # a queued refit of an older window: not needed now
+            kept = [
+                p for p in self._pending if not (isinstance(p[2], RefitFuture) and p[2].cancel())
+            ]
+            self.refits_superseded_ += len(self._pending) - len(kept)
+            self._pending = kept
         at_t = None
         if self.deploy_delay_seconds is not None:
             at_t = (now if now is not None else -np.inf) + self.deploy_delay_seconds
@@ -425,14 +444,18 @@ class BatchLearner(Learner):
         now = self.n_learned_
         while self._pending:
             at, rows, fut, at_t = self._pending[0]
+            elsewhere = isinstance(fut, RefitFuture)  # never waited for: live once returned
             if self.mode == "reproducible":
                 if at_t is not None and (next_time is None or next_time < at_t):
                     return
                 if at_t is None and at > now:
                     return
-            if self.mode == "realistic" and not fut.done():
+            if (self.mode == "realistic" or elsewhere) and not fut.done():
                 return
             self._pending.pop(0)
+            if elsewhere and (fut.cancelled() or fut.exception() is not None):
+                self._refit_failed(rows, fut.exception() if not fut.cancelled() else "cancelled")
+                continue
             model, wall, cpu = fut.result()
             self._model, self._model_rows = model, rows
             if self.n_retrains_ == 0:
@@ -441,15 +464,38 @@ class BatchLearner(Learner):
             self.train_seconds_.append(wall)
             self.train_cpu_seconds_.append(cpu)
 
-    def _wait_all(self) -> None:
+    def _refit_failed(self, rows: tuple[int, int], error: BaseException | str) -> None:
+        self.refit_failures_ += 1
+        msg = (
+            f"{self._name()}: refit on rows {rows[0]}..{rows[1] - 1} failed in another process "
+            f"({type(error).__name__}: {error}); the model of rows "
+            f"{self._model_rows[0]}..{self._model_rows[1] - 1} keeps serving"
+        )
+        self.warnings_.append(msg)
+        log.warning(msg)
+
+    def wait_refits(self) -> BatchLearner:
+        """Wait for every fit in flight (also those in another process, see
+        :func:`tidal.batch.set_refit_backend`) and put live those due. Returns self."""
         for pending in vars(self).get("_pending", ()):
-            pending[2].result()
+            if not pending[2].cancelled():
+                pending[2].exception()  # waits; a failure is the deployment's to report
+        if self.is_fitted:
+            self._deploy_due()
+        return self
+
+    def _wait_all(self, refits: bool = True) -> None:
+        for pending in vars(self).get("_pending", ()):
+            if refits or not isinstance(pending[2], RefitFuture):
+                pending[2].result()
 
     def _next_deploy(self, times: np.ndarray | None, pos: int) -> int | None:
         """Offset from ``pos`` of the first row of this block a pending model serves, if any."""
         if self.mode != "reproducible" or not self._pending:
             return None
-        at, _, _, at_t = self._pending[0]
+        at, _, fut, at_t = self._pending[0]
+        if isinstance(fut, RefitFuture):  # checked between calls, never waited for mid-block
+            return None
         if at_t is None:
             return max(at - self.n_learned_, 1)
         if times is None:

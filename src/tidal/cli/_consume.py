@@ -25,6 +25,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from tidal.cli._serve import KeyOption, RayOption, ShardsOption
+
 __all__ = ["consume"]
 
 
@@ -54,9 +56,14 @@ def consume(
     until_idle: Annotated[
         bool, typer.Option(help="exit once nothing is new or pending (for batch jobs)")
     ] = False,
+    ray: RayOption = None,
+    shards: ShardsOption = None,
+    key: KeyOption = None,
 ) -> None:
     """Learn every entry of a Redis stream into a model, exactly once, acknowledged only after
-    it is in the write-ahead log on disk; bad entries go to the stream ``<stream>:dead``."""
+    it is in the write-ahead log on disk; bad entries go to the stream ``<stream>:dead``.
+    With --key, into a model per value of that column, over --shards shards (Ray actors with
+    --ray), each entry once by its event id."""
     import redis
 
     from tidal.service.config import ConfigError, load_config
@@ -67,7 +74,9 @@ def consume(
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise _fail(f"{url!r} is not a Redis URL; expected redis://HOST:PORT/DB")
     try:
-        cfg = load_config(config, overrides={"data": data})
+        cfg = load_config(
+            config, overrides={"data": data, "ray": ray, "shards": shards, "key": key}
+        )
     except ConfigError as e:
         raise _fail(str(e)) from None
     if model not in cfg.models:

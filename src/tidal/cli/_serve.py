@@ -7,6 +7,23 @@ from typing import Annotated
 
 import typer
 
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="route keyed models' shards (and batch refits) to a Ray cluster: --ray alone "
+        "for Ray's default (RAY_ADDRESS, or a Ray already running here, else a new one), "
+        "or an ADDRESS (host:port, ray://..., 'auto')",
+    ),
+]
+ShardsOption = Annotated[
+    int | None, typer.Option(min=1, help="shards of each keyed model (with --key) [default: 2]")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(help="serve a model per value of this column, sharded (tidal.distributed)"),
+]
+
 
 def serve(
     config: Annotated[
@@ -27,6 +44,9 @@ def serve(
     auth: Annotated[
         bool | None, typer.Option("--auth/--no-auth", help="require API tokens [default: on]")
     ] = None,
+    ray: RayOption = None,
+    shards: ShardsOption = None,
+    key: KeyOption = None,
     accept_loss: Annotated[
         bool,
         typer.Option(
@@ -37,7 +57,11 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the models of CONFIG (or the default model set) over HTTP: predict, learn,
-    /metrics. Precedence: flags > TIDAL_* environment variables > the config file."""
+    /metrics. Precedence: flags > TIDAL_* environment variables > the config file.
+
+    With --key, each model is learned per value of that column, in --shards shards (Ray actors
+    with --ray, each with its own log and snapshots); batch models refit in another process
+    (a Ray task with --ray)."""
     from tidal.cli._app import _fail
 
     try:
@@ -58,6 +82,9 @@ def serve(
         "db": db,
         "auth": auth,
         "accept_loss": accept_loss or None,
+        "ray": ray,
+        "shards": shards,
+        "key": key,
     }
     try:
         cfg = load_config(config, overrides=overrides, defaults=SERVE_DEFAULTS)

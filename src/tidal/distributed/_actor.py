@@ -7,27 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from tidal.distributed._connect import import_ray
 from tidal.distributed._router import Calls, ShardDown
 from tidal.distributed._shard import Shard
 
 __all__ = ["RayCalls", "shard_actor"]
 
 
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError as e:  # pragma: no cover (the extra is installed in tests)
-        raise ImportError(
-            "tidal.distributed on Ray needs the ray package: pip install 'tidal[ray]'"
-        ) from e
-    return ray
-
-
 def shard_actor(name: str, options: dict[str, Any] | None = None, **shard_kwargs: Any) -> Any:
     """Start (or find, by ``name``) a :class:`Shard` as a Ray actor that Ray restarts forever
     (``max_restarts=-1``); each restart runs the constructor, which restores from storage.
     Calls in flight when it died fail (no automatic task retry): the router sends them again."""
-    ray = _ray()
+    ray = import_ray()
     opts = {"num_cpus": 1, "scheduling_strategy": "SPREAD", **(options or {})}
     cls = ray.remote(Shard)
     return cls.options(
@@ -42,7 +33,7 @@ class RayCalls(Calls):
         self.actors = actors
 
     def run(self, calls: list[tuple[int, str, tuple]]) -> list[Any]:
-        ray = _ray()
+        ray = import_ray()
         refs = [getattr(self.actors[s], method).remote(*args) for s, method, args in calls]
         out = []
         for ref in refs:

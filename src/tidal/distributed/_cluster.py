@@ -127,11 +127,9 @@ class KeyedCluster:
 
     @staticmethod
     def _init_ray(address: str) -> None:
-        from tidal.distributed._actor import _ray
+        from tidal.distributed._connect import connect_ray
 
-        ray = _ray()
-        if not ray.is_initialized():
-            ray.init(address=None if address == "local" else address)
+        connect_ray(address)
 
     def _load_map(self, shards: int, n_virtual: int) -> ShardMap:
         found = read_map(self.storage)
@@ -286,9 +284,9 @@ class KeyedCluster:
         if not stop_shards:
             self._shards = []
             return
-        from tidal.distributed._actor import _ray
+        from tidal.distributed._connect import import_ray
 
-        ray = _ray()
+        ray = import_ray()
         for s in range(len(self._shards)):
             self._call(s, "close")
         for actor in self._shards:

@@ -12,11 +12,8 @@ always is).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
-
-from tidal.base.exceptions import ParameterError
 
 __all__ = ["run_on_ray"]
 
@@ -36,16 +33,6 @@ def _pinned_cell(cell: Any, data: Any, settings: Any, opener: Any) -> Any:
         return run_cell(cell, data, settings, opener)
 
 
-def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ParameterError(
-            "--ray needs Ray: pip install 'tidal[ray]' (or run the grid without --ray)"
-        ) from None
-    return ray
-
-
 def run_on_ray(
     grid: Any,
     files: list[Any],
@@ -57,19 +44,10 @@ def run_on_ray(
     """Fill ``grid.done`` from Ray tasks; a Ray already started in this process is used as is,
     else one is started (``address``: connect to that cluster; None: a local one with
     ``workers`` CPUs, default the machine's) and stopped at the end."""
+    from tidal.distributed._connect import connect_ray
     from tidal.evaluate._grid import CellResult
 
-    ray = _ray()
-    started = False
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-        if address is None or address == "local":
-            kwargs.update(num_cpus=workers or os.cpu_count(), include_dashboard=False)
-        else:
-            kwargs["address"] = address
-        ray.init(**kwargs)
-        started = True
+    ray, started = connect_ray(address, num_cpus=workers)
     grid.mode = "ray"
     grid.workers = int(ray.cluster_resources().get("CPU", 0)) or 1
     task = ray.remote(num_cpus=1, max_retries=0)(_pinned_cell)

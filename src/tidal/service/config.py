@@ -29,6 +29,11 @@
     drift_reference = 1000     # ... whose learned rows feed a feature-drift monitor
     drift_window = 1000
     quarantine_max_rows = 100000   # rows kept in <data>/quarantine.sqlite (oldest purged)
+    refit = "process"          # batch models refit in a worker process ("ray": a Ray task;
+                               # "thread": in this process, the learn waiting for the fit)
+    ray = ""                   # a Ray cluster ("auto", "host:port"; "local" starts one)
+    key = "store"              # a model per value of this column, over `shards` shards
+    shards = 2                 # (Ray actors with `ray`, else in this process)
 
     [models]
     default = "lr"                                   # a zoo name (see ``tidal.zoo``)
@@ -138,6 +143,15 @@ class ServiceConfig:
     #: start even though events are lost (``tidal serve --accept-loss``): damaged files move
     #: to <data>/damaged/, the loss goes to the audit log (see tidal.service.recovery)
     accept_loss: bool = False
+    #: where batch models refit: "process", "ray" or "thread" (see tidal.service.refit)
+    refit: str = "process"
+    #: a Ray cluster address ("auto", "host:port", "local"): refits go there as tasks
+    ray: str = ""
+    #: serve every model keyed: one model per value of this column (tidal.service.keyed)
+    key: str = ""
+    #: shards of a keyed model (Ray actors when ``ray`` is set), and CPUs Ray gives each
+    shards: int = 2
+    shard_cpus: float = 1.0
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -157,6 +171,10 @@ class ServiceConfig:
         for name in self.shadows:
             if name not in self.models:
                 raise ConfigError(f"shadows: {name!r} is not a served model: {sorted(self.models)}")
+        if self.refit not in ("process", "ray", "thread"):
+            raise ConfigError(f"refit == {self.refit!r}, expected 'process', 'ray' or 'thread'")
+        if self.key and self.guards:
+            raise ConfigError(f"guards {sorted(self.guards)}: not offered for keyed models (key)")
         if self.snapshots_kept < 2:
             raise ConfigError(
                 f"snapshots_kept == {self.snapshots_kept}, must be >= 2: if the newest snapshot "
@@ -170,6 +188,7 @@ class ServiceConfig:
             "pending_max",
             "shadow_window",
             "quarantine_max_rows",
+            "shards",
         ):
             if getattr(self, key) < 1 and key != "port":
                 raise ConfigError(f"{key} == {getattr(self, key)}, must be >= 1")

@@ -289,14 +289,7 @@ class ModelHost(_Recovery, _Persisted):
         them, under the same lock (``LearnResult.probe``: test-then-train scores for free).
         """
         n = len(labels)
-        rows = list(rows) if rows is not None else [None] * n
-        pids = list(prediction_ids) if prediction_ids is not None else [None] * n
-        eids = list(event_ids) if event_ids is not None else [None] * n
-        if len(rows) != n or len(pids) != n or len(eids) != n:
-            raise ValueError(
-                f"{n} labels for {len(rows)} rows, {len(pids)} prediction ids and "
-                f"{len(eids)} event ids"
-            )
+        rows, pids, eids = learn_items(n, rows, prediction_ids, event_ids)
         with self._lock:
             if self.broken:
                 raise WalError(self.broken)
@@ -474,6 +467,15 @@ class ModelHost(_Recovery, _Persisted):
         self.wal.close()
         if hasattr(self, "_pending"):
             self._pending.close()
+
+
+def learn_items(n: int, *columns: list[Any] | None) -> list[list[Any]]:
+    """Each of a learn's optional item columns (rows, prediction ids, event ids) as a list of
+    ``n`` (None: ``n`` Nones); raises ValueError naming the lengths when one differs."""
+    out = [list(c) if c is not None else [None] * n for c in columns]
+    if any(len(c) != n for c in out):
+        raise ValueError(f"{n} labels, but item columns of lengths {[len(c) for c in out]}")
+    return out
 
 
 def refuse_non_finite(rows: list[dict[str, Any]]) -> None:

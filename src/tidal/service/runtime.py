@@ -11,8 +11,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
 from tidal.service.host import LearnResult, ModelHost
+from tidal.service.keyed import keyed_host
 from tidal.service.lock import DataFolderLock, make_private
 from tidal.service.recorder import Recorder
+from tidal.service.refit import Refits
 from tidal.service.shadow import ShadowSet
 
 __all__ = ["Metrics", "Service"]
@@ -114,6 +116,9 @@ class Service:
         self.quarantine: Any = None  # <data>/quarantine.sqlite, opened when a model is guarded
         try:
             for name, spec in config.models.items():
+                if config.key:  # a model per key, in shards (tidal.service.keyed)
+                    self.hosts[name] = keyed_host(name, build_model(name, spec), config)
+                    continue
                 self.hosts[name] = ModelHost(
                     name,
                     build_model(name, spec),
@@ -143,6 +148,9 @@ class Service:
                 name = repair["model"]
                 self.registry.note("tidal", "accept_loss", lost, name=name, details=repair)
             self._restore_shadow_outputs()  # after the registry's shadows joined
+            # after recovery, whose replay refits in this process as the log was learned
+            models = [h.model for h in self.hosts.values()]
+            self.refits = Refits(config.refit, config.ray, self.metrics.registry, models)
         except BaseException:
             if getattr(self, "_registry", None) is not None:
                 self._registry.close()
@@ -367,6 +375,7 @@ class Service:
         self._thread.join()
         for host in self.hosts.values():
             host.close(snapshot=True)
+        self.refits.close()
         for journal in self.shadows.journals.values():
             journal.close()
         if self._registry is not None:
