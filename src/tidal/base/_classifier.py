@@ -248,6 +248,26 @@ class Classifier(ClassifierMixin, _Supervised):
             P = codes
         return self._decode(P, empty_label=fill_empty)
 
+    @staticmethod
+    def decode_columns(proba: Any, classes: Any) -> np.ndarray:
+        """Labels from a probability matrix whose columns are ``classes``, for a classifier
+        that is not a tidal learner (scikit-learn's, another library's) and has no
+        :meth:`decode_proba`: argmax (ties to the first column), None for a row of zeros.
+
+        >>> Classifier.decode_columns([[0.2, 0.8], [0.0, 0.0], [0.5, 0.5]], ["a", "b"]).tolist()
+        ['b', None, 'a']
+        """
+        P = np.asarray(proba, dtype=np.float64)
+        out = np.full(P.shape[0], None, dtype=object)
+        if P.ndim != 2 or P.shape[1] == 0:
+            return out
+        table = np.empty(len(classes), dtype=object)
+        table[:] = list(classes)
+        codes = np.argmax(P, axis=1)
+        ok = P.sum(axis=1) > 0
+        out[ok] = table[codes[ok]]
+        return out
+
     def _proba_matrix(self, proba: np.ndarray) -> np.ndarray:
         """A probability matrix in code order as the public faces give it: ``classes_`` order."""
         if proba.shape[1] > self._n_classes:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tidal.metrics import headline
+
 __all__ = ["MAX_POINTS", "Recorder", "downsample", "sample_drift", "sample_shadows"]
 
 MAX_POINTS = 1000
@@ -130,7 +132,8 @@ class Recorder:
         self.version = 0
         self._lock = threading.Lock()
         self._series: dict[str, dict[str, _Series]] = {}
-        self._scores: dict[tuple[str, str], deque] = {}
+        #: (model, family) -> [rolling metric, rows scored]
+        self._scores: dict[tuple[str, str], list[Any]] = {}
         self._metric: dict[str, str] = {}
         self._marks: dict[str, deque] = {}
         self._rules: dict[str, dict[str, int]] = {}
@@ -165,24 +168,29 @@ class Recorder:
         family: str = "online",
         t: float | None = None,
     ) -> None:
-        """Score predictions made before learning; append the rolling metric (one point)."""
+        """Score predictions made before learning with the task's headline metric of
+        :mod:`tidal.metrics` (rolling over the last ``window`` rows); append it (one point)."""
         if not truth:
             return
         numeric = all(isinstance(y, int | float) and not isinstance(y, bool) for y in truth)
         regression = numeric and any(isinstance(y, float) for y in truth)
-        if regression:
-            errs = [abs(float(p) - float(y)) for p, y in zip(predicted, truth) if p is not None]
-            name = "mae"
-        else:
-            errs = [float(p == y) for p, y in zip(predicted, truth)]
-            name = "accuracy"
+        spec = headline("regression" if regression else "multiclass")
+        if regression:  # an error needs a finite prediction: the others are not scored
+            kept = [(p, y) for p, y in zip(predicted, truth) if _finite_error(p, y)]
+            predicted, truth = [p for p, _ in kept], [y for _, y in kept]
         with self._lock:
-            q = self._scores.setdefault((model, family), deque(maxlen=self.window))
-            q.extend(e for e in errs if math.isfinite(e))
-            self._metric.setdefault(model, name)
-            if q:
+            key = (model, family)
+            if key not in self._scores:
+                self._scores[key] = [spec.make(window=self.window), 0]
+            scored = self._scores[key]
+            if truth:
+                scored[0].update_many(truth, predicted)
+                scored[1] += len(truth)
+            self._metric.setdefault(model, spec.key)
+            if scored[1]:
                 now = time.time() if t is None else t
-                self._get(model, f"metric:{family}").put(now, sum(q) / len(q), self.resolution)
+                value = float(scored[0].get())
+                self._get(model, f"metric:{family}").put(now, value, self.resolution)
                 self.version += 1
 
     def mark(self, model: str, kind: str, text: str, t: float | None = None) -> None:
@@ -220,6 +228,13 @@ class Recorder:
                 }
             self._cache = (self.version, max_points, out)
             return out
+
+
+def _finite_error(p: Any, y: Any) -> bool:
+    try:
+        return p is not None and math.isfinite(abs(float(p) - float(y)))
+    except (TypeError, ValueError):
+        return False
 
 
 def sample_shadows(svc: Any, rec: Recorder, seen: dict[tuple[str, str], int]) -> int:
