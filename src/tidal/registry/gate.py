@@ -29,7 +29,10 @@ class _GateMetrics(Mapping[str, tuple[Callable[..., float], bool]]):
         spec = self._specs()[key]
 
         def scorer(y: Sequence[Any], p: Sequence[Any]) -> float:
-            return float(spec.make().update_many(list(y), list(p)).get())
+            try:
+                return float(spec.make().update_many(list(y), list(p)).get())
+            except (TypeError, ValueError) as e:  # values the metric cannot take (a list...)
+                raise TypeError(f"{spec.name} cannot score these values: {e}") from e
 
         return scorer, bool(spec.higher_is_better)
 
