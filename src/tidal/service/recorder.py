@@ -93,6 +93,25 @@ class _Series:
         return {"t": np.round(t[idx] * 1000).astype(np.int64).tolist(), "v": v[idx].tolist()}
 
 
+class _Scored:
+    """A model's rolling metric and the rows it scored. Iterating gives ``(metric name, value,
+    rows scored)``: what two runs of the same events must agree on.
+
+    >>> from tidal.metrics import Accuracy
+    >>> s = _Scored(Accuracy(window=2)); s.metric.update_many([1, 0], [1, 1]); s.n = 2
+    Accuracy[2]: 0.500000
+    >>> list(s)
+    ['Accuracy[2]', 0.5, 2]
+    """
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self.n = 0
+
+    def __iter__(self) -> Any:
+        return iter((self.metric.name, float(self.metric.get()), self.n))
+
+
 class Recorder:
     """Per-model time series for the dashboard, thread-safe and bounded.
 
@@ -132,8 +151,7 @@ class Recorder:
         self.version = 0
         self._lock = threading.Lock()
         self._series: dict[str, dict[str, _Series]] = {}
-        #: (model, family) -> [rolling metric, rows scored]
-        self._scores: dict[tuple[str, str], list[Any]] = {}
+        self._scores: dict[tuple[str, str], _Scored] = {}
         self._metric: dict[str, str] = {}
         self._marks: dict[str, deque] = {}
         self._rules: dict[str, dict[str, int]] = {}
@@ -181,15 +199,15 @@ class Recorder:
         with self._lock:
             key = (model, family)
             if key not in self._scores:
-                self._scores[key] = [spec.make(window=self.window), 0]
+                self._scores[key] = _Scored(spec.make(window=self.window))
             scored = self._scores[key]
             if truth:
-                scored[0].update_many(truth, predicted)
-                scored[1] += len(truth)
+                scored.metric.update_many(truth, predicted)
+                scored.n += len(truth)
             self._metric.setdefault(model, spec.key)
-            if scored[1]:
+            if scored.n:
                 now = time.time() if t is None else t
-                value = float(scored[0].get())
+                value = float(scored.metric.get())
                 self._get(model, f"metric:{family}").put(now, value, self.resolution)
                 self.version += 1
 
