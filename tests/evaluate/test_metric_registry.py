@@ -76,6 +76,9 @@ def test_a_registered_metric_reaches_table_json_report_verdict_and_gate(toy, tmp
 
 
 def test_an_unregistered_metric_is_gone_from_the_gate_and_the_engine():
+    metrics.register(metrics.MetricSpec(ErrorRate, tasks=("binary",)))
+    assert "errorrate" in METRICS and "ErrorRate" in [m.name for m in default_metrics("binary")]
+    metrics.unregister("ErrorRate")
     assert "errorrate" not in METRICS
     with pytest.raises(ValueError, match="errorrate"):
         GatePolicy(metric="errorrate")
