@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tidal.base.exceptions import ParameterError, TidalError
+from tidal.evaluate import CompareOptions
 
 app = typer.Typer(
     name="tidal",
@@ -97,43 +98,32 @@ def _change_points(text: str | None) -> list[int] | None:
         ) from None
 
 
-def run_compare(
-    path: str,
-    target: str | None,
-    models: str | None,
-    every: int,
-    window: int | None,
-    delay: int,
-    json_out: Path | None,
-    time_column: str | None = None,
-    delay_seconds: float | None = None,
-    title: str | None = None,
-    quiet: bool = False,
-    report: Path | None = None,
-    change_points: list[int] | None = None,
-    show_verdict: bool = True,
-    schema: Path | None = None,
-    quarantine: str | None = None,
-    task: str | None = None,
-    key: str | None = None,
-) -> Any:
-    """Open the data, build the learners, run the prequential engine, print the table."""
+def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any:
+    """Open the data, build the learners, run the prequential engine, print the table.
+
+    ``options`` is a :class:`tidal.evaluate.CompareOptions` (``fields`` replace some of its
+    values), or its fields in order (``run_compare("elec2", "up", "lr", ...)``)."""
     from tidal import zoo
     from tidal.cli._data import open_source
     from tidal.cli._render import costs_table, results_table
     from tidal.evaluate import prequential
 
+    if isinstance(options, CompareOptions):
+        opts = options.with_(**fields) if fields else options
+    else:
+        opts = CompareOptions(options, *args, **fields)
+    path, quiet, schema = opts.path, opts.quiet, opts.schema
     console = _console()
-    _check_outputs({"--json": json_out, "--report": report})  # before minutes of work, not after
+    # before minutes of work, not after
+    _check_outputs({"--json": opts.json_out, "--report": opts.report})
     from tidal.guards import Schema
 
     spec = None if schema is None else Schema.from_json(schema)
-    source = open_source(path, target, time_column, spec)
-    guard = None if schema is None else guard_for_source(schema, source, path, quarantine)
-    if task is not None and task not in ("binary", "multiclass", "regression"):
-        raise ParameterError(f"--task {task!r}: expected binary, multiclass or regression")
-    task = task or source.task
+    source = open_source(path, opts.target, opts.time_column, spec)
+    guard = None if schema is None else guard_for_source(schema, source, path, opts.quarantine)
+    task = opts.task or source.task
     total = source.n_rows
+    models, key = opts.models, opts.key
     if key is not None:  # global vs per-key models: see tidal.evaluate._keyed_compare
         from tidal.cli._keyed import check_key, key_models
 
@@ -174,17 +164,13 @@ def run_compare(
             source,
             learners,
             callbacks=[drift_tap],
-            every=every,
-            window=window,
-            delay=delay,
-            delay_seconds=delay_seconds,
             task=task,
             on_error="record",
             on_interrupt="partial",
             warmup=warming,
             progress=lambda done: (progress.start_task(bar), progress.update(bar, completed=done)),
-            change_points=change_points,
             guard=guard,
+            **opts.engine_kwargs(),
         )
     partial = results.meta.get("partial")
     # fed as the rows streamed by (the rows run so far, if interrupted): no second pass
@@ -195,7 +181,7 @@ def run_compare(
         add_key_costs(results, learners)
         results.meta["key"] = key
     _say_compiled(console, results, quiet)
-    title = title or f"{path}: {total:,} rows, {task}"
+    title = opts.title or f"{path}: {total:,} rows, {task}"
     if partial:
         title += f" [PARTIAL: interrupted at row {results.meta['rows_done']:,}]"
     console.print(results_table(results, title=title))
@@ -210,7 +196,7 @@ def run_compare(
             console.print(f"[yellow]{row['learner']} stopped:[/yellow] {row['error']}")
         for w in row.get("warnings") or ():
             console.print(f"[yellow]{row['learner']}:[/yellow] {w}", soft_wrap=True)
-    _outputs(console, results, path, specs, json_out, report, show_verdict)
+    _outputs(console, results, path, specs, opts.json_out, opts.report, opts.show_verdict)
     if results.meta.get("partial"):
         console.print(
             f"[yellow]interrupted:[/yellow] partial results of the first "
@@ -362,28 +348,16 @@ def compare(
     """Run models side by side on a stream, test-then-train; print scores, costs and a verdict."""
     points = _change_points(change_points)
     try:
-        if len(paths) > 1 or seeds is not None or ray is not None:
-            from tidal.cli._grid import run_grid_compare
-
-            if key is not None:
-                raise ParameterError("--key: not supported in a grid (files, --seeds, --ray) yet")
-            if schema is not None:
-                raise ParameterError("--schema: not supported in a grid (files, --seeds, --ray)")
-            run_grid_compare(
-                paths, target, models, seeds or 1, ray, every, window or None, delay, json_out,
-                report, time_column, delay_seconds, points, task,
-            )  # fmt: skip
-            return
-        run_compare(
+        opts = CompareOptions(
             paths[0],
-            target,
-            models,
-            every,
-            window or None,
-            delay,
-            json_out,
-            time_column,
-            delay_seconds,
+            target=target,
+            models=models,
+            every=every,
+            window=window,
+            delay=delay,
+            json_out=json_out,
+            time_column=time_column,
+            delay_seconds=delay_seconds,
             report=report,
             change_points=points,
             schema=schema,
@@ -391,6 +365,12 @@ def compare(
             task=task,
             key=key,
         )
+        if len(paths) > 1 or seeds is not None or ray is not None:
+            from tidal.cli._grid import run_grid_compare
+
+            run_grid_compare(paths, opts, seeds or 1, ray)
+            return
+        run_compare(opts)
     except (TidalError, FileNotFoundError, OSError) as err:
         raise _fail(str(err)) from None
     except KeyboardInterrupt:  # while reading, compiling or writing: the run's own handler
@@ -430,6 +410,8 @@ def datasets() -> None:
 
 
 DEMO_MODELS = ("lr", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "hybrid", "majority", "nochange")
+#: the demo's comparison (models, outputs filled in when it runs)
+DEMO = CompareOptions("elec2", title="Elec2 (45,312 rows), test-then-train")
 
 
 @app.command()
@@ -453,17 +435,7 @@ def demo(
     models = ",".join(m for m in DEMO_MODELS if m in zoo.names())
     start = time.perf_counter()
     try:
-        results = run_compare(
-            "elec2",
-            None,
-            models,
-            1000,
-            1000,
-            0,
-            json_out,
-            title="Elec2 (45,312 rows), test-then-train",
-            report=report,
-        )
+        results = run_compare(DEMO.with_(models=models, json_out=json_out, report=report))
     except (TidalError, OSError) as err:
         raise _fail(str(err)) from None
     wall = time.perf_counter() - start

@@ -8,7 +8,7 @@ JSON and the report.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tidal.base.exceptions import ParameterError
+
+if TYPE_CHECKING:
+    from tidal.evaluate import CompareOptions
 
 __all__ = ["optional_values", "run_grid_compare"]
 
@@ -40,10 +43,10 @@ def optional_values(argv: list[str], options: dict[str, str] = OPTIONAL_VALUES) 
 
 
 def _metrics(rows: list[dict[str, Any]]) -> list[str]:
-    from tidal.cli._render import _COSTS
+    from tidal.evaluate.schema import COLUMNS
 
     first = next((r for r in rows if not r.get("error") or r.get("rows")), rows[0] if rows else {})
-    return [k for k in first if k not in _COSTS and k != "learner" and "[" not in k][:4]
+    return [k for k in first if k not in COLUMNS and "[" not in k][:4]
 
 
 def _cell(v: Any, digits: int = 4) -> str:
@@ -90,24 +93,9 @@ def summary_table(grid: Any) -> Table:
     return table
 
 
-def run_grid_compare(
-    paths: list[str],
-    target: str | None,
-    models: str | None,
-    seeds: int,
-    ray: str | None,
-    every: int,
-    window: int | None,
-    delay: int,
-    json_out: Path | None,
-    report: Path | None = None,
-    time_column: str | None = None,
-    delay_seconds: float | None = None,
-    change_points: list[int] | None = None,
-    task: str | None = None,
-    quiet: bool = False,
-) -> Any:
-    """Run the grid, print the tables and the verdict, write the outputs."""
+def run_grid_compare(paths: list[str], opts: CompareOptions, seeds: int, ray: str | None) -> Any:
+    """Run the grid over ``paths`` (``opts.path`` is not read), print the tables and the
+    verdict, write the outputs."""
     from tidal import zoo
     from tidal.cli._app import (
         _check_outputs,
@@ -120,20 +108,26 @@ def run_grid_compare(
     from tidal.evaluate import verdict
     from tidal.evaluate._grid import AGGREGATION, run_grid
 
+    if opts.key is not None:
+        raise ParameterError("--key: not supported in a grid (files, --seeds, --ray) yet")
+    if opts.schema is not None:
+        raise ParameterError("--schema: not supported in a grid (files, --seeds, --ray)")
+    target, time_column = opts.target, opts.time_column
+    json_out, report = opts.json_out, opts.report
     console = _console()
     _check_outputs({"--json": json_out, "--report": report})
     if seeds < 1:
         raise ParameterError(f"--seeds {seeds}: expected a number of seeds >= 1")
     sources = [open_source(p, target, time_column) for p in paths]  # every file, before the run
-    task = task or sources[0].task or "multiclass"
-    specs = _split_models(models) if models else _default_models(task, sources[0].n_rows)
+    task = opts.task or sources[0].task or "multiclass"
+    specs = _split_models(opts.models) if opts.models else _default_models(task, sources[0].n_rows)
     specs = _with_baselines(specs, task)
     for spec in specs:
         zoo.make(spec, task=task)  # a bad name or parameter fails now, not in a task
     seed_list = [zoo.DEFAULT_SEED + i for i in range(seeds)]
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True, disable=quiet,
+        TimeElapsedColumn(), console=console, transient=True, disable=opts.quiet,
     )  # fmt: skip
     where = "sequential" if ray is None else f"Ray ({ray})"
     with progress:
@@ -141,9 +135,9 @@ def run_grid_compare(
         grid = run_grid(
             paths, specs, seed_list, opener=open_source, ray=ray,
             on_cell=lambda done, total: progress.update(bar, completed=done, total=total),
-            target=target, task=task, every=every, window=window, delay=delay,
-            delay_seconds=delay_seconds, time_column=time_column,
-            change_points=None if change_points is None else tuple(change_points),
+            target=target, task=task, every=opts.every, window=opts.window, delay=opts.delay,
+            delay_seconds=opts.delay_seconds, time_column=time_column,
+            change_points=None if opts.change_points is None else tuple(opts.change_points),
         )  # fmt: skip
     title = (
         f"{len(specs)} learners x {seeds} seeds x {len(paths)} files: {len(grid.cells)} cells, "

@@ -7,35 +7,9 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["costs_table", "results_table", "format_bytes", "format_rate"]
+from tidal.evaluate.schema import COST_COLUMNS, fmt, label, metric_columns
 
-_COSTS = (
-    "rows",
-    "learned",
-    "cpu_s",
-    "rows_per_s",
-    "model_bytes",
-    "peak_model_bytes",
-    "error",
-    "status",
-    "compile_s",
-    "warnings",
-    "family",
-    "bytes_kept",
-    "retrains",
-    "train_s",
-    "train_cpu_s",
-    "staleness_mean",
-    "staleness_incl_delay",
-    "latency_s_per_row",
-    "drop_mean",
-    "recovery_rows_mean",
-    "unrecovered",
-    "warmup_rows",
-    "keys",
-    "models",
-    "bytes_per_key",
-)
+__all__ = ["costs_table", "results_table", "format_bytes", "format_rate"]
 
 
 def format_bytes(n: float) -> str:
@@ -66,20 +40,12 @@ def format_rate(r: float | None) -> str:
     return f"{r:.0f}"
 
 
-def _num(v: Any) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    return f"{v:.4f}"
-
-
 def results_table(results: Any, title: str | None = None) -> Table:
     """One row per learner: every metric, rows per CPU second, CPU seconds, peak model memory;
     and the engine's own CPU row when the results have one."""
     rows = results.rows or [{}]
     # cumulative metrics only: the rolling ones are in the checkpoints (--json)
-    metric_names = [k for k in rows[0] if k not in _COSTS and k != "learner" and "[" not in k]
-    if not rows:
-        metric_names = []
+    metric_names = metric_columns(rows, rolling=False)
     table = Table(title=title)
     table.add_column("learner", style="bold", no_wrap=True)
     keyed = any("keys" in r for r in rows)  # compare --key: what per-key models cost
@@ -87,7 +53,7 @@ def results_table(results: Any, title: str | None = None) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
         scored = row.get("rows", 1) > 0
-        cells = [row["learner"]] + [_num(row.get(m) if scored else None) for m in metric_names]
+        cells = [row["learner"]] + [fmt(m, row.get(m) if scored else None) for m in metric_names]
         cells += [
             format_rate(row["rows_per_s"]),
             f"{row['cpu_s']:.2f}",
@@ -109,13 +75,11 @@ def results_table(results: Any, title: str | None = None) -> Table:
 
 def costs_table(results: Any, title: str = "costs and recovery") -> Table:
     """The costs behind the verdict, formatted exactly as the verdict quotes them."""
-    from tidal.evaluate._verdict import COST_COLUMNS, LABELS, fmt
-
     table = Table(title=title)
     table.add_column("learner", style="bold", no_wrap=True)
     table.add_column("family")
     for col in COST_COLUMNS:
-        table.add_column(LABELS[col], justify="right")
+        table.add_column(label(col), justify="right")
     for row in results.rows:
         table.add_row(
             row["learner"], row.get("family", ""), *[fmt(c, row.get(c)) for c in COST_COLUMNS]

@@ -7,15 +7,21 @@
 ...                   window=None, fingerprint=False)
 >>> res["RunningMeanRegressor"]["MAE"]
 2.5
+
+The result columns (metrics and costs: labels, formats, which direction is better) are
+declared once in :mod:`tidal.evaluate.schema`; the metrics themselves come from
+:mod:`tidal.metrics`' registry. :class:`CompareOptions` holds the options of a comparison.
 """
 
 from tidal.evaluate._engine import StepEvent, default_metrics, prequential
 from tidal.evaluate._memory import model_bytes
+from tidal.evaluate._options import CompareOptions
 from tidal.evaluate._results import Results
 from tidal.evaluate._schedule import LabelQueue
 from tidal.evaluate._verdict import Verdict, verdict
 
 __all__ = [
+    "CompareOptions",
     "LabelQueue",
     "Results",
     "StepEvent",

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from tidal.metrics import headline
+
 __all__ = ["CostMeter", "family", "nested_batch"]
 
 _SAMPLE_ROWS = 256
@@ -213,7 +215,8 @@ def engine_row(
 
 
 def per_row_errors(y: np.ndarray, y_pred: np.ndarray, classifier: bool) -> np.ndarray:
-    """0/1 mistakes (classification, no prediction counts as a mistake) or absolute errors.
+    """The headline metric's per-row losses: 0/1 mistakes (classification, no prediction
+    counts as a mistake) or absolute errors (``row_losses`` of :func:`tidal.metrics.headline`).
 
     Kept for every row of the run (the recovery analysis needs them): one byte per row for a
     classifier, four for a regressor.
@@ -221,14 +224,4 @@ def per_row_errors(y: np.ndarray, y_pred: np.ndarray, classifier: bool) -> np.nd
     >>> per_row_errors(np.array([1, 0]), np.array([1, None], dtype=object), True).tolist()
     [0, 1]
     """
-    if classifier:
-        y = np.asarray(y)
-        if y.dtype.kind in "biu" and not np.equal(y_pred, None).any():
-            # every row predicted, numeric labels: compare as numbers (no Python loop)
-            return (np.asarray(y_pred, dtype=np.float64) != y).astype(np.uint8)
-        y_obj = np.asarray(y, dtype=object)
-        ok = np.fromiter((a == b for a, b in zip(y_pred, y_obj)), dtype=bool, count=len(y_obj))
-        return (~ok).astype(np.uint8)
-    return np.abs(np.asarray(y_pred, dtype=np.float64) - np.asarray(y, dtype=np.float64)).astype(
-        np.float32
-    )
+    return headline("multiclass" if classifier else "regression").cls.row_losses(y, y_pred)

@@ -1,9 +1,16 @@
-"""The prequential engine: several learners, one stream, test-then-train, exact per row."""
+"""The prequential engine: several learners, one stream, test-then-train, exact per row.
+
+:func:`prequential` checks its arguments and runs a :class:`Prequential`, whose named steps
+are the run: ``open`` (first block, positive label, metrics, one track per learner), ``warm``
+(compile before the clocks start), ``stream`` (each piece of each block to each learner, a
+checkpoint every ``every`` rows) and ``finish`` (final rows, recovery analysis, stamp, costs).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +23,14 @@ from tidal.evaluate._guarded import GuardStage
 from tidal.evaluate._health import TargetRange
 from tidal.evaluate._results import CheckpointSeries, Results
 from tidal.evaluate._schedule import LabelQueue
+from tidal.evaluate._setup import (
+    _name_learners,
+    _pick_pos_label,
+    _task,
+    _tracks,
+    _warm_scoring,
+    default_metrics,
+)
 from tidal.evaluate._source import as_source
 from tidal.evaluate._stamp import stamp
 from tidal.evaluate._steady import count_labels
@@ -24,89 +39,66 @@ from tidal.evaluate._track import (
     _concat,
     _costs,
     _final_row,
-    _is_classifier,
     _model_bytes,
     _run_ops,
     _sample_latency,
     _Track,
 )
 from tidal.evaluate._warmup import CompileClock, warm_up
+from tidal.evaluate.schema import COST_RECORD
 from tidal.metrics.base import Metric
 from tidal.stream._source import Fingerprint
 
-__all__ = ["StepEvent", "prequential", "default_metrics"]
+__all__ = ["Prequential", "Settings", "StepEvent", "default_metrics", "prequential"]
 
 
-def default_metrics(task: str, pos_label: Any = True) -> list[Metric]:
-    """The metrics the engine reports for ``task`` ("binary", "multiclass" or "regression").
+@dataclass(frozen=True)
+class Settings:
+    """How :func:`prequential` runs (its keyword arguments, documented there), checked once.
 
-    >>> [m.name for m in default_metrics("binary")]
-    ['Accuracy', 'F1', 'ROCAUC', 'LogLoss']
+    >>> Settings(every=0).check()
+    Traceback (most recent call last):
+    ...
+    tidal.base.exceptions.ParameterError: every == 0, must be an integer >= 1
     """
-    from tidal import metrics as tm
 
-    if task == "regression":
-        return [tm.MAE(), tm.RMSE(), tm.R2()]
-    if task == "binary":
-        return [tm.Accuracy(), tm.F1(pos_label), tm.ROCAUC(pos_label), tm.LogLoss(pos_label)]
-    return [tm.Accuracy(), tm.BalancedAccuracy(), tm.MacroF1(), tm.LogLoss()]
+    metrics: Sequence[Metric] | None = None
+    window: int | None = 1000
+    every: int = 1000
+    delay: int = 0
+    delay_seconds: float | None = None
+    pos_label: Any = None
+    callbacks: Any = ()
+    on_error: str = "raise"
+    progress: Callable[[int], None] | None = None
+    fingerprint: bool = True
+    change_points: Sequence[int] | None = None
+    recovery_window: int | None = None
+    guard: Any = None
+    guard_source: str = "stream"
+    on_interrupt: str = "raise"
+    warmup: bool | Callable[[str, int, int], None] = True
 
-
-def _rolling(metric: Metric, window: int) -> Metric:
-    params = metric._params()
-    params["window"] = window
-    return type(metric)(**params)
-
-
-def _tracks(
-    named: dict[str, Any], base: list[Metric], window: int | None, callbacks: Any
-) -> list[_Track]:
-    """One track per learner: its own copies of the metrics (plus rolling ones) and hooks."""
-    tracks = []
-    for name, learner in named.items():
-        ms = [m.clone() for m in base]
-        if window is not None:
-            ms += [_rolling(m, window) for m in base if m.window is None]
-        classifier = _is_classifier(learner)
-        usable = [m for m in ms if classifier == (m.task != "regression")]
-        hooks = callbacks.get(name, ()) if isinstance(callbacks, Mapping) else callbacks
-        tracks.append(_Track(name, learner, usable, classifier, callbacks=list(hooks)))
-    return tracks
-
-
-def _name_learners(learners: Any) -> dict[str, Any]:
-    if isinstance(learners, Mapping):
-        return {str(k): v for k, v in learners.items()}
-    from tidal import zoo
-
-    out: dict[str, Any] = {}
-    for item in learners:
-        if isinstance(item, str):
-            name, learner = item, zoo.make(item)
-        else:
-            name, learner = type(item).__name__, item
-        base, k = name, 2
-        while name in out:
-            name, k = f"{base}#{k}", k + 1
-        out[name] = learner
-    return out
-
-
-def _pieces(block: Any, every: int) -> Iterable[Any]:
-    """Split ``block`` at the checkpoint rows (multiples of ``every``)."""
-    start, end = block.start, block.start + len(block)
-    a = start
-    while a < end:
-        b = min(end, (a // every + 1) * every)
-        yield block if (a, b) == (start, end) else block.slice(a - start, b - start)
-        a = b
-
-
-def _pick_pos_label(y: np.ndarray) -> Any:
-    values = {v.item() if isinstance(v, np.generic) else v for v in np.unique(y).tolist()}
-    if values <= {0, 1}:
-        return True  # == 1: River's and scikit-learn's positive class
-    return sorted(values, key=str)[-1]  # scikit-learn's rule: the greater label
+    def check(self) -> Settings:
+        """Raise :class:`ParameterError` naming the first bad setting; return self."""
+        every, delay, delay_seconds = self.every, self.delay, self.delay_seconds
+        if self.on_error not in ("raise", "record"):
+            raise ParameterError(f"on_error == {self.on_error!r}, must be 'raise' or 'record'")
+        if self.on_interrupt not in ("raise", "partial"):
+            raise ParameterError(
+                f"on_interrupt == {self.on_interrupt!r}, must be 'raise' or 'partial'"
+            )
+        if not isinstance(every, int | np.integer) or every < 1:
+            raise ParameterError(f"every == {every!r}, must be an integer >= 1")
+        if not isinstance(delay, int | np.integer) or delay < 0:
+            raise ParameterError(f"delay == {delay!r}, must be an integer >= 0 (rows)")
+        if delay_seconds is not None and not delay_seconds >= 0:
+            raise ParameterError(f"delay_seconds == {delay_seconds!r}, must be >= 0")
+        if self.guard is not None and (delay or delay_seconds is not None):
+            raise ParameterError(
+                "guard: label delays are not supported with a guard (delay=0 only)"
+            )
+        return self
 
 
 def prequential(
@@ -198,18 +190,12 @@ def prequential(
     >>> [c["row"] for c in res.checkpoints]
     [4, 4, 8, 8]
     """
-    if on_error not in ("raise", "record"):
-        raise ParameterError(f"on_error == {on_error!r}, must be 'raise' or 'record'")
-    if on_interrupt not in ("raise", "partial"):
-        raise ParameterError(f"on_interrupt == {on_interrupt!r}, must be 'raise' or 'partial'")
-    if not isinstance(every, int | np.integer) or every < 1:
-        raise ParameterError(f"every == {every!r}, must be an integer >= 1")
-    if not isinstance(delay, int | np.integer) or delay < 0:
-        raise ParameterError(f"delay == {delay!r}, must be an integer >= 0 (rows)")
-    if delay_seconds is not None and not delay_seconds >= 0:
-        raise ParameterError(f"delay_seconds == {delay_seconds!r}, must be >= 0")
-    if guard is not None and (delay or delay_seconds is not None):
-        raise ParameterError("guard: label delays are not supported with a guard (delay=0 only)")
+    settings = Settings(
+        metrics=metrics, window=window, every=every, delay=delay, delay_seconds=delay_seconds,
+        pos_label=pos_label, callbacks=callbacks, on_error=on_error, progress=progress,
+        fingerprint=fingerprint, change_points=change_points, recovery_window=recovery_window,
+        guard=guard, guard_source=guard_source, on_interrupt=on_interrupt, warmup=warmup,
+    ).check()  # fmt: skip
     source = as_source(data, target)
     named = _name_learners(learners)
     if not named:
@@ -218,66 +204,142 @@ def prequential(
     # one thread per BLAS/OpenMP pool for the whole run: the learners take turns on the CPU,
     # and a pool sized for every core only fights the others (and the training threads)
     with bounded_threads(1), CompileClock() as clock:
-        return _run(
-            source, named, task, clock, metrics, window, every, delay, delay_seconds, pos_label,
-            callbacks, on_error, on_interrupt, progress, warmup, fingerprint, change_points,
-            recovery_window, guard, guard_source,
-        )  # fmt: skip
+        return Prequential(source, named, task, settings, clock).run()
 
 
-def _run(
-    source: Any,
-    named: dict[str, Any],
-    task: str,
-    clock: CompileClock,
-    metrics: Sequence[Metric] | None,
-    window: int | None,
-    every: int,
-    delay: int,
-    delay_seconds: float | None,
-    pos_label: Any,
-    callbacks: Any,
-    on_error: str,
-    on_interrupt: str,
-    progress: Callable[[int], None] | None,
-    warmup: bool | Callable[[str, int, int], None],
-    fingerprint: bool,
-    change_points: Sequence[int] | None,
-    recovery_window: int | None,
-    guard: Any,
-    guard_source: str,
-) -> Results:
-    blocks = iter(source)
-    first = next(blocks, None)
-    if pos_label is None and task == "binary" and first is not None and first.y is not None:
-        pos_label = _pick_pos_label(first.y)
-    base_metrics = list(metrics) if metrics is not None else default_metrics(task, pos_label)
-    tracks = _tracks(named, base_metrics, window, callbacks)
-    warm0 = time.process_time()
-    warm_s = _warm(tracks, first, warmup, clock)
-    warm_cpu = time.process_time() - warm0
-    wall0, cpu0, compile0 = time.perf_counter(), time.process_time(), (clock.cpu, clock.wall)
-    for t in tracks:
-        t.meter = CostMeter(t.learner, delay)
-    queue = LabelQueue(delay, delay_seconds)
-    stage = None if guard is None else GuardStage(guard, guard_source, task != "regression")
-    target = TargetRange() if task == "regression" else None
-    series = CheckpointSeries(every)  # bounded: a long stream keeps a coarser series
-    seen = 0
-    labels: dict[Any, int] = {}  # rows per class: the verdict needs enough of each
-    partial = False
+class Prequential:
+    """One run of the engine over ``source``: :meth:`run` is :meth:`open`, :meth:`warm`,
+    :meth:`stream` and :meth:`finish`, in that order. Built by :func:`prequential`.
 
-    def run(ops: list[tuple[str, Any]]) -> None:
-        for t in tracks:
+    >>> import numpy as np
+    >>> from tidal.dummy import MajorityClassifier
+    >>> from tidal.evaluate._source import as_source
+    >>> source = as_source((np.zeros((6, 1)), np.array([0, 0, 1, 0, 1, 1])), None)
+    >>> with CompileClock() as clock:
+    ...     run = Prequential(source, {"m": MajorityClassifier()}, "binary",
+    ...                       Settings(every=3, window=None), clock)
+    ...     res = run.run()
+    >>> res["m"]["Accuracy"], run.seen, [c["row"] for c in res.checkpoints]
+    (0.5, 6, [3, 6])
+    """
+
+    def __init__(
+        self, source: Any, named: dict[str, Any], task: str, settings: Settings, clock: Any
+    ) -> None:
+        self.source, self.named, self.task = source, named, task
+        self.settings, self.clock = settings, clock
+        self.seen = 0  # rows run so far
+        self.labels: dict[Any, int] = {}  # rows per class: the verdict needs enough of each
+        self.partial = False
+        self.series = CheckpointSeries(settings.every)  # bounded: a long stream keeps fewer
+        self.target = TargetRange() if task == "regression" else None
+        self.queue = LabelQueue(settings.delay, settings.delay_seconds)
+        guard, source_name = settings.guard, settings.guard_source
+        self.stage = None if guard is None else GuardStage(guard, source_name, task != "regression")
+        self.digest = Fingerprint() if settings.fingerprint else None
+        self.tracks: list[_Track] = []
+        self.metrics: list[Metric] = []
+        self.pos_label = settings.pos_label
+        self.warm_s = self.warm_cpu = 0.0
+
+    def run(self) -> Results:
+        blocks = iter(self.source)
+        first = self.open(next(blocks, None))
+        warm0 = time.process_time()
+        self.warm_s = self.warm(first)
+        self.warm_cpu = time.process_time() - warm0
+        self.start_clocks()
+        self.stream(_chain(first, blocks))
+        return self.finish()
+
+    # -- the steps ---------------------------------------------------------------------------
+    def open(self, first: Any) -> Any:
+        """Fix the positive label and the metrics from the first block; one track per learner."""
+        s = self.settings
+        if self.pos_label is None and self.task == "binary" and first is not None:
+            if first.y is not None:
+                self.pos_label = _pick_pos_label(first.y)
+        if s.metrics is not None:
+            self.metrics = list(s.metrics)
+        else:
+            self.metrics = default_metrics(self.task, self.pos_label)
+        self.tracks = _tracks(self.named, self.metrics, s.window, s.callbacks)
+        return first
+
+    def warm(self, first: Any) -> float:
+        """Compile (or load) every learner's kernels on copies, before the clocks start."""
+        warmup, tracks = self.settings.warmup, self.tracks
+        if not warmup or first is None or first.y is None:
+            return 0.0
+        started = time.perf_counter()
+        report = warmup if callable(warmup) else None
+        named = {t.name: t.learner for t in tracks}
+        classifiers = {t.name: t.classifier for t in tracks}
+
+        def each(name: str, i: int) -> None:
+            if report is not None:
+                report(name, i, len(tracks))
+
+        warm_up(named, first, classifiers, each)
+        _warm_scoring(tracks, first)
+        if report is not None:
+            report("", len(tracks), len(tracks))
+        return time.perf_counter() - started
+
+    def start_clocks(self) -> None:
+        """Wall, CPU and compile clocks start here; each learner gets its cost meter."""
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+        self.compile0 = (self.clock.cpu, self.clock.wall)
+        for t in self.tracks:
+            t.meter = CostMeter(t.learner, self.settings.delay)
+
+    def stream(self, blocks: Iterable[Any]) -> None:
+        """Every block, cut at the checkpoints, to every learner; Ctrl-C ends it if asked."""
+        every, progress = self.settings.every, self.settings.progress
+        try:
+            for block in blocks:
+                if block.y is None:
+                    raise InputError("the source has no target: name the label column (target=...)")
+                if self.digest is not None:  # hashed as it streams by, not in a second pass
+                    self.digest.update(block)
+                if self.task != "regression":
+                    count_labels(self.labels, block.y)
+                for piece in _pieces(block, every):
+                    self.step(piece)
+                if progress is not None:
+                    progress(self.seen)
+            self.run_ops(self.queue.flush())
+        except KeyboardInterrupt:
+            if self.settings.on_interrupt == "raise":
+                raise
+            self.partial = True  # what was measured so far is kept, marked partial
+        if self.seen % every != 0 or self.seen == 0:
+            self.checkpoint(self.seen)
+
+    def step(self, piece: Any) -> None:
+        """One piece (never across a checkpoint) to every learner; a checkpoint at its end."""
+        stage = self.stage
+        if self.target is not None:
+            self.target.update(piece.y)
+        ops = self.queue.schedule(piece) if stage is None else stage.ops(piece, _live(self.tracks))
+        self.run_ops(ops)
+        self.seen += len(piece)
+        if self.seen % self.settings.every == 0:
+            self.checkpoint(self.seen, piece if stage is None else stage.last)
+
+    def run_ops(self, ops: list[tuple[str, Any]]) -> None:
+        """The scheduled calls (step, predict, learn) on every learner still running."""
+        for t in self.tracks:
             if t.error is None:
-                _run_ops(t, ops, on_error, clock, target)
+                _run_ops(t, ops, self.settings.on_error, self.clock, self.target)
 
-    def checkpoint(row: int, piece: Any = None) -> None:
-        wall = time.perf_counter() - wall0 - (clock.wall - compile0[1])
+    def checkpoint(self, row: int, piece: Any = None) -> None:
+        """Every learner's metrics and costs at ``row`` (latency sampled on ``piece``)."""
+        wall = time.perf_counter() - self.wall0 - (self.clock.wall - self.compile0[1])
         records = []
-        for t in tracks:
+        for t in self.tracks:
             if piece is not None and t.error is None and t.meter is not None:
-                _sample_latency(t, piece, clock)
+                _sample_latency(t, piece, self.clock)
             mem = _model_bytes(t)
             t.peak_bytes = max(t.peak_bytes, mem)
             rec = {"learner": t.name, "row": row}
@@ -285,133 +347,56 @@ def _run(
             rec.update(_costs(t, mem))
             rec["wall_s"] = wall
             records.append(rec)
-        series.add(row, records)
+        self.series.add(row, records)
 
-    # hashed as it streams by: stamping the results must not read the whole file once more
-    digest = Fingerprint() if fingerprint else None
-    try:
-        for block in _chain(first, blocks):
-            if block.y is None:
-                raise InputError("the source has no target: name the label column (target=...)")
-            if digest is not None:
-                digest.update(block)
-            if task != "regression":
-                count_labels(labels, block.y)
-            for piece in _pieces(block, every):
-                if target is not None:
-                    target.update(piece.y)
-                run(queue.schedule(piece) if stage is None else stage.ops(piece, _live(tracks)))
-                seen += len(piece)
-                if seen % every == 0:
-                    checkpoint(seen, piece if stage is None else stage.last)
-            if progress is not None:
-                progress(seen)
-        run(queue.flush())
-    except KeyboardInterrupt:
-        if on_interrupt == "raise":
-            raise
-        partial = True  # what was measured so far is kept, marked partial
-    if seen % every != 0 or seen == 0:
-        checkpoint(seen)
-    rows = [_final_row(t, seen) for t in tracks]
-    analysis = _analyze(tracks, rows, window, change_points, recovery_window)
-    compile_cpu, compile_wall = clock.cpu - compile0[0], clock.wall - compile0[1]
-    meta = stamp(
-        source,
-        task,
-        seen,
-        digest.hexdigest(source) if digest is not None and not partial else False,
-        {
-            "every": int(every),
-            "window": window,
-            "delay": int(delay),
-            "delay_seconds": delay_seconds,
-            "pos_label": pos_label,
-            "metrics": [m.name for m in base_metrics],
-        },
-        {t.name: t.learner for t in tracks},
-        time.perf_counter() - wall0 - compile_wall,
-    )
-    wall = time.perf_counter() - wall0 - compile_wall
-    total_cpu = time.process_time() - cpu0 - compile_cpu
-    meta["cpu_s"] = total_cpu
-    meta["data"]["class_counts"] = {str(c): k for c, k in labels.items()}
-    meta["warmup_s"], meta["warmup_cpu_s"] = warm_s, warm_cpu
-    meta["compile_cpu_s"] = compile_cpu  # kernels first reached after the warm-up
-    meta["partial"] = partial
-    if partial:
-        meta["rows_done"] = seen
-    if stage is not None:
-        meta["guard"] = stage.summary()
-        stage.annotate(rows, {t.name: t.errors for t in tracks})
-    costs = [{k: r.get(k) for k in _COST_COLUMNS} for r in rows]
-    costs.append(engine_row(rows, total_cpu, wall, warm_cpu + compile_cpu))
-    return Results(rows, series.records(), meta, costs=costs, analysis=analysis)
+    def finish(self) -> Results:
+        """The final rows, the recovery analysis, the stamp and the costs."""
+        s, tracks, seen, clock = self.settings, self.tracks, self.seen, self.clock
+        rows = [_final_row(t, seen) for t in tracks]
+        analysis = _analyze(tracks, rows, s.window, s.change_points, s.recovery_window)
+        compile_cpu, compile_wall = clock.cpu - self.compile0[0], clock.wall - self.compile0[1]
+        digest = self.digest
+        meta = stamp(
+            self.source,
+            self.task,
+            seen,
+            digest.hexdigest(self.source) if digest is not None and not self.partial else False,
+            {
+                "every": int(s.every),
+                "window": s.window,
+                "delay": int(s.delay),
+                "delay_seconds": s.delay_seconds,
+                "pos_label": self.pos_label,
+                "metrics": [m.name for m in self.metrics],
+            },
+            {t.name: t.learner for t in tracks},
+            time.perf_counter() - self.wall0 - compile_wall,
+        )
+        wall = time.perf_counter() - self.wall0 - compile_wall
+        total_cpu = time.process_time() - self.cpu0 - compile_cpu
+        meta["cpu_s"] = total_cpu
+        meta["data"]["class_counts"] = {str(c): k for c, k in self.labels.items()}
+        meta["warmup_s"], meta["warmup_cpu_s"] = self.warm_s, self.warm_cpu
+        meta["compile_cpu_s"] = compile_cpu  # kernels first reached after the warm-up
+        meta["partial"] = self.partial
+        if self.partial:
+            meta["rows_done"] = seen
+        if self.stage is not None:
+            meta["guard"] = self.stage.summary()
+            self.stage.annotate(rows, {t.name: t.errors for t in tracks})
+        costs = [{k: r.get(k) for k in COST_RECORD} for r in rows]
+        costs.append(engine_row(rows, total_cpu, wall, self.warm_cpu + compile_cpu))
+        return Results(rows, self.series.records(), meta, costs=costs, analysis=analysis)
 
 
-def _warm(
-    tracks: list[_Track],
-    first: Any,
-    warmup: bool | Callable[[str, int, int], None],
-    clock: CompileClock,
-) -> float:
-    """Compile (or load) every learner's kernels on copies, before the clocks start."""
-    if not warmup or first is None or first.y is None:
-        return 0.0
-    started = time.perf_counter()
-    report = warmup if callable(warmup) else None
-    named = {t.name: t.learner for t in tracks}
-    classifiers = {t.name: t.classifier for t in tracks}
-
-    def each(name: str, i: int) -> None:
-        if report is not None:
-            report(name, i, len(tracks))
-
-    warm_up(named, first, classifiers, each)
-    _warm_scoring(tracks, first)
-    if report is not None:
-        report("", len(tracks), len(tracks))
-    return time.perf_counter() - started
-
-
-def _warm_scoring(tracks: list[_Track], block: Any) -> None:
-    """The engine's own kernels (metrics, the recovery's change detector) on copies too."""
-    y = block.y[: min(len(block), 256)]
-    labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(y).tolist()]
-    done = set()
-    for t in tracks:
-        for m in t.metrics:
-            key = (type(m), m.window is None, t.classifier)
-            if key in done:
-                continue
-            done.add(key)
-            try:
-                if not m.requires_proba:
-                    m.clone().update_many(y, y if not t.classifier else np.full(len(y), y[0]))
-                elif t.classifier:
-                    P = np.full((len(y), len(labels)), 1.0 / max(len(labels), 1))
-                    m.clone().update_many(y, P, classes=labels)
-            except Exception:  # noqa: BLE001 -- warming only; the run meets any real error
-                continue
-    try:
-        _recovery.detect_changes(np.zeros(64, dtype=np.float32), 32)
-    except Exception:  # noqa: BLE001
-        pass
-
-
-_COST_COLUMNS = (
-    "learner",
-    "family",
-    "cpu_s",
-    "peak_model_bytes",
-    "bytes_kept",
-    "retrains",
-    "train_s",
-    "train_cpu_s",
-    "staleness_mean",
-    "staleness_incl_delay",
-    "latency_s_per_row",
-)
+def _pieces(block: Any, every: int) -> Iterable[Any]:
+    """Split ``block`` at the checkpoint rows (multiples of ``every``)."""
+    start, end = block.start, block.start + len(block)
+    a = start
+    while a < end:
+        b = min(end, (a // every + 1) * every)
+        yield block if (a, b) == (start, end) else block.slice(a - start, b - start)
+        a = b
 
 
 def _analyze(
@@ -455,16 +440,6 @@ def analyze_run(
     for rec in rows:
         rec.update(out["summary"].get(rec["learner"], {}))
     return out
-
-
-def _task(source: Any, learners: list[Any]) -> str:
-    kinds = {_is_classifier(m) for m in learners}
-    if kinds == {False}:
-        return "regression"
-    guessed = source.task
-    if kinds == {True} and guessed not in ("binary", "multiclass"):
-        return "multiclass"
-    return guessed or "multiclass"
 
 
 def _live(tracks: list[_Track]) -> list[Any]:

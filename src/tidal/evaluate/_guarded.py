@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from tidal.base.exceptions import ParameterError
+from tidal.metrics import headline
 
 __all__ = ["GuardStage"]
 
@@ -185,7 +186,7 @@ class GuardStage:
 
     def annotate(self, rows: list[dict[str, Any]], errors: dict[str, list[Any]]) -> None:
         """Add to each learner's results row the rows its scores leave out and its scores on the
-        rows learned normally (``Accuracy_normal`` / ``MAE_normal``: burst rows excluded)."""
+        rows learned normally (``Accuracy_normal``: burst rows excluded)."""
         order = np.concatenate(self.scored_rows) if self.scored_rows else np.zeros(0, np.int64)
         inside = (
             self.watch.excluded(order) if self.watch is not None else np.zeros(len(order), bool)
@@ -197,7 +198,8 @@ class GuardStage:
             rec["excluded_burst"] = int(inside.sum())
             if self.watch is None or len(e) != len(order):
                 continue  # a learner that stopped early: no per-row alignment
-            key = "Accuracy_normal" if self.watch is not None else "MAE_normal"
+            # the classifiers' headline metric (the watch only runs for classifiers)
+            key = headline("multiclass").name + "_normal"
             normal = e[~inside]
             rec[key] = float(1.0 - normal.mean()) if len(normal) else float("nan")
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from tidal.metrics import headline
+
 __all__ = ["analyze", "confirm", "detect_changes", "rolling"]
 
 _CURVE_POINTS = 600
@@ -196,7 +198,7 @@ def analyze(
         "changes": changes,
         "summary": summary,
         "curves": curves,
-        "metric": "Accuracy" if classifier else "MAE",
+        "metric": headline("multiclass" if classifier else "regression").name,
         "window": window,
     }
 

@@ -13,10 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tidal.base.exceptions import TidalError
 from tidal.evaluate._report_guards import guards_html
 from tidal.evaluate._style import CHANGE_COLOUR, CSS, layout, line_style
-from tidal.evaluate._verdict import COST_COLUMNS, LABELS, Verdict, fmt, verdict
+from tidal.evaluate._verdict import Verdict, verdict
 from tidal.evaluate._words import human
+from tidal.evaluate.schema import COST_COLUMNS, fmt, label, metric_columns
 
 __all__ = ["report_data", "write_json", "write_report"]
 
@@ -110,13 +112,23 @@ def _rolling_figure(results: Any, styles: dict[str, dict[str, Any]]) -> Any:
     if a.get("change_points"):
         title += f" ({a.get('change_source', 'known')} change points dotted)"
     skip = {r["learner"] for r in results.rows if r.get("status", "ok") != "ok" or r.get("error")}
-    span, off = robust_range({k: c["value"] for k, c in curves.items()}, metric != "Accuracy", skip)
+    lower = not _higher_is_better(metric)
+    span, off = robust_range({k: c["value"] for k, c in curves.items()}, lower, skip)
     if off:
         title += f"; off the scale: {', '.join(off)}"
     fig.update_layout(**layout(title, xaxis_title="row", yaxis_title=metric))
     if span is not None:
         fig.update_yaxes(range=span)
     return fig
+
+
+def _higher_is_better(metric: str) -> bool:
+    from tidal.metrics import metric_spec
+
+    try:
+        return bool(metric_spec(metric).higher_is_better)
+    except TidalError:  # not a registered metric: treat it as an error metric
+        return False
 
 
 def _cost_figure(results: Any, styles: dict[str, dict[str, Any]]) -> Any:
@@ -177,20 +189,11 @@ def _staleness_figure(results: Any, styles: dict[str, dict[str, Any]]) -> Any:
     return fig if results.rows else _no_data(fig)
 
 
-def _metric_columns(rows: list[dict[str, Any]]) -> list[str]:
-    skip = {"learner", "family", "error", "warnings", "rows", "learned", "rows_per_s"}
-    skip |= set(_TABLE_COSTS) | {"model_bytes", "train_cpu_s", "staleness_incl_delay"}
-    skip |= {"unrecovered", "status", "compile_s"}
-    return [k for k in (rows[0] if rows else {}) if k not in skip]
-
-
 def _table_html(results: Any) -> str:
     rows = results.rows
-    metrics = _metric_columns(rows)
+    metrics = metric_columns(rows)
     cols = metrics + list(_TABLE_COSTS)
-    head = "".join(
-        f"<th>{html.escape(LABELS.get(c, c))}</th>" for c in ["learner", "family", *cols]
-    )
+    head = "".join(f"<th>{html.escape(label(c))}</th>" for c in ["learner", "family", *cols])
     body = []
     for r in rows:
         status = r.get("status") or "ok"  # "diverged" / "error" rows say so by their name

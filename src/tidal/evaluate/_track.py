@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from tidal.base import Classifier
 from tidal.base.exceptions import InputError, NotFittedError
 from tidal.evaluate._costs import CostMeter, per_row_errors
 from tidal.evaluate._health import TargetRange, first_nonfinite, status_of
@@ -80,19 +81,6 @@ def _is_classifier(learner: Any) -> bool:
     return hasattr(learner, "predict_proba_many")
 
 
-def _decode(P: np.ndarray, classes: list[Any]) -> np.ndarray:
-    """Labels from probabilities, as ``predict_many`` does: argmax, None for a row of zeros."""
-    out = np.full(P.shape[0], None, dtype=object)
-    if P.shape[1] == 0:
-        return out
-    table = np.empty(len(classes), dtype=object)
-    table[:] = classes
-    codes = np.argmax(P, axis=1)
-    ok = P.sum(axis=1) > 0
-    out[ok] = table[codes[ok]]
-    return out
-
-
 def _classes(learner: Any) -> list[Any]:
     try:
         return [c.item() if isinstance(c, np.generic) else c for c in learner.classes_]
@@ -137,7 +125,10 @@ def _run_op(t: _Track, kind: str, block: Any, clock: CompileClock | None = None)
         # the learner's own decoding, so a row is scored as step_many predicts it (ties, and the
         # type's zero before any label); another library's classifier: argmax, None if empty
         decode = getattr(learner, "decode_proba", None)
-        y_pred = decode(proba) if decode is not None and proba.shape[1] else _decode(proba, classes)
+        if decode is not None and proba.shape[1]:
+            y_pred = decode(proba)
+        else:
+            y_pred = Classifier.decode_columns(proba, classes)
     if kind != "predict":
         t.learned += n
     if y_pred is not None:

@@ -38,8 +38,10 @@ from typing import Any
 from tidal.evaluate._considerations import considerations, table_text
 from tidal.evaluate._steady import paired_confidence
 from tidal.evaluate._words import Cite, numbers
+from tidal.evaluate.schema import COST_COLUMNS, fmt, label, score_columns, steady_column
+from tidal.metrics import MetricSpec, headline
 
-__all__ = ["COST_COLUMNS", "LABELS", "Verdict", "fmt", "numbers", "parse_quotes", "verdict"]
+__all__ = ["COST_COLUMNS", "Verdict", "fmt", "label", "numbers", "parse_quotes", "verdict"]
 
 MIN_ROWS = 1000
 MIN_PER_CLASS = 20
@@ -47,65 +49,6 @@ CONFIDENCE = 0.95
 FLOOR = 0.005
 RECOVERY_MARGIN = 500
 FAMILIES = ("online", "batch", "hybrid")
-
-#: column -> label used in the tables' headers
-LABELS = {
-    "Accuracy": "Accuracy",
-    "R2": "R2",
-    "MAE": "MAE",
-    "steady_accuracy": "steady Accuracy",
-    "steady_mae": "steady MAE",
-    "warmup_rows": "warm-up rows",
-    "cpu_s": "CPU s",
-    "peak_model_bytes": "peak memory B",
-    "bytes_kept": "bytes kept",
-    "retrains": "retrains",
-    "train_s": "train s",
-    "staleness_mean": "staleness rows",
-    "latency_s_per_row": "latency us/row",
-    "drop_mean": "mean drop",
-    "recovery_rows_mean": "recovery rows",
-    "bytes_per_key": "memory/key B",
-}
-
-#: the cost and recovery columns, in the order the tables show them
-COST_COLUMNS = (
-    "cpu_s",
-    "peak_model_bytes",
-    "bytes_kept",
-    "retrains",
-    "train_s",
-    "staleness_mean",
-    "latency_s_per_row",
-    "warmup_rows",
-    "drop_mean",
-    "recovery_rows_mean",
-)
-
-
-def fmt(column: str, value: Any) -> str:
-    """A cell of the full results table (raw units, fixed decimals).
-
-    >>> fmt("Accuracy", 0.81647), fmt("cpu_s", 3.6151), fmt("latency_s_per_row", 1.41e-06)
-    ('0.8165', '3.62', '1.41')
-    >>> fmt("bytes_kept", 211366), fmt("staleness_mean", None)
-    ('211366', '-')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if column in ("peak_model_bytes", "bytes_kept", "retrains", "recovery_rows_mean"):
-        return f"{value:.0f}"
-    if column in ("keys", "models", "bytes_per_key"):  # compare --key
-        return f"{value:.0f}"
-    if column == "warmup_rows":
-        return f"{value:.0f}"
-    if column == "latency_s_per_row":
-        return f"{value * 1e6:.2f}"
-    if column in ("cpu_s", "train_s"):
-        return f"{value:.2f}"
-    if column == "staleness_mean":
-        return f"{value:.1f}"
-    return f"{value:.4f}"
 
 
 @dataclass
@@ -210,9 +153,11 @@ def verdict(results: Any) -> Verdict:
     """
     rows = _rows(results)
     say = Cite(rows)
-    classifier = any("Accuracy" in r for r in results.rows)
-    steady = "steady_accuracy" if classifier else "steady_mae"
-    sign = 1.0 if classifier else -1.0  # "higher is better" values
+    task = _task(results)
+    classifier = task != "regression"
+    metric = headline(task)  # the verdict ranks the steady state of the headline metric
+    steady = steady_column(task)
+    sign = 1.0 if metric.higher_is_better else -1.0  # "higher is better" values
     left_out = [
         f"{r['learner']} ({r.get('status') if r.get('status', 'ok') != 'ok' else 'failed'})"
         for r in results.rows
@@ -250,7 +195,7 @@ def verdict(results: Any) -> Verdict:
             floor = FLOOR if classifier else FLOOR * 2 * abs(best[lead][steady])
             tests[f] = {"gap": gap, "confidence": conf, "wins": conf >= CONFIDENCE and gap >= floor}
     contenders = [f for f in present if f == lead or not tests[f]["wins"]]
-    reasons, rules = [_quality_reason(say, best, lead, tests, steady, classifier)], ["steady"]
+    reasons, rules = [_quality_reason(say, best, lead, tests, metric, classifier)], ["steady"]
     rec, drift_reason = _drift_rule(results, best, contenders, say)
     if rec is not None:
         rules.append("drift")
@@ -266,7 +211,7 @@ def verdict(results: Any) -> Verdict:
         reasons.append(_cost_reason(say, best, contenders))
     if len(reasons) < 3:
         reasons.append(_cold_start_reason(say, best, present))
-    headline = _HEADLINES[rec]
+    head = _HEADLINES[rec]
     base = best.get("baseline")
     model_top = best[lead]
     if base is not None and sign * base[steady] > sign * model_top[steady]:
@@ -274,14 +219,16 @@ def verdict(results: Any) -> Verdict:
         conf = paired_confidence(
             blocks.get(base["learner"], []), blocks.get(model_top["learner"], [])
         )
-        headline = _baseline_headline(say, base, model_top, steady, headline, conf)
+        head = _baseline_headline(say, base, model_top, metric, head, conf)
     details = {
         "steady": {f: {"learner": best[f]["learner"], steady: best[f][steady]} for f in best},
         "tests": tests,
         "left_out": left_out,
+        # every registered metric over the whole run, for each family's representative
+        "scores": {f: {c: best[f].get(c) for c in score_columns(results.rows)} for f in best},
     }
     answers = considerations(say, {f: best[f]["learner"] for f in present}, results)
-    return Verdict(rec, headline, reasons[:3], answers, rules, say.cited, details)
+    return Verdict(rec, head, reasons[:3], answers, rules, say.cited, details)
 
 
 _HEADLINES = {
@@ -292,8 +239,15 @@ _HEADLINES = {
 }
 
 
+def _task(results: Any) -> str:
+    """ "regression" when the rows hold the regression headline metric, else a classification
+    task (the verdict's rules are the same for binary and multiclass)."""
+    name = headline("regression").name
+    return "regression" if any(name in r for r in results.rows) else "multiclass"
+
+
 def _baseline_headline(
-    say: Cite, base: dict, top: dict, steady: str, family: str, conf: float
+    say: Cite, base: dict, top: dict, metric: MetricSpec, family: str, conf: float
 ) -> str:
     name, top_name = base["learner"], top["learner"]
     meaning = {
@@ -309,7 +263,7 @@ def _baseline_headline(
         if conf >= CONFIDENCE
         else f"No model beats the {name} baseline"
     )
-    whole = "Accuracy" if steady == "steady_accuracy" else "MAE"
+    steady, whole = "steady_" + metric.name.lower(), metric.name
     return (
         f"{opening}: {say.cite(name, steady)} vs {say.cite(top_name, steady)} for {top_name} on "
         f"the steady state ({say.derived(f'{name}|{top_name}', 'confidence', conf)} confidence), "
@@ -319,9 +273,11 @@ def _baseline_headline(
     )
 
 
-def _quality_reason(say: Cite, best: dict, lead: str, tests: dict, steady: str, cls: bool) -> str:
+def _quality_reason(
+    say: Cite, best: dict, lead: str, tests: dict, metric: MetricSpec, cls: bool
+) -> str:
     a = best[lead]["learner"]
-    what = "accuracy" if cls else "MAE"
+    what, steady = metric.noun, "steady_" + metric.name.lower()
     start = say.derived("data", "rows", _steady_rows(say))
     if not tests:
         level = say.cite(a, steady)
@@ -329,7 +285,7 @@ def _quality_reason(say: Cite, best: dict, lead: str, tests: dict, steady: str, 
     parts = []
     for f, t in tests.items():
         b = best[f]["learner"]
-        gap = _gap_words(say, a, b, t["gap"], cls)
+        gap = _gap_words(say, a, b, t["gap"], cls, metric)
         conf = say.derived(f"{a}|{b}", "confidence", t["confidence"])
         if t["wins"]:
             parts.append(
@@ -353,11 +309,11 @@ def _who(name: str, family: str) -> str:
     return name if name == family else f"{name} ({family})"
 
 
-def _gap_words(say: Cite, a: str, b: str, gap: float, cls: bool) -> str:
+def _gap_words(say: Cite, a: str, b: str, gap: float, cls: bool, metric: MetricSpec) -> str:
     if cls:
         return say.derived(f"{a}|{b}", "points", 100 * gap)
-    base = abs(say.value(b, "steady_mae") or 1.0)
-    return say.derived(f"{a}|{b}", "percent", gap / base) + " lower MAE"
+    base = abs(say.value(b, "steady_" + metric.name.lower()) or 1.0)
+    return say.derived(f"{a}|{b}", "percent", gap / base) + f" lower {metric.noun}"
 
 
 def _steady_rows(say: Cite) -> int:

@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+from tidal.evaluate.schema import metric_words
+
 __all__ = ["Cite", "human", "numbers"]
 
 _ROWS = {"recovery_rows_mean", "warmup_rows", "staleness_mean", "rows"}
@@ -39,10 +41,9 @@ def human(column: str, value: Any) -> str:
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    if column in ("Accuracy", "steady_accuracy", "R2", "BalancedAccuracy", "F1"):
-        return f"{value:.3f}"
-    if column in ("MAE", "RMSE", "steady_mae"):
-        return f"{value:.4g}"
+    words = metric_words(column)  # a metric: as its registration says (tidal.metrics)
+    if words is not None:
+        return format(value, words)
     if column in ("cpu_s", "train_s"):
         return _seconds(value)
     if column in _BYTES:

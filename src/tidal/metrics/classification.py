@@ -105,6 +105,23 @@ class Accuracy(_CountMetric):
         n = len(self._labels)
         return _div(float(self._tp_w[:n].sum()), float(self._total[0]))
 
+    @staticmethod
+    def row_losses(y_true: Any, y_pred: Any) -> np.ndarray:
+        """Per-row mistakes (1) and hits (0), one byte a row: what the engine keeps of every
+        row for the steady state and the recovery analysis (``1 - mean`` is the accuracy).
+        No prediction (None) is a mistake.
+
+        >>> Accuracy.row_losses(np.array([1, 0, 2]), np.array([1, None, 0], dtype=object))
+        array([0, 1, 1], dtype=uint8)
+        """
+        y = np.asarray(y_true)
+        if y.dtype.kind in "biu" and not np.equal(y_pred, None).any():
+            # every row predicted, numeric labels: compare as numbers (no Python loop)
+            return (np.asarray(y_pred, dtype=np.float64) != y).astype(np.uint8)
+        y_obj = np.asarray(y, dtype=object)
+        ok = np.fromiter((a == b for a, b in zip(y_pred, y_obj)), dtype=bool, count=len(y_obj))
+        return (~ok).astype(np.uint8)
+
 
 class BalancedAccuracy(_CountMetric):
     """Mean recall over the classes that have true rows.

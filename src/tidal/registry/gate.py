@@ -7,33 +7,53 @@ values it computed itself); the gate only compares, so it is tested on its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from tidal.metrics import metric_specs
 
 __all__ = ["METRICS", "GateDecision", "GatePolicy", "Evidence", "promotion_gate", "score"]
 
 
-def _accuracy(y: Sequence[Any], p: Sequence[Any]) -> float:
-    return sum(a == b for a, b in zip(y, p)) / len(y)
+class _GateMetrics(Mapping[str, tuple[Callable[..., float], bool]]):
+    """The metrics the gate can compare, read from :mod:`tidal.metrics`' registry each time:
+    every registered metric that scores labels (not probabilities), by its configuration key
+    ("accuracy", "mae", "rmse"...) -> (scorer of labels and predictions, higher is better).
+    A metric registered there is a gate metric here, with nothing to add."""
+
+    def _specs(self) -> dict[str, Any]:
+        return {s.key: s for s in metric_specs() if not s.requires_proba}
+
+    def __getitem__(self, key: str) -> tuple[Callable[..., float], bool]:
+        spec = self._specs()[key]
+
+        def scorer(y: Sequence[Any], p: Sequence[Any]) -> float:
+            try:
+                return float(spec.make().update_many(list(y), list(p)).get())
+            except (TypeError, ValueError) as e:  # values the metric cannot take (a list...)
+                raise TypeError(f"{spec.name} cannot score these values: {e}") from e
+
+        return scorer, bool(spec.higher_is_better)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs())
+
+    def __len__(self) -> int:
+        return len(self._specs())
 
 
-def _mae(y: Sequence[Any], p: Sequence[Any]) -> float:
-    return sum(abs(float(a) - float(b)) for a, b in zip(y, p)) / len(y)
-
-
-def _rmse(y: Sequence[Any], p: Sequence[Any]) -> float:
-    return math.sqrt(sum((float(a) - float(b)) ** 2 for a, b in zip(y, p)) / len(y))
-
-
-#: metric name -> (function of labels and predictions, higher is better)
-METRICS = {"accuracy": (_accuracy, True), "mae": (_mae, False), "rmse": (_rmse, False)}
+#: metric key -> (function of labels and predictions, higher is better); see :class:`_GateMetrics`
+METRICS = _GateMetrics()
 
 
 def score(metric: str, labels: Sequence[Any], predictions: Sequence[Any]) -> float:
-    """``metric`` ("accuracy", "mae" or "rmse") of ``predictions`` against ``labels``.
+    """``metric`` (a key of :data:`METRICS`: "accuracy", "mae", "rmse"...) of ``predictions``
+    against ``labels``, computed by the :mod:`tidal.metrics` object of that name.
 
     >>> score("mae", [1.0, 2.0], [1.5, 2.5])
+    0.5
+    >>> score("accuracy", [1, 0, 1, 1], [1, 1, 1, None])
     0.5
     """
     if metric not in METRICS:

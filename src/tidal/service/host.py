@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from tidal.base import Classifier, InputError, learner_from_state
+from tidal.metrics import headline
 from tidal.service.ids import LearnedIds, event_key, legacy_key
 from tidal.service.pending import PendingPredictions
 from tidal.service.persist import _Persisted, _Recovery
@@ -420,6 +421,9 @@ class ModelHost(_Recovery, _Persisted):
             classes = [_plain(c) for c in getattr(m, "classes_", [])] if m.is_fitted else []
             kept = self._pending.newest_row()
         label = classes[0] if classes else (0 if isinstance(m, Classifier) else 0.0)
+        # the rolling metric the dashboard and the shadows score with: loaded here as well
+        task = "multiclass" if isinstance(m, Classifier) else "regression"
+        headline(task).make(window=2).update_many([label], [label])
         probes = [{f: 0.0 for f in feats}] + ([kept] if kept is not None else [])
         for row in probes:
             twin = learner_from_state(state)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tidal.metrics import headline
+
 __all__ = ["MAX_POINTS", "Recorder", "downsample", "sample_drift", "sample_shadows"]
 
 MAX_POINTS = 1000
@@ -91,6 +93,25 @@ class _Series:
         return {"t": np.round(t[idx] * 1000).astype(np.int64).tolist(), "v": v[idx].tolist()}
 
 
+class _Scored:
+    """A model's rolling metric and the rows it scored. Iterating gives ``(metric name, value,
+    rows scored)``: what two runs of the same events must agree on.
+
+    >>> from tidal.metrics import Accuracy
+    >>> s = _Scored(Accuracy(window=2)); s.metric.update_many([1, 0], [1, 1]); s.n = 2
+    Accuracy[2]: 0.500000
+    >>> list(s)
+    ['Accuracy[2]', 0.5, 2]
+    """
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self.n = 0
+
+    def __iter__(self) -> Any:
+        return iter((self.metric.name, float(self.metric.get()), self.n))
+
+
 class Recorder:
     """Per-model time series for the dashboard, thread-safe and bounded.
 
@@ -130,7 +151,7 @@ class Recorder:
         self.version = 0
         self._lock = threading.Lock()
         self._series: dict[str, dict[str, _Series]] = {}
-        self._scores: dict[tuple[str, str], deque] = {}
+        self._scores: dict[tuple[str, str], _Scored] = {}
         self._metric: dict[str, str] = {}
         self._marks: dict[str, deque] = {}
         self._rules: dict[str, dict[str, int]] = {}
@@ -165,24 +186,29 @@ class Recorder:
         family: str = "online",
         t: float | None = None,
     ) -> None:
-        """Score predictions made before learning; append the rolling metric (one point)."""
+        """Score predictions made before learning with the task's headline metric of
+        :mod:`tidal.metrics` (rolling over the last ``window`` rows); append it (one point)."""
         if not truth:
             return
         numeric = all(isinstance(y, int | float) and not isinstance(y, bool) for y in truth)
         regression = numeric and any(isinstance(y, float) for y in truth)
-        if regression:
-            errs = [abs(float(p) - float(y)) for p, y in zip(predicted, truth) if p is not None]
-            name = "mae"
-        else:
-            errs = [float(p == y) for p, y in zip(predicted, truth)]
-            name = "accuracy"
+        spec = headline("regression" if regression else "multiclass")
+        if regression:  # an error needs a finite prediction: the others are not scored
+            kept = [(p, y) for p, y in zip(predicted, truth) if _finite_error(p, y)]
+            predicted, truth = [p for p, _ in kept], [y for _, y in kept]
         with self._lock:
-            q = self._scores.setdefault((model, family), deque(maxlen=self.window))
-            q.extend(e for e in errs if math.isfinite(e))
-            self._metric.setdefault(model, name)
-            if q:
+            key = (model, family)
+            if key not in self._scores:
+                self._scores[key] = _Scored(spec.make(window=self.window))
+            scored = self._scores[key]
+            if truth:
+                scored.metric.update_many(truth, predicted)
+                scored.n += len(truth)
+            self._metric.setdefault(model, spec.key)
+            if scored.n:
                 now = time.time() if t is None else t
-                self._get(model, f"metric:{family}").put(now, sum(q) / len(q), self.resolution)
+                value = float(scored.metric.get())
+                self._get(model, f"metric:{family}").put(now, value, self.resolution)
                 self.version += 1
 
     def mark(self, model: str, kind: str, text: str, t: float | None = None) -> None:
@@ -220,6 +246,13 @@ class Recorder:
                 }
             self._cache = (self.version, max_points, out)
             return out
+
+
+def _finite_error(p: Any, y: Any) -> bool:
+    try:
+        return p is not None and math.isfinite(abs(float(p) - float(y)))
+    except (TypeError, ValueError):
+        return False
 
 
 def sample_shadows(svc: Any, rec: Recorder, seen: dict[tuple[str, str], int]) -> int:

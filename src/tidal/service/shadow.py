@@ -4,8 +4,9 @@ A shadow is a registry version of a served model in stage ``shadow`` (key ``"v<v
 a challenger named in the configuration (``shadows = {model = {key = spec}}``). Every predict
 request to the model is predicted by its shadows too; their predictions are kept by prediction
 id (bounded: the oldest are forgotten beyond ``max_pending``) and scored when a label for that
-id arrives, delayed labels included. Each shadow keeps a rolling metric over its last
-``window`` labelled events: accuracy for classifiers, mean absolute error for regressors. It is
+id arrives, delayed labels included. Each shadow keeps the task's headline metric of
+:mod:`tidal.metrics` over its last ``window`` labelled events (a rolling ``Accuracy`` for
+classifiers, ``MAE`` for regressors: see :func:`tidal.metrics.headline`). It is
 shown in ``GET /v1/models/{name}`` (``shadows``) and in ``/metrics``
 (``tidal_shadow_metric{model, shadow, metric}``).
 
@@ -21,11 +22,14 @@ waiting for a label are journaled (``<data>/pending/<model>.shadows``, see
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from tidal.base.exceptions import TidalError
+from tidal.metrics import headline, metric_specs
 
 __all__ = ["Shadow", "ShadowSet", "freeze"]
 
@@ -58,10 +62,16 @@ class Shadow:
         self.key = key
         self.learns = learns
         self.model = model
-        self.metric = "accuracy" if isinstance(model, Classifier) else "mae"
+        # the task's headline metric (tidal.metrics), rolling over the last ``window`` events
+        classifier = isinstance(model, Classifier)
+        spec = headline("multiclass" if classifier else "regression")
+        self.metric = spec.key
+        self.window = int(window)
+        self._rolling = spec.make(window=self.window)
+        self._numeric = not classifier  # a regressor's metric scores numbers only
+        self._n = 0  # events scored into the rolling metric
         self.max_pending = int(max_pending)
         self._pending: OrderedDict[str, Any] = OrderedDict()
-        self._window: deque[float] = deque(maxlen=int(window))
         self._lock = threading.Lock()
         self.predicted = 0
         self.scored = 0
@@ -105,16 +115,18 @@ class Shadow:
         events (``rows[i]`` for items without an id). Returns how many were scored: each id
         once, since its prediction is dropped when scored."""
         rows = rows if rows is not None else [None] * len(ids)
-        n, x, y = 0, [], []
+        x, y, truth, preds = [], [], [], []
         with self._lock:
             for pid, label, row in zip(ids, labels, rows, strict=True):
                 if pid is not None:
                     row, pred = self._pending.pop(pid, (None, _MISSING))
-                    if pred is not _MISSING:
-                        n += self._add(pred, label)
+                    if pred is not _MISSING and self._scorable(pred, label):
+                        truth.append(label)
+                        preds.append(pred)
                 if row is not None:
                     x.append(row)
                     y.append(label)
+            n = self._add(truth, preds)
             self.scored += n
             if x and self.learns:
                 try:  # prequential: scored on what it predicted, then it learns
@@ -123,34 +135,48 @@ class Shadow:
                     self.errors += len(x)
         return n
 
-    def _add(self, pred: Any, label: Any) -> int:
-        if self.metric == "accuracy":
-            self._window.append(1.0 if pred is not None and pred == label else 0.0)
-            return 1
+    def _scorable(self, pred: Any, label: Any) -> bool:
+        """An error metric needs numbers: anything else is counted in ``errors``."""
+        if not self._numeric:
+            return True
         try:
-            self._window.append(abs(float(pred) - float(label)))
+            float(pred), float(label)
         except (TypeError, ValueError):
             self.errors += 1
+            return False
+        return True
+
+    def _add(self, truth: list[Any], preds: list[Any]) -> int:
+        if not truth:
             return 0
-        return 1
+        try:
+            self._rolling.update_many(truth, preds)
+        except TidalError:  # a label the metric refuses: counted, never raised
+            self.errors += len(truth)
+            return 0
+        self._n += len(truth)
+        return len(truth)
+
+    def _value(self) -> float | None:
+        return float(self._rolling.get()) if self._n else None
 
     @property
     def value(self) -> float | None:
         """The rolling metric over the last ``window`` scored events (None before the first)."""
         with self._lock:
-            return sum(self._window) / len(self._window) if self._window else None
+            return self._value()
 
     def info(self) -> dict[str, Any]:
         with self._lock:
-            n = len(self._window)
-            value = sum(self._window) / n if n else None
+            n = min(self._n, self.window)
+            value = self._value()
             return {
                 "shadow": self.key,
                 "class": type(self.model).__module__ + "." + type(self.model).__qualname__,
                 "metric": self.metric,
                 "value": value,
                 "window_events": n,
-                "window": self._window.maxlen,
+                "window": self.window,
                 "predicted": self.predicted,
                 "scored": self.scored,
                 "pending": len(self._pending),
@@ -202,7 +228,7 @@ class ShadowSet:
         with self._lock:
             kept = {k: s for k, s in self._shadows.get(model, {}).items() if k != key}
             self._shadows = {**self._shadows, model: kept}
-        for metric in ("accuracy", "mae"):
+        for metric in {spec.key for spec in metric_specs()}:
             try:
                 self._metric.remove(model, key, metric)
             except KeyError:
