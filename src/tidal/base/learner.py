@@ -12,7 +12,7 @@ A subclass implements three hooks and gets the River face (``learn_one``...), th
     ``(X_learn[i], y[i], w[i])``. ``out`` is a probability matrix (classifiers, columns in
     internal code order) or a vector of values (regressors). The two matrices differ only inside
     pipelines, where a transformer may update between the prediction and the learning of a row.
-``_get_state(self)`` / ``_set_state(self, state)``
+``_state_dict(self)`` / ``_load_state(self, state)``
     the fitted state as a (nested) dict of numpy arrays and JSON scalars.
 
 What every face returns (see :class:`Classifier` for the details):
@@ -38,6 +38,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from tidal.base._input import (
     CategoryEncoder,
     Columns,
+    Rows,
     as_array,
     check_finite,
     read_columns,
@@ -75,9 +76,9 @@ class Learner(BaseEstimator):
     """
 
     _tags: ClassVar[Tags] = Tags()
-    #: bump when the layout of ``_get_state`` changes; older snapshots are then refused clearly
+    #: bump when the layout of ``_state_dict`` changes; older snapshots are then refused clearly
     _state_version: ClassVar[int] = 1
-    #: keys in ``_get_state()`` (at any depth) holding measurements such as wall-clock seconds:
+    #: keys in ``_state_dict()`` (at any depth) holding measurements such as wall-clock seconds:
     #: restored like the rest, but not expected to be identical between two identical runs
     _unstable_state_keys: ClassVar[frozenset[str]] = frozenset()
 
@@ -88,10 +89,10 @@ class Learner(BaseEstimator):
     def _init_state(self) -> None:
         raise NotImplementedError
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ generic machinery
@@ -328,7 +329,7 @@ class Learner(BaseEstimator):
         return build_state(
             self,
             self._fitted_meta() if fitted else None,
-            self._get_state() if fitted else None,
+            self._state_dict() if fitted else None,
         )
 
     def load_state(self, state: dict[str, Any]) -> Learner:
@@ -341,7 +342,7 @@ class Learner(BaseEstimator):
         if state["fitted"] is not None:
             self._load_fitted_meta(state["fitted"])
             self._check_params()
-            self._set_state(copy.deepcopy(state["state"]))
+            self._load_state(copy.deepcopy(state["state"]))
         return self
 
 
@@ -389,14 +390,7 @@ class _Supervised(Learner):
                 delattr(self, k)
         vars(self).update(snap)
 
-    def _step_arrays(
-        self,
-        X_pred: np.ndarray | None,
-        X_learn: np.ndarray | None,
-        y: Any,
-        w: np.ndarray | None,
-        out: np.ndarray,
-    ) -> None:
+    def _step_arrays(self, X_pred: Rows, X_learn: Rows, y: Any, w: Rows, out: np.ndarray) -> None:
         raise NotImplementedError
 
     # River face -------------------------------------------------------------
@@ -806,7 +800,7 @@ class Regressor(RegressorMixin, _Supervised):
 class Transformer(Learner):
     """Base of online transformers (scalers, encoders).
 
-    Subclasses implement ``_init_state``, ``_get_state``/``_set_state``, ``_output_names()`` and
+    Subclasses implement ``_init_state``, ``_state_dict``/``_load_state``, ``_output_names()`` and
     ``_transform_arrays(X, learn) -> (X_pred, X_learn)``: for each row, ``X_pred[i]`` is the row
     transformed with the state *before* learning it and ``X_learn[i]`` the row transformed after
     (River's pipeline order). With ``learn=False`` both are the same and nothing is learned.

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tidal.base.exceptions import ParameterError, TidalError
+from tidal.cli._render import fail
 
 app = typer.Typer(
     name="tidal",
@@ -33,14 +33,6 @@ def _console() -> Console:
     if not console.is_terminal:  # pipes and files: wide enough for the results table
         console = Console(width=max(console.width, 120))
     return console
-
-
-def _fail(message: str) -> typer.Exit:
-    # the message is text, not markup: "pip install 'tidal[service]'" must print as written
-    Console(stderr=True).print(
-        f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True
-    )
-    return typer.Exit(code=2)
 
 
 #: past this many rows the default batch models retrain a bounded number of times in the
@@ -253,8 +245,7 @@ def _outputs(
     show_verdict: bool,
 ) -> None:
     """The verdict on the console, then the JSON and the HTML report (same data)."""
-    from tidal.evaluate import verdict
-    from tidal.evaluate._report import write_json, write_report
+    from tidal.evaluate import verdict, write_json, write_report
 
     v = verdict(results)
     if show_verdict:
@@ -334,7 +325,7 @@ def compare(
             task=task,
         )
     except (TidalError, FileNotFoundError, OSError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     except KeyboardInterrupt:  # while reading, compiling or writing: the run's own handler
         # (partial results) only covers the rows
         Console(stderr=True).print("interrupted")
@@ -360,7 +351,7 @@ def datasets() -> None:
     try:
         from tidal import datasets as ds
     except ImportError:
-        raise _fail("tidal.datasets is not installed") from None
+        raise fail("tidal.datasets is not installed") from None
     table = Table(title="bundled streams")
     for col in ("name", "rows", "features", "target", "description"):
         table.add_column(col)
@@ -407,7 +398,7 @@ def demo(
             report=report,
         )
     except (TidalError, OSError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     wall = time.perf_counter() - start
     nochange = (
         results["nochange"]["Accuracy"]

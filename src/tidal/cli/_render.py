@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["costs_table", "results_table", "format_bytes", "format_rate"]
@@ -33,6 +36,15 @@ _COSTS = (
     "unrecovered",
     "warmup_rows",
 )
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` to stderr and return the exit (code 2) to raise."""
+    # the message is text, not markup: "pip install 'tidal[service]'" must print as written
+    Console(stderr=True).print(
+        f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True
+    )
+    return typer.Exit(code=2)
 
 
 def format_bytes(n: float) -> str:
@@ -101,7 +113,7 @@ def results_table(results: Any, title: str | None = None) -> Table:
 
 def costs_table(results: Any, title: str = "costs and recovery") -> Table:
     """The costs behind the verdict, formatted exactly as the verdict quotes them."""
-    from tidal.evaluate._verdict import COST_COLUMNS, LABELS, fmt
+    from tidal.evaluate import COST_COLUMNS, LABELS, fmt
 
     table = Table(title=title)
     table.add_column("learner", style="bold", no_wrap=True)

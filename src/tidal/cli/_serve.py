@@ -38,7 +38,7 @@ def serve(
 ) -> None:
     """Serve the models of CONFIG (or the default model set) over HTTP: predict, learn,
     /metrics. Precedence: flags > TIDAL_* environment variables > the config file."""
-    from tidal.cli._app import _fail
+    from tidal.cli._render import fail
 
     try:
         from tidal.service import (
@@ -49,7 +49,7 @@ def serve(
             run,
         )
     except ImportError as err:  # the service extra is not installed
-        raise _fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
+        raise fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
     overrides = {
         "data": data,
         "host": host,
@@ -63,4 +63,4 @@ def serve(
         cfg = load_config(config, overrides=overrides, defaults=SERVE_DEFAULTS)
         run(cfg)
     except (ValueError, OSError, ServiceError, DataFolderLockedError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None

@@ -11,17 +11,23 @@
 
 from tidal.evaluate._engine import StepEvent, default_metrics, prequential
 from tidal.evaluate._memory import model_bytes
+from tidal.evaluate._report import write_json, write_report
 from tidal.evaluate._results import Results
 from tidal.evaluate._schedule import LabelQueue
-from tidal.evaluate._verdict import Verdict, verdict
+from tidal.evaluate._verdict import COST_COLUMNS, LABELS, Verdict, fmt, verdict
 
 __all__ = [
+    "COST_COLUMNS",
+    "LABELS",
     "LabelQueue",
     "Results",
     "StepEvent",
     "Verdict",
     "default_metrics",
+    "fmt",
     "model_bytes",
     "prequential",
     "verdict",
+    "write_json",
+    "write_report",
 ]

@@ -32,7 +32,7 @@ from tidal.evaluate._track import (
 )
 from tidal.evaluate._warmup import CompileClock, warm_up
 from tidal.metrics.base import Metric
-from tidal.stream._source import Fingerprint
+from tidal.stream import Fingerprint
 
 __all__ = ["StepEvent", "prequential", "default_metrics"]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tidal.evaluate._report_guards import guards_html
-from tidal.evaluate._style import CHANGE_COLOUR, CSS, layout, line_style
 from tidal.evaluate._verdict import COST_COLUMNS, LABELS, Verdict, fmt, verdict
 from tidal.evaluate._words import human
+from tidal.evaluate.style import CHANGE_COLOUR, CSS, layout, line_style
 
 __all__ = ["report_data", "write_json", "write_report"]
 
