@@ -17,7 +17,8 @@ import os
 import time
 
 from tidal import zoo
-from tidal.cli._app import _default_models, _with_baselines
+from tidal.cli._compare_setup import default_models as _default_models
+from tidal.cli._compare_setup import with_baselines as _with_baselines
 from tidal.cli._data import open_source
 from tidal.evaluate._grid import run_grid, without_timing
 

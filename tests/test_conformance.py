@@ -74,7 +74,7 @@ class _MeanOfBlock(RunningMeanRegressor):
 class _LeakyState(MajorityClassifier):
     """state_dict hands out the live counts, which later learning updates in place."""
 
-    def _get_state(self):
+    def _state_dict(self):
         return {"counts": self._counts}
 
     def _step_arrays(self, X_pred, X_learn, y, w, out):
@@ -88,7 +88,7 @@ class _LeakyState(MajorityClassifier):
 class _ForgetfulState(RunningMeanRegressor):
     """Restores the mean but not the weight behind it."""
 
-    def _set_state(self, state):
+    def _load_state(self, state):
         self._sum_w, self._mean = 0.0, float(state["mean"])
 
 
@@ -161,8 +161,8 @@ class _CountsPredictions(RunningMeanRegressor):
 class _LostClasses(MajorityClassifier):
     """Forgets to grow its counts for a class that appears after a restore."""
 
-    def _set_state(self, state):
-        super()._set_state(state)
+    def _load_state(self, state):
+        super()._load_state(state)
         self._on_new_classes = lambda n: None
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tidal.cli._app import _default_models, run_compare
+from tidal.cli._app import run_compare
+from tidal.cli._compare_setup import default_models as _default_models
 
 N = 3000
 

@@ -26,15 +26,15 @@ class NoChangeClassifier(Classifier):
     'up'
     """
 
-    _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True)
+    _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True, baseline=True)
 
     def _init_state(self) -> None:
         self._last = -1
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"last": self._last}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._last = int(state["last"])
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
@@ -60,7 +60,7 @@ class MajorityClassifier(Classifier):
     ('b', {'a': 0.333..., 'b': 0.666...})
     """
 
-    _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True)
+    _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True, baseline=True)
 
     def _init_state(self) -> None:
         self._counts = np.zeros(0)
@@ -69,10 +69,10 @@ class MajorityClassifier(Classifier):
         if hasattr(self, "_counts"):
             self._counts = np.concatenate([self._counts, np.zeros(n_classes - len(self._counts))])
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"counts": self._counts.copy()}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._counts = np.asarray(state["counts"], dtype=np.float64).copy()
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
@@ -96,16 +96,16 @@ class RunningMeanRegressor(Regressor):
     [0.0, 2.0, 3.0]
     """
 
-    _tags = Tags(task="regression", handles_categorical=True, handles_missing=True)
+    _tags = Tags(task="regression", handles_categorical=True, handles_missing=True, baseline=True)
 
     def _init_state(self) -> None:
         self._sum_w = 0.0
         self._mean = 0.0
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"sum_w": self._sum_w, "mean": self._mean}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._sum_w, self._mean = float(state["sum_w"]), float(state["mean"])
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001

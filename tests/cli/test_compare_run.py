@@ -122,7 +122,7 @@ def test_ctrl_c_writes_the_partial_results_and_report(csv, tmp_path, monkeypatch
 
 
 def test_default_lightgbm_retrains_a_bounded_number_of_times_on_a_long_stream():
-    from tidal.cli._app import _default_models
+    from tidal.cli._compare_setup import default_models as _default_models
 
     assert {"batch-lgbm", "batch-lr"} <= set(_default_models("multiclass", 45_312))
     long = _default_models("multiclass", 581_012)

@@ -92,10 +92,10 @@ class _RowCentre(Transformer):
     def _init_state(self):
         self._n, self._mean = 0.0, np.zeros(self.n_features_in_)
 
-    def _get_state(self):
+    def _state_dict(self):
         return {"n": self._n, "mean": self._mean.copy()}
 
-    def _set_state(self, state):
+    def _load_state(self, state):
         self._n, self._mean = float(state["n"]), np.array(state["mean"])
 
     def _transform_arrays(self, X, learn):
@@ -277,10 +277,10 @@ class _Throwaway(Classifier):
     def _init_state(self):
         self._last = 0.0
 
-    def _get_state(self):
+    def _state_dict(self):
         return {"last": self._last}
 
-    def _set_state(self, state):
+    def _load_state(self, state):
         self._last = float(state["last"])
 
     def _step_arrays(self, X_pred, X_learn, y, w, out):

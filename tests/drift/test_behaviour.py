@@ -134,7 +134,7 @@ def test_river_defaults():
         (drift.ADWIN(clock=0), "clock == 0, must be an integer >= 1"),
         (drift.ADWIN(max_buckets=2.5), "max_buckets == 2.5, must be an integer >= 1"),
         (drift.DDM(warm_start=-1), "warm_start == -1, must be an integer >= 0"),
-        (drift.DDM(drift_threshold=-3.0), "drift_threshold == -3.0, must be in [0, inf)"),
+        (drift.DDM(drift_threshold=-3.0), "drift_threshold == -3.0, must be a finite number >= 0"),
         (drift.EDDM(alpha=0.5, beta=0.9), "alpha == 0.5 and beta == 0.9: alpha must be >= beta"),
         (drift.HDDM_A(drift_confidence=0.0), "drift_confidence == 0.0, must be in (0, 1)"),
         (drift.HDDM_W(lambda_val=1.5), "lambda_val == 1.5, must be in (0, 1]"),

@@ -97,3 +97,21 @@ def test_latency_and_peak_memory_are_measured_for_everyone():
         assert 0 < res[name]["latency_s_per_row"] < 1e-2
     assert res["b"]["peak_model_bytes"] > res["lr"]["peak_model_bytes"] > 0
     assert res["lr"]["family"] == "online" and res["b"]["family"] == "batch"
+
+
+def test_a_baseline_is_known_by_its_tag_not_its_module() -> None:
+    from tidal.base import Tags
+    from tidal.dummy import RunningMeanRegressor
+    from tidal.evaluate._costs import family
+
+    class MyMean(RunningMeanRegressor):  # defined here, not in tidal.dummy
+        pass
+
+    class NotABaseline(RunningMeanRegressor):
+        _tags = Tags(task="regression", handles_missing=True)
+
+    MyMean.__module__ = NotABaseline.__module__ = __name__
+    assert family(MyMean()) == "baseline"  # inherits the tag
+    assert family(NotABaseline()) == "online"  # same module name as tidal.dummy would not matter
+    NotABaseline.__module__ = "tidal.dummy"
+    assert family(NotABaseline()) == "online"

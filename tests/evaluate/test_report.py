@@ -22,7 +22,7 @@ from tidal.evaluate._report import (
     write_json,
     write_report,
 )
-from tidal.evaluate._style import PALETTES
+from tidal.evaluate.style import PALETTES
 from tidal.linear_model import LogisticRegression
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -4,7 +4,15 @@ See :mod:`tidal.base.learner` for the hooks a learner implements and
 :mod:`tidal.base.exceptions` for the exception hierarchy.
 """
 
-from tidal.base._input import CategoryEncoder, read_columns
+from tidal.base._input import (
+    CategoryEncoder,
+    Columns,
+    Rows,
+    as_array,
+    check_finite,
+    read_columns,
+    to_float,
+)
 from tidal.base.exceptions import (
     InputError,
     NotFittedError,
@@ -19,19 +27,24 @@ from tidal.base.tags import Tags
 
 __all__ = [
     "CategoryEncoder",
+    "Columns",
     "Classifier",
     "InputError",
     "Learner",
     "NotFittedError",
     "ParameterError",
     "Regressor",
+    "Rows",
     "SchemaMismatchError",
     "StateError",
     "Tags",
     "TidalError",
     "Transformer",
+    "as_array",
+    "check_finite",
     "learner_from_state",
     "read_columns",
     "read_state",
     "save_state",
+    "to_float",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 from tidal.base.exceptions import InputError, SchemaMismatchError
 
 __all__ = [
+    "Rows",
     "Columns",
     "read_columns",
     "CategoryEncoder",
@@ -21,6 +22,10 @@ __all__ = [
     "as_array",
     "as_float_vector",
 ]
+
+#: the rows a learner's ``_step_arrays`` predicts or learns: a (rows, features) float64 matrix, or
+#: None when that side of the step is skipped (and the optional weights vector)
+Rows = np.ndarray | None
 
 
 class Columns:

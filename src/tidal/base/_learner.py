@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from tidal.base._input import (
     CategoryEncoder,
     Columns,
+    Rows,
     check_finite,
     read_columns,
     to_float,
@@ -50,9 +51,9 @@ class Learner(BaseEstimator):
     """
 
     _tags: ClassVar[Tags] = Tags()
-    #: bump when the layout of ``_get_state`` changes; older snapshots are then refused clearly
+    #: bump when the layout of ``_state_dict`` changes; older snapshots are then refused clearly
     _state_version: ClassVar[int] = 1
-    #: keys in ``_get_state()`` (at any depth) holding measurements such as wall-clock seconds:
+    #: keys in ``_state_dict()`` (at any depth) holding measurements such as wall-clock seconds:
     #: restored like the rest, but not expected to be identical between two identical runs
     _unstable_state_keys: ClassVar[frozenset[str]] = frozenset()
 
@@ -63,10 +64,10 @@ class Learner(BaseEstimator):
     def _init_state(self) -> None:
         raise NotImplementedError
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ generic machinery
@@ -303,7 +304,7 @@ class Learner(BaseEstimator):
         return build_state(
             self,
             self._fitted_meta() if fitted else None,
-            self._get_state() if fitted else None,
+            self._state_dict() if fitted else None,
         )
 
     def load_state(self, state: dict[str, Any]) -> Learner:
@@ -316,7 +317,7 @@ class Learner(BaseEstimator):
         if state["fitted"] is not None:
             self._load_fitted_meta(state["fitted"])
             self._check_params()
-            self._set_state(copy.deepcopy(state["state"]))
+            self._load_state(copy.deepcopy(state["state"]))
         return self
 
 
@@ -364,14 +365,7 @@ class _Supervised(Learner):
                 delattr(self, k)
         vars(self).update(snap)
 
-    def _step_arrays(
-        self,
-        X_pred: np.ndarray | None,
-        X_learn: np.ndarray | None,
-        y: Any,
-        w: np.ndarray | None,
-        out: np.ndarray,
-    ) -> None:
+    def _step_arrays(self, X_pred: Rows, X_learn: Rows, y: Any, w: Rows, out: np.ndarray) -> None:
         raise NotImplementedError
 
     # River face -------------------------------------------------------------

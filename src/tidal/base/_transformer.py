@@ -15,7 +15,7 @@ __all__ = ["Transformer"]
 class Transformer(Learner):
     """Base of online transformers (scalers, encoders).
 
-    Subclasses implement ``_init_state``, ``_get_state``/``_set_state``, ``_output_names()`` and
+    Subclasses implement ``_init_state``, ``_state_dict``/``_load_state``, ``_output_names()`` and
     ``_transform_arrays(X, learn) -> (X_pred, X_learn)``: for each row, ``X_pred[i]`` is the row
     transformed with the state *before* learning it and ``X_learn[i]`` the row transformed after
     (River's pipeline order). With ``learn=False`` both are the same and nothing is learned.

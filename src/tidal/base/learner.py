@@ -12,7 +12,7 @@ A subclass implements three hooks and gets the River face (``learn_one``...), th
     ``(X_learn[i], y[i], w[i])``. ``out`` is a probability matrix (classifiers, columns in
     internal code order) or a vector of values (regressors). The two matrices differ only inside
     pipelines, where a transformer may update between the prediction and the learning of a row.
-``_get_state(self)`` / ``_set_state(self, state)``
+``_state_dict(self)`` / ``_load_state(self, state)``
     the fitted state as a (nested) dict of numpy arrays and JSON scalars.
 
 What every face returns (see :class:`Classifier` for the details):

@@ -72,9 +72,8 @@ def _import_class(path: str, base: type | None = None) -> type:
         raise StateError(f"state names class {path!r}, which this release does not have") from e
     expected = base or _Estimator
     if not (isinstance(cls, type) and issubclass(cls, expected)):
-        raise StateError(
-            f"refusing to build {path!r} from a state dict: it is not a {expected.__name__} class"
-        )
+        what = expected.__name__.lstrip("_")
+        raise StateError(f"refusing to build {path!r} from a state dict: it is not a {what} class")
     return cls
 
 
@@ -88,6 +87,18 @@ class _EstimatorMeta(type):
 
 class _Estimator(metaclass=_EstimatorMeta):
     """Anything with the scikit-learn ``get_params``/``set_params`` protocol."""
+
+
+class _LearnerMeta(_EstimatorMeta):
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return super().__subclasscheck__(sub) and all(
+            hasattr(sub, a) for a in ("load_state", "_load_state", "_init_state", "_state_version")
+        )
+
+
+class _Learner(metaclass=_LearnerMeta):
+    """A tidal learner: the estimator protocol plus the state hooks (checked by
+    attribute, so that this module does not import :mod:`tidal.base.learner`, which imports it)."""
 
 
 def encode_params(value: Any) -> Any:
@@ -170,9 +181,7 @@ def learner_from_state(state: dict[str, Any]) -> Any:
     """Build the learner a state dict describes and restore its state."""
     if not isinstance(state, dict) or "class" not in state:
         raise StateError("not a tidal state dict (missing 'class')")
-    from tidal.base.learner import Learner
-
-    cls = _import_class(state["class"], Learner)
+    cls = _import_class(state["class"], _Learner)
     check_state(cls, state)
     learner = cls(**decode_params(state["params"]))
     return learner.load_state(state)

@@ -29,6 +29,9 @@ class Tags:
     batch: bool = False
     #: learns nothing from labels (transformers, preprocessing)
     unsupervised: bool = False
+    #: an honest reference that ignores the features (majority class, no-change, running mean):
+    #: reported as the "baseline" family, the numbers every model must beat
+    baseline: bool = False
 
     @property
     def is_classifier(self) -> bool:

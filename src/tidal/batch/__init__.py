@@ -9,7 +9,14 @@ BatchClassifier(estimator=LogisticRegression(), retrain=EveryN(n=500), window=20
 from tidal.batch._combine import Hybrid, HybridClassifier, HybridRegressor, Switch
 from tidal.batch._learner import BatchClassifier, BatchLearner, BatchRegressor
 from tidal.batch._policies import AnyOf, EveryN, EveryT, MetricBelow, OnDrift, RetrainPolicy
-from tidal.batch._refit import RefitFuture, RefitPool, refit_backend, set_refit_backend
+from tidal.batch._refit import (
+    DoneHook,
+    RefitFuture,
+    RefitPool,
+    refit_backend,
+    set_refit_backend,
+    settle,
+)
 from tidal.batch._store import RowStore
 
 __all__ = [
@@ -17,6 +24,7 @@ __all__ = [
     "BatchClassifier",
     "BatchLearner",
     "BatchRegressor",
+    "DoneHook",
     "EveryN",
     "EveryT",
     "Hybrid",
@@ -31,4 +39,5 @@ __all__ = [
     "Switch",
     "refit_backend",
     "set_refit_backend",
+    "settle",
 ]

@@ -18,6 +18,7 @@ from sklearn.base import clone
 
 from tidal.base import Classifier, Learner, Regressor, Tags
 from tidal.base.exceptions import ParameterError
+from tidal.base.validation import check_int
 from tidal.batch._learner import BatchLearner
 
 __all__ = ["Hybrid", "HybridClassifier", "HybridRegressor", "Switch"]
@@ -104,7 +105,7 @@ class Hybrid(Learner):
     def _unit_test_params(cls):  # noqa: ANN206
         from sklearn.linear_model import LogisticRegression, Ridge
 
-        from tidal.batch import EveryN
+        from tidal.batch._policies import EveryN
         from tidal.linear_model import LinearRegression
         from tidal.linear_model import LogisticRegression as OnlineLR
 
@@ -134,7 +135,7 @@ class Hybrid(Learner):
         self._width = 0
         self._seen = 0  # classes (codes 0..k-1) among the rows learned so far
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {
             "batch": self._batch.state_dict(),
             "online": self._online.state_dict(),
@@ -143,7 +144,7 @@ class Hybrid(Learner):
             "seen": self._seen,
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         from tidal.base.state import learner_from_state
 
         self._batch = learner_from_state(state["batch"])
@@ -324,22 +325,21 @@ class Switch(Learner):
     def _check_params(self) -> None:
         if not self.learners:
             raise ParameterError("Switch needs at least one learner")
-        if not isinstance(self.window, int) or self.window < 1:
-            raise ParameterError(f"window == {self.window!r}, must be an integer >= 1")
+        check_int("window", self.window, 1, owner="Switch")
 
     def _init_state(self) -> None:
         self._members = [clone(m) for m in self.learners]
         self._tail = np.zeros((0, len(self._members)))
         self.served_counts_ = np.zeros(len(self._members), dtype=np.int64)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {
             "members": [_sub_state(m) for m in self._members],
             "tail": self._tail.copy(),
             "served": self.served_counts_.copy(),
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         from tidal.base.state import learner_from_state
 
         self._members = [learner_from_state(s) for s in state["members"]]

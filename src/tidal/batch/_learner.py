@@ -289,7 +289,7 @@ class BatchLearner(_Retraining, Learner):
     def train_seconds_total_(self) -> float:
         return float(sum(self.train_seconds_))
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         # a fit in another process is not waited for (a snapshot must not hold serving up):
         # the state names its rows, and a restore fits them again
         self._wait_all(refits=False)
@@ -301,15 +301,15 @@ class BatchLearner(_Retraining, Learner):
             "model_rows": list(self._model_rows),
             "has_model": self._model is not None,
             "pending": [[at, list(rows), at_t] for at, rows, _, at_t in self._pending],
-            "policy": self._policy.get_state(),
-            "fallback": self._baseline._get_state(),
+            "policy": self._policy.state_dict(),
+            "fallback": self._baseline._state_dict(),
             "n_retrains": self.n_retrains_,
             "train_seconds": list(self.train_seconds_),
             "staleness_sum": self.staleness_sum_,
             "n_served": self.n_served_,
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._init_state()
         self._X = np.asarray(state["X"], dtype=np.float64).reshape(-1, self.n_features_in_)
         self._y = np.asarray(state["y"], dtype=np.float64)
@@ -317,8 +317,8 @@ class BatchLearner(_Retraining, Learner):
         self._first = int(state["first"])
         self._rows.append(self._X, self._y, self._w, self._first)
         self._flushed = self.n_learned_
-        self._policy.set_state(state["policy"])
-        self._baseline._set_state(state["fallback"])
+        self._policy.load_state(state["policy"])
+        self._baseline._load_state(state["fallback"])
         self.n_retrains_ = int(state["n_retrains"])
         self.train_seconds_ = list(state["train_seconds"])
         self.staleness_sum_ = float(state["staleness_sum"])
@@ -408,7 +408,7 @@ class BatchLearner(_Retraining, Learner):
             self._baseline._step_arrays(X, None, None, None, out)
         else:
             copy = self._baseline_class()
-            copy._set_state(self._baseline._get_state())
+            copy._load_state(self._baseline._state_dict())
             copy._step_arrays(X, X, y, w, out)
 
 

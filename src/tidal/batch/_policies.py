@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from tidal.base.exceptions import ParameterError
+from tidal.base.validation import check_int, check_real
 
 __all__ = ["RetrainPolicy", "EveryN", "EveryT", "OnDrift", "MetricBelow", "AnyOf"]
 
@@ -42,11 +43,11 @@ class RetrainPolicy(BaseEstimator):
     def retrained(self) -> None:
         """Called when a retrain starts: drift-based policies start afresh."""
 
-    def get_state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {}
 
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`get_state` returned."""
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
 
 
 class EveryN(RetrainPolicy):
@@ -60,8 +61,7 @@ class EveryN(RetrainPolicy):
         self.n = n
 
     def start(self) -> None:
-        if not isinstance(self.n, int | np.integer) or self.n < 1:
-            raise ParameterError(f"EveryN: n == {self.n!r}, must be an integer >= 1")
+        check_int("n", self.n, 1, owner="EveryN")
 
     def first_trigger(
         self, n_learned: int, errors: np.ndarray, times: np.ndarray | None = None
@@ -87,8 +87,7 @@ class EveryT(RetrainPolicy):
         self.seconds = seconds
 
     def start(self) -> None:
-        if not (isinstance(self.seconds, int | float) and self.seconds > 0):
-            raise ParameterError(f"EveryT: seconds == {self.seconds!r}, must be > 0")
+        check_real("seconds", self.seconds, 0.0, closed="(]", owner="EveryT")
         self._next: float | None = None
 
     def first_trigger(
@@ -107,10 +106,10 @@ class EveryT(RetrainPolicy):
         self._next = float(times[k]) + self.seconds
         return k
 
-    def get_state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {"next": self._next}
 
-    def set_state(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         self._next = state["next"]
 
 
@@ -158,10 +157,10 @@ class OnDrift(RetrainPolicy):
     def retrained(self) -> None:
         self._detector.reset()
 
-    def get_state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {"detector": self._detector.state_dict()}
 
-    def set_state(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         self._detector.load_state(state["detector"])
 
 
@@ -181,8 +180,7 @@ class MetricBelow(RetrainPolicy):
         self.regression = regression
 
     def start(self) -> None:
-        if not isinstance(self.window, int | np.integer) or self.window < 1:
-            raise ParameterError(f"MetricBelow: window == {self.window!r}, must be >= 1")
+        check_int("window", self.window, 1, owner="MetricBelow")
         self._tail = np.zeros(0)
 
     def _scores(self, errors: np.ndarray) -> np.ndarray:
@@ -209,10 +207,10 @@ class MetricBelow(RetrainPolicy):
     def retrained(self) -> None:
         self._tail = np.zeros(0)
 
-    def get_state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         return {"tail": self._tail.copy()}
 
-    def set_state(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         self._tail = np.asarray(state["tail"], dtype=np.float64)
 
 
@@ -270,9 +268,9 @@ class AnyOf(RetrainPolicy):
         for p in self.policies:
             p.retrained()
 
-    def get_state(self) -> dict[str, Any]:
-        return {"policies": [p.get_state() for p in self.policies]}
+    def state_dict(self) -> dict[str, Any]:
+        return {"policies": [p.state_dict() for p in self.policies]}
 
-    def set_state(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:
         for p, s in zip(self.policies, state["policies"]):
-            p.set_state(s)
+            p.load_state(s)

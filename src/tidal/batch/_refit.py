@@ -198,4 +198,8 @@ def _lower_priority(nice: int) -> None:
 
 
 def _import_learner() -> None:
-    import tidal.batch._learner  # noqa: F401
+    # what a fit needs before its first call: scikit-learn and tidal's compiled base (numba);
+    # the fit function's own module comes with the first pickled call
+    import sklearn.base  # noqa: F401
+
+    import tidal.base  # noqa: F401

@@ -70,8 +70,30 @@ def learner_cases(errors: dict[str, BaseException] | None = None) -> Iterator[tu
             yield (cls.__name__ if i == 0 else f"{cls.__name__}-{i}"), learner
 
 
+def _pipeline_params(cls: type) -> list[dict[str, Any]] | None:
+    """The pipelines the suite builds: their steps come from other packages, which
+    :mod:`tidal.compose` must not import (``Learner.__or__`` imports it, and they import base)."""
+    from tidal.compose import ClassifierPipeline, RegressorPipeline, TransformerPipeline
+    from tidal.linear_model import LinearRegression, LogisticRegression
+    from tidal.naive_bayes import GaussianNB
+    from tidal.preprocessing import FeatureHasher, OneHotEncoder, StandardScaler
+
+    if cls is ClassifierPipeline:
+        return [
+            {"steps": [StandardScaler(), GaussianNB()]},
+            {"steps": [OneHotEncoder(max_categories=3), StandardScaler(), LogisticRegression()]},
+            {"steps": [FeatureHasher(n_features=16), GaussianNB()]},
+        ]
+    if cls is RegressorPipeline:
+        return [{"steps": [StandardScaler(), LinearRegression()]}]
+    if cls is TransformerPipeline:
+        return [{"steps": [OneHotEncoder(max_categories=2), StandardScaler(with_std=False)]}]
+    return None
+
+
 def _instances(cls: type, errors: dict[str, BaseException] | None) -> list[Learner]:
-    params = getattr(cls, "_unit_test_params", None)
+    pipeline = _pipeline_params(cls) if cls.__module__.startswith("tidal.compose") else None
+    params = (lambda: pipeline) if pipeline is not None else getattr(cls, "_unit_test_params", None)
     try:
         return [cls(**kwargs) for kwargs in (params() if params is not None else [{}])]
     except Exception as e:  # one class that cannot be built must not hide the others
@@ -84,9 +106,9 @@ def all_learners(errors: dict[str, BaseException] | None = None) -> Iterator[Lea
     """One instance per parameter set of each learner class.
 
     A class may define a classmethod ``_unit_test_params()`` yielding dicts of parameters
-    (River's convention: a pipeline's steps, the estimator a wrapper needs...); otherwise it is
-    built with its default constructor. A class that cannot be built is recorded in ``errors``
-    under ``"module.Class()"`` and skipped.
+    (River's convention: the estimator a wrapper needs...; a pipeline's steps are given here, in
+    ``_pipeline_params``); otherwise it is built with its default constructor. A class that
+    cannot be built is recorded in ``errors`` under ``"module.Class()"`` and skipped.
     """
     for _, learner in learner_cases(errors):
         yield learner

@@ -9,11 +9,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tidal.base.exceptions import ParameterError, TidalError
+from tidal.base.exceptions import TidalError
+from tidal.cli._compare_setup import (
+    check_outputs,
+    default_models,
+    finished,
+    make_console,
+    split_models,
+    with_baselines,
+)
+from tidal.cli._render import fail
 from tidal.evaluate import CompareOptions
 
 app = typer.Typer(
@@ -27,61 +35,6 @@ app = typer.Typer(
 from tidal.cli._guards import guard_for_source, guard_lines, quarantine_app, schema_app  # noqa: E402
 
 ELEC2_NOCHANGE = 0.853
-
-
-def _console() -> Console:
-    console = Console()
-    if not console.is_terminal:  # pipes and files: wide enough for the results table
-        console = Console(width=max(console.width, 120))
-    return console
-
-
-def _fail(message: str) -> typer.Exit:
-    # the message is text, not markup: "pip install 'tidal[service]'" must print as written
-    Console(stderr=True).print(
-        f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True
-    )
-    return typer.Exit(code=2)
-
-
-#: past this many rows the default batch models retrain a bounded number of times in the
-#: stream (RETRAINS), not every 5,000 / 1,000 rows: on 581k rows x 7 classes LightGBM's 116
-#: retrains of 700 trees cost ~290 CPU s and the logistic regression's 581 cost ~15 s
-LONG_STREAM = 200_000
-RETRAINS = {"batch-lgbm": 10, "batch-lr": 100}
-
-
-def _default_models(task: str, n_rows: int | None = None) -> list[str]:
-    from tidal import zoo
-
-    have = zoo.names()
-    # both families, so that the verdict has something to compare
-    if task == "regression":
-        wanted = ["linreg", "par", "htr", "arf", "batch-lr", "batch-lgbm", "hybrid", "mean"]
-    elif task == "binary":
-        wanted = ["lr", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "hybrid", "majority"]
-        wanted.append("nochange")
-    else:  # the hybrid stacks a binary logit
-        wanted = ["softmax", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "majority", "nochange"]
-    for name, count in RETRAINS.items():
-        if n_rows is not None and n_rows > LONG_STREAM and name in wanted:
-            every = -(-n_rows // count // 1000) * 1000  # named in the table as it ran
-            wanted[wanted.index(name)] = f"{name}:every={every}"
-    return [m for m in wanted if zoo.parse(m)[0] in have]
-
-
-def _split_models(models: str) -> list[str]:
-    return [m.strip() for m in models.split(",") if m.strip()]
-
-
-def _with_baselines(specs: list[str], task: str) -> list[str]:
-    """``specs`` plus the honest baselines they lack: a verdict must show whether any model
-    beats predicting the mean, the majority class or the previous label."""
-    from tidal import zoo
-
-    wanted = ["mean"] if task == "regression" else ["majority", "nochange"]
-    have = {s.split(":")[0] for s in specs}
-    return specs + [b for b in wanted if b not in have and b in zoo.names()]
 
 
 def _change_points(text: str | None) -> list[int] | None:
@@ -113,9 +66,9 @@ def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any
     else:
         opts = CompareOptions(options, *args, **fields)
     path, quiet, schema = opts.path, opts.quiet, opts.schema
-    console = _console()
+    console = make_console()
     # before minutes of work, not after
-    _check_outputs({"--json": opts.json_out, "--report": opts.report})
+    check_outputs({"--json": opts.json_out, "--report": opts.report})
     from tidal.guards import Schema
 
     spec = None if schema is None else Schema.from_json(schema)
@@ -129,15 +82,15 @@ def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any
 
         check_key(source, key, path)
         models = models or key_models(task or "multiclass")
-    specs = _split_models(models) if models else _default_models(task or "multiclass", total)
+    specs = split_models(models) if models else default_models(task or "multiclass", total)
     if not specs:
         raise typer.BadParameter("no models given")
-    specs = _with_baselines(specs, task or "multiclass")
+    specs = with_baselines(specs, task or "multiclass")
     first = next(iter(source), None)
     categorical = bool(first is not None and first.categories)
     learners = {spec: zoo.make(spec, categorical=categorical, task=task) for spec in specs}
     if key is not None:
-        from tidal.evaluate._keyed_compare import keyed_learners
+        from tidal.evaluate import keyed_learners
 
         learners = keyed_learners(specs, key, categorical, task)
     progress = Progress(
@@ -176,7 +129,7 @@ def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any
     # fed as the rows streamed by (the rows run so far, if interrupted): no second pass
     results.meta["drift"] = (results.guard or {}).get("drift") or drift_tap.summary(source)
     if key is not None:
-        from tidal.evaluate._keyed_compare import add_key_costs
+        from tidal.evaluate import add_key_costs
 
         add_key_costs(results, learners)
         results.meta["key"] = key
@@ -203,33 +156,10 @@ def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any
             f"{results.meta['rows_done']:,} rows (saved where asked)"
         )
         raise typer.Exit(code=130)
-    if not _finished(results):
+    if not finished(results):
         console.print("[red]no model finished the run[/red] (see the errors above)")
         raise typer.Exit(code=1)
     return results
-
-
-def _check_outputs(paths: dict[str, Path | None]) -> None:
-    """Each output file can be written: its folder exists and is writable, it is not a folder."""
-    import os
-
-    for option, path in paths.items():
-        if path is None:
-            continue
-        folder = path.parent if str(path.parent) else Path(".")
-        if path.is_dir():
-            raise ParameterError(f"{option} {path}: is a folder; expected a file name")
-        if not folder.is_dir():
-            raise ParameterError(f"{option} {path}: folder {folder} does not exist")
-        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            raise ParameterError(f"{option} {path}: cannot write there (permission denied)")
-
-
-def _finished(results: Any) -> bool:
-    """Did a model (a baseline counts only when nothing else was asked for) run to the end?"""
-    rows = results.rows
-    models = [r for r in rows if r.get("family") != "baseline"] or rows
-    return any((r.get("status") or ("error" if r.get("error") else "ok")) == "ok" for r in models)
 
 
 def _say_compiled(console: Console, results: Any, quiet: bool) -> None:
@@ -254,12 +184,11 @@ def _outputs(
     show_verdict: bool,
 ) -> None:
     """The verdict on the console, then the JSON and the HTML report (same data)."""
-    from tidal.evaluate import verdict
-    from tidal.evaluate._report import write_json, write_report
+    from tidal.evaluate import verdict, write_json, write_report
 
     v = verdict(results)
     if results.meta.get("key"):
-        from tidal.evaluate._keyed_compare import keyed_verdict
+        from tidal.evaluate import keyed_verdict
 
         keyed_verdict(v, results, results.meta["key"])
     if show_verdict:
@@ -372,7 +301,7 @@ def compare(
             return
         run_compare(opts)
     except (TidalError, FileNotFoundError, OSError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     except KeyboardInterrupt:  # while reading, compiling or writing: the run's own handler
         # (partial results) only covers the rows
         Console(stderr=True).print("interrupted")
@@ -389,7 +318,7 @@ def models() -> None:
         table.add_column(col)
     for name, entry in zoo.entries().items():
         table.add_row(name, entry.task, entry.description, ", ".join(entry.param_names()) or "-")
-    _console().print(table)
+    make_console().print(table)
 
 
 @app.command()
@@ -398,7 +327,7 @@ def datasets() -> None:
     try:
         from tidal import datasets as ds
     except ImportError:
-        raise _fail("tidal.datasets is not installed") from None
+        raise fail("tidal.datasets is not installed") from None
     table = Table(title="bundled streams")
     for col in ("name", "rows", "features", "target", "description"):
         table.add_column(col)
@@ -406,7 +335,7 @@ def datasets() -> None:
         table.add_row(
             info.name, f"{info.rows:,}", str(info.features), info.target, info.description
         )
-    _console().print(table)
+    make_console().print(table)
 
 
 DEMO_MODELS = ("lr", "nb", "ht", "arf", "batch-lr", "batch-lgbm", "hybrid", "majority", "nochange")
@@ -431,13 +360,13 @@ def demo(
     """
     from tidal import zoo
 
-    console = _console()
+    console = make_console()
     models = ",".join(m for m in DEMO_MODELS if m in zoo.names())
     start = time.perf_counter()
     try:
         results = run_compare(DEMO.with_(models=models, json_out=json_out, report=report))
     except (TidalError, OSError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     wall = time.perf_counter() - start
     nochange = (
         results["nochange"]["Accuracy"]

@@ -25,14 +25,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from tidal.cli._render import fail
 from tidal.cli._serve import KeyOption, RayOption, ShardsOption
 
 __all__ = ["consume"]
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def consume(
@@ -72,25 +68,25 @@ def consume(
     from tidal.service.runtime import Service
 
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise _fail(f"{url!r} is not a Redis URL; expected redis://HOST:PORT/DB")
+        raise fail(f"{url!r} is not a Redis URL; expected redis://HOST:PORT/DB")
     try:
         cfg = load_config(
             config, overrides={"data": data, "ray": ray, "shards": shards, "key": key}
         )
     except ConfigError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     if model not in cfg.models:
-        raise _fail(f"unknown model {model!r}; configured models: {sorted(cfg.models)}")
+        raise fail(f"unknown model {model!r}; configured models: {sorted(cfg.models)}")
     client = redis.Redis.from_url(url)
     try:
         client.ping()
     except redis.RedisError as e:
-        raise _fail(f"cannot reach Redis at {url}: {e}") from None
+        raise fail(f"cannot reach Redis at {url}: {e}") from None
     os.umask(0o077)  # as `tidal serve`: the data folder's files are the owner's alone
     try:
         svc = Service(cfg)
     except (DataFolderLockedError, ConfigError) as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     host = svc.hosts[model]
     worker = StreamConsumer(
         client,

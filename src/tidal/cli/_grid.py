@@ -16,6 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tidal.base.exceptions import ParameterError
+from tidal.cli._compare_setup import (
+    check_outputs,
+    default_models,
+    finished,
+    make_console,
+    split_models,
+    with_baselines,
+)
 
 if TYPE_CHECKING:
     from tidal.evaluate import CompareOptions
@@ -97,16 +105,9 @@ def run_grid_compare(paths: list[str], opts: CompareOptions, seeds: int, ray: st
     """Run the grid over ``paths`` (``opts.path`` is not read), print the tables and the
     verdict, write the outputs."""
     from tidal import zoo
-    from tidal.cli._app import (
-        _check_outputs,
-        _console,
-        _default_models,
-        _split_models,
-        _with_baselines,
-    )
     from tidal.cli._data import open_source
-    from tidal.evaluate import verdict
-    from tidal.evaluate._grid import AGGREGATION, run_grid
+    from tidal.evaluate import GRID_AGGREGATION as AGGREGATION
+    from tidal.evaluate import run_grid, verdict
 
     if opts.key is not None:
         raise ParameterError("--key: not supported in a grid (files, --seeds, --ray) yet")
@@ -114,14 +115,14 @@ def run_grid_compare(paths: list[str], opts: CompareOptions, seeds: int, ray: st
         raise ParameterError("--schema: not supported in a grid (files, --seeds, --ray)")
     target, time_column = opts.target, opts.time_column
     json_out, report = opts.json_out, opts.report
-    console = _console()
-    _check_outputs({"--json": json_out, "--report": report})
+    console = make_console()
+    check_outputs({"--json": json_out, "--report": report})
     if seeds < 1:
         raise ParameterError(f"--seeds {seeds}: expected a number of seeds >= 1")
     sources = [open_source(p, target, time_column) for p in paths]  # every file, before the run
     task = opts.task or sources[0].task or "multiclass"
-    specs = _split_models(opts.models) if opts.models else _default_models(task, sources[0].n_rows)
-    specs = _with_baselines(specs, task)
+    specs = split_models(opts.models) if opts.models else default_models(task, sources[0].n_rows)
+    specs = with_baselines(specs, task)
     for spec in specs:
         zoo.make(spec, task=task)  # a bad name or parameter fails now, not in a task
     seed_list = [zoo.DEFAULT_SEED + i for i in range(seeds)]
@@ -156,9 +157,8 @@ def run_grid_compare(paths: list[str], opts: CompareOptions, seeds: int, ray: st
     if grid.partial:
         console.print("[yellow]interrupted:[/yellow] the cells done are kept (saved where asked)")
         raise typer.Exit(code=130)
-    from tidal.cli._app import _finished
 
-    if not _finished(first):
+    if not finished(first):
         console.print("[red]no model finished the run[/red] (see the errors above)")
         raise typer.Exit(code=1)
     return grid
@@ -184,7 +184,7 @@ def _write(
 ) -> None:
     import json
 
-    from tidal.evaluate._report import write_report
+    from tidal.evaluate import write_report
 
     if json_out is not None:
         text = json.dumps(grid.to_dict(v), indent=2, allow_nan=False)

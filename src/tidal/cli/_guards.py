@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tidal.base.exceptions import TidalError
+from tidal.cli._render import fail
 
 __all__ = [
     "check_columns",
@@ -53,11 +54,6 @@ quarantine_app = typer.Typer(
 )
 
 _BAD_INPUT = (TidalError, OSError, ValueError, KeyError)
-
-
-def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def _message(err: BaseException) -> str:
@@ -248,7 +244,7 @@ def schema_infer(
     from tidal.guards import infer_schema_from_path
 
     if n_rows < 1:
-        raise _fail(f"--n-rows {n_rows}: must be >= 1")
+        raise fail(f"--n-rows {n_rows}: must be >= 1")
     try:
         schema = infer_schema_from_path(
             path,
@@ -260,7 +256,7 @@ def schema_infer(
         )
     except _BAD_INPUT as err:
         msg = _message(err)
-        raise _fail(msg if msg.startswith(path) else f"{path}: {msg}") from None
+        raise fail(msg if msg.startswith(path) else f"{path}: {msg}") from None
     text = schema.to_json(out)
     if out is None:
         typer.echo(text, nl=False)
@@ -285,7 +281,7 @@ def schema_check(
         check_columns(guard.schema, df.columns, str(schema), path)
         res = guard.check(df, source=source)
     except _BAD_INPUT as err:
-        raise _fail(_message(err)) from None
+        raise fail(_message(err)) from None
     counts = dict(zip(("passed", "repaired", "quarantined", "flagged"), _bincount(res.verdict)))
     summary = {"rows": len(res), "verdicts": counts, "rules": dict(res.counters)}
     if as_json:
@@ -322,7 +318,7 @@ def quarantine_list(
         q = _open_quarantine(_path(path))
         rows = q.list(status=status, source=source, rule=rule, limit=limit)
     except _BAD_INPUT as err:
-        raise _fail(_message(err)) from None
+        raise fail(_message(err)) from None
     if as_json:
         for r in rows:
             typer.echo(json.dumps(r))
@@ -352,7 +348,7 @@ def quarantine_show(
     try:
         row = _open_quarantine(_path(path)).show(row_id)
     except _BAD_INPUT as err:
-        raise _fail(_message(err)) from None
+        raise fail(_message(err)) from None
     typer.echo(json.dumps(row, indent=2))
 
 
@@ -388,7 +384,7 @@ def quarantine_replay(
             check_columns(guard.schema, record, str(schema), "the quarantined records")
         replayed = q.replay(guard, limit=limit)
     except _BAD_INPUT as err:
-        raise _fail(_message(err)) from None
+        raise fail(_message(err)) from None
     left = len(pending) - len(replayed.ids)
     res = replayed.result
     if out is not None and res is not None:
@@ -431,7 +427,7 @@ def quarantine_fix(
         for rid, fields in changes.items():
             q.fix(rid, fields)
     except _BAD_INPUT as err:
-        raise _fail(_message(err)) from None
+        raise fail(_message(err)) from None
     typer.echo(f"fixed {len(changes)} rows: {', '.join(str(i) for i in changes)}")
 
 
@@ -486,11 +482,11 @@ def quarantine_purge(
 ) -> None:
     """Delete old rows: older than --older-than seconds and/or all but the --keep-last newest."""
     if older_than is None and keep_last is None:
-        raise _fail("purge: give --older-than SECONDS and/or --keep-last N")
+        raise fail("purge: give --older-than SECONDS and/or --keep-last N")
     try:
         n = _open_quarantine(_path(path)).purge(
             older_than=older_than, keep_last=keep_last, status=status
         )
     except _BAD_INPUT as err:
-        raise _fail(_message(err)) from None
+        raise fail(_message(err)) from None
     typer.echo(f"purged {n} rows")

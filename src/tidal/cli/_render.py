@@ -5,11 +5,23 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tidal.evaluate.schema import COST_COLUMNS, fmt, label, metric_columns
 
 __all__ = ["costs_table", "results_table", "format_bytes", "format_rate"]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` to stderr and return the exit (code 2) to raise."""
+    # the message is text, not markup: "pip install 'tidal[service]'" must print as written
+    Console(stderr=True).print(
+        f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True
+    )
+    return typer.Exit(code=2)
 
 
 def format_bytes(n: float) -> str:

@@ -62,7 +62,7 @@ def serve(
     With --key, each model is learned per value of that column, in --shards shards (Ray actors
     with --ray, each with its own log and snapshots); batch models refit in another process
     (a Ray task with --ray)."""
-    from tidal.cli._app import _fail
+    from tidal.cli._render import fail
 
     try:
         from tidal.service import (
@@ -73,7 +73,7 @@ def serve(
             run,
         )
     except ImportError as err:  # the service extra is not installed
-        raise _fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
+        raise fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
     overrides = {
         "data": data,
         "host": host,
@@ -90,4 +90,4 @@ def serve(
         cfg = load_config(config, overrides=overrides, defaults=SERVE_DEFAULTS)
         run(cfg)
     except (ValueError, OSError, ServiceError, DataFolderLockedError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None

@@ -44,29 +44,29 @@ WhyOpt = Annotated[str, typer.Option(help="why (kept in the audit log)")]
 
 
 def _store(config: Path | None, data: Path | None, db: str | None):  # noqa: ANN202
-    from tidal.cli._app import _fail
+    from tidal.cli._render import fail
 
     try:
         from tidal.registry import Registry
         from tidal.service.config import load_config
     except ImportError as err:
-        raise _fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
+        raise fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
     try:
         cfg = load_config(config, overrides={"data": data, "db": db})
         url = cfg.db or f"sqlite:///{Path(cfg.data).resolve() / 'registry.sqlite'}"
         return Registry(url).tokens
     except Exception as err:  # noqa: BLE001  (bad URL, unreachable server, bad config)
-        raise _fail(f"cannot open the registry: {err}") from None
+        raise fail(f"cannot open the registry: {err}") from None
 
 
 def _run(fn, *args: object, **kwargs: object):  # noqa: ANN001, ANN202
-    from tidal.cli._app import _fail
+    from tidal.cli._render import fail
     from tidal.registry import RegistryError
 
     try:
         return fn(*args, **kwargs)
     except RegistryError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
 
 
 @token_app.command()

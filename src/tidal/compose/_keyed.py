@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tidal.base._input import as_array, read_columns
+from tidal.base import as_array, read_columns
 from tidal.base.exceptions import InputError, NotFittedError, ParameterError, StateError
 from tidal.base.learner import Learner
 from tidal.base.state import learner_from_state, read_state, save_state
+from tidal.base.validation import check_int
 
 __all__ = ["Keyed"]
 
@@ -95,8 +96,7 @@ class Keyed:
     ):
         if not isinstance(key, str) or not key:
             raise ParameterError(f"Keyed: key == {key!r}, expected the name of a column")
-        if max_in_memory is not None and (not isinstance(max_in_memory, int) or max_in_memory < 1):
-            raise ParameterError(f"Keyed: max_in_memory == {max_in_memory!r}, must be >= 1")
+        check_int("max_in_memory", max_in_memory, 1, owner="Keyed", allow_none=True)
         self.learner = learner
         self.key = key
         self.warm_start = warm_start

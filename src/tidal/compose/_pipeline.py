@@ -30,6 +30,7 @@ from tidal.base import (
     NotFittedError,
     ParameterError,
     Regressor,
+    Rows,
     SchemaMismatchError,
     Tags,
     Transformer,
@@ -259,10 +260,10 @@ class Pipeline(Learner):
     def _init_state(self) -> None:  # the steps hold all the state
         pass
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"steps": [step.state_dict() for step in self._step_list()]}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         steps = self._step_list()
         if len(state["steps"]) != len(steps):
             from tidal.base import StateError
@@ -345,14 +346,7 @@ class _SupervisedFlow:
     def _out(self, n: int) -> np.ndarray:
         return self._step_list()[-1]._out(n)
 
-    def _step_arrays(
-        self,
-        X_pred: np.ndarray | None,
-        X_learn: np.ndarray | None,
-        y: Any,
-        w: np.ndarray | None,
-        out: np.ndarray,
-    ) -> None:
+    def _step_arrays(self, X_pred: Rows, X_learn: Rows, y: Any, w: Rows, out: np.ndarray) -> None:
         steps = self._step_list()
         P, L = self._chain(X_pred, X_learn, steps[:-1])
         final = steps[-1]
@@ -374,18 +368,6 @@ class ClassifierPipeline(_SupervisedFlow, Pipeline, Classifier):
 
     _face_tags: ClassVar[Tags] = Tags(task="multiclass")
 
-    @classmethod
-    def _unit_test_params(cls) -> list[dict[str, Any]]:
-        from tidal.linear_model import LogisticRegression
-        from tidal.naive_bayes import GaussianNB
-        from tidal.preprocessing import FeatureHasher, OneHotEncoder, StandardScaler
-
-        return [
-            {"steps": [StandardScaler(), GaussianNB()]},
-            {"steps": [OneHotEncoder(max_categories=3), StandardScaler(), LogisticRegression()]},
-            {"steps": [FeatureHasher(n_features=16), GaussianNB()]},
-        ]
-
     @property
     def _labels(self) -> list[Any] | None:  # type: ignore[override]
         return getattr(self._step_list()[-1], "_labels", None)
@@ -406,13 +388,6 @@ class RegressorPipeline(_SupervisedFlow, Pipeline, Regressor):
 
     _face_tags: ClassVar[Tags] = Tags(task="regression")
 
-    @classmethod
-    def _unit_test_params(cls) -> list[dict[str, Any]]:
-        from tidal.linear_model import LinearRegression
-        from tidal.preprocessing import StandardScaler
-
-        return [{"steps": [StandardScaler(), LinearRegression()]}]
-
 
 class TransformerPipeline(Pipeline, Transformer):
     """A :class:`Pipeline` of transformers only (what ``Pipeline(...)`` builds).
@@ -425,12 +400,6 @@ class TransformerPipeline(Pipeline, Transformer):
     """
 
     _face_tags: ClassVar[Tags] = Tags(task="transformer", unsupervised=True)
-
-    @classmethod
-    def _unit_test_params(cls) -> list[dict[str, Any]]:
-        from tidal.preprocessing import OneHotEncoder, StandardScaler
-
-        return [{"steps": [OneHotEncoder(max_categories=2), StandardScaler(with_std=False)]}]
 
     def _output_names(self) -> tuple[str, ...]:
         return tuple(self._step_list()[-1]._output_names())

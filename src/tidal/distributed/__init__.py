@@ -20,6 +20,7 @@ imports this package.
 """
 
 from tidal.distributed._cluster import KeyedCluster
+from tidal.distributed._connect import connect_ray, import_ray
 from tidal.distributed._digest import state_digest
 from tidal.distributed._events import EventBatch, LearnResult
 from tidal.distributed._router import LocalCalls, Router, ShardUnavailableError
@@ -36,6 +37,8 @@ __all__ = [
     "Shard",
     "ShardMap",
     "ShardUnavailableError",
+    "connect_ray",
+    "import_ray",
     "key_bytes",
     "state_digest",
     "virtual_shard",

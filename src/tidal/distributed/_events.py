@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tidal.base._input import as_array, read_columns, to_float
+from tidal.base import as_array, read_columns, to_float
 from tidal.base.exceptions import InputError
 from tidal.service.ids import EVENT_ID
 

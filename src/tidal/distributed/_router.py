@@ -36,7 +36,7 @@ class ShardUnavailableError(TidalError, TimeoutError):
     """
 
 
-class ShardDown(Exception):
+class ShardDown(TidalError, ConnectionError):
     """A call failed because the shard's process is gone (retrying is safe)."""
 
 

@@ -24,7 +24,8 @@ from tidal._kernels.drift_adwin import (
 )
 from tidal._kernels.drift_many import ADWIN as _KIND
 from tidal.base.exceptions import InputError
-from tidal.drift.base import _RUNTIME, DriftDetector, _compiled_entry, check_int, check_real
+from tidal.base.validation import check_int, check_real
+from tidal.drift.base import _RUNTIME, DriftDetector, _compiled_entry
 
 __all__ = ["ADWIN"]
 
@@ -123,7 +124,7 @@ class ADWIN(DriftDetector):
         self.drift_detected = False  # whether the last update signalled a drift
 
     def _check_params(self) -> None:
-        check_real("delta", self.delta, 0.0, 1.0)
+        check_real("delta", self.delta, 0.0, 1.0, "()")
         check_int("clock", self.clock, 1)
         check_int("max_buckets", self.max_buckets, 1)
         check_int("min_window_length", self.min_window_length, 1)

@@ -13,7 +13,8 @@ from tidal._kernels.drift_stats import (
     eddm_reset,
 )
 from tidal.base.exceptions import ParameterError
-from tidal.drift.base import DriftDetector, WarningMixin, check_int, check_real
+from tidal.base.validation import check_int, check_real
+from tidal.drift.base import DriftDetector, WarningMixin
 
 __all__ = ["DDM", "EDDM"]
 
@@ -60,8 +61,8 @@ class DDM(WarningMixin, DriftDetector):
 
     def _check_params(self) -> None:
         check_int("warm_start", self.warm_start, 0)
-        check_real("warning_threshold", self.warning_threshold, 0.0, np.inf, "[)")
-        check_real("drift_threshold", self.drift_threshold, 0.0, np.inf, "[)")
+        check_real("warning_threshold", self.warning_threshold, 0.0)
+        check_real("drift_threshold", self.drift_threshold, 0.0)
 
     def _param_array(self) -> np.ndarray:
         p = [self.warm_start, self.warning_threshold, self.drift_threshold]

@@ -14,15 +14,16 @@ from tidal._kernels.drift_stats import (
     hddm_a_reset,
     hddm_w_reset,
 )
-from tidal.drift.base import DriftDetector, WarningMixin, check_bool, check_real
+from tidal.base.validation import check_bool, check_real
+from tidal.drift.base import DriftDetector, WarningMixin
 
 __all__ = ["HDDM_A", "HDDM_W"]
 
 
 class _HDDM(WarningMixin, DriftDetector):
     def _check_confidences(self) -> None:
-        check_real("drift_confidence", self.drift_confidence, 0.0, 1.0)
-        check_real("warning_confidence", self.warning_confidence, 0.0, 1.0)
+        check_real("drift_confidence", self.drift_confidence, 0.0, 1.0, "()")
+        check_real("warning_confidence", self.warning_confidence, 0.0, 1.0, "()")
         check_bool("two_sided_test", self.two_sided_test)
 
 

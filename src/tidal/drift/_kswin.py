@@ -16,7 +16,8 @@ from tidal._kernels.drift_kswin import (
 )
 from tidal._kernels.drift_many import KSWIN as _KIND
 from tidal.base.exceptions import InputError, ParameterError
-from tidal.drift.base import DriftDetector, check_int, check_real
+from tidal.base.validation import check_int, check_real
+from tidal.drift.base import DriftDetector
 
 __all__ = ["KSWIN"]
 
@@ -99,7 +100,7 @@ class KSWIN(DriftDetector):
         self.window = window
 
     def _check_params(self) -> None:
-        check_real("alpha", self.alpha, 0.0, 1.0)
+        check_real("alpha", self.alpha, 0.0, 1.0, "()")
         check_int("stat_size", self.stat_size, 1)
         if self.stat_size > 10_000:
             raise ParameterError(

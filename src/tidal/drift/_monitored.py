@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tidal.base import Classifier, Learner, ParameterError, Regressor, Tags
-from tidal.drift.base import DriftDetector, check_int
+from tidal.base.validation import check_int
+from tidal.drift.base import DriftDetector
 
 __all__ = ["Monitored", "MonitoredClassifier", "MonitoredRegressor"]
 
@@ -169,7 +170,7 @@ class Monitored(Learner):
         return model
 
     def _init_state(self) -> None:
-        from tidal.drift import ADWIN
+        from tidal.drift._adwin import ADWIN
 
         self.model_ = self._fresh()
         self.background_: Learner | None = None
@@ -187,7 +188,7 @@ class Monitored(Learner):
             if model is not None:
                 _set_labels(model, self._labels)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         bg = self.background_
         return {
             "model": self.model_.state_dict(),
@@ -200,7 +201,7 @@ class Monitored(Learner):
             "counts": np.array([self.n_resets_, self.n_retrains_], dtype=np.int64),
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         from tidal.base.state import learner_from_state
         from tidal.drift.base import detector_from_state
 
@@ -338,7 +339,8 @@ class MonitoredClassifier(Monitored, Classifier):
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:
-        from tidal.drift import ADWIN, DDM
+        from tidal.drift._adwin import ADWIN
+        from tidal.drift._ddm import DDM
         from tidal.linear_model import LogisticRegression
         from tidal.naive_bayes import GaussianNB
 
@@ -370,7 +372,8 @@ class MonitoredRegressor(Monitored, Regressor):
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:
-        from tidal.drift import ADWIN, PageHinkley
+        from tidal.drift._adwin import ADWIN
+        from tidal.drift._page_hinkley import PageHinkley
         from tidal.linear_model import LinearRegression
 
         return [

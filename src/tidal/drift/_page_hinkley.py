@@ -10,7 +10,8 @@ from tidal._kernels.drift_stats import (
     page_hinkley_reset,
 )
 from tidal.base.exceptions import ParameterError
-from tidal.drift.base import DriftDetector, check_int, check_real
+from tidal.base.validation import check_int, check_real
+from tidal.drift.base import DriftDetector
 
 __all__ = ["PageHinkley"]
 
@@ -65,8 +66,8 @@ class PageHinkley(DriftDetector):
 
     def _check_params(self) -> None:
         check_int("min_instances", self.min_instances, 0)
-        check_real("delta", self.delta, 0.0, np.inf, "[)")
-        check_real("threshold", self.threshold, 0.0, np.inf, "[)")
+        check_real("delta", self.delta, 0.0)
+        check_real("threshold", self.threshold, 0.0)
         check_real("alpha", self.alpha, 0.0, 1.0, "(]")
         if self.mode not in _MODES:
             raise ParameterError(f"mode == {self.mode!r}, must be one of {list(_MODES)}")

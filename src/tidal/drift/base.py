@@ -22,7 +22,7 @@ from numba import config, types
 from sklearn.base import BaseEstimator
 
 from tidal._kernels.drift_many import drift_update_at, drift_update_many, drift_update_python
-from tidal.base.exceptions import InputError, ParameterError, StateError
+from tidal.base.exceptions import InputError, StateError
 
 __all__ = ["DriftDetector", "WarningMixin", "detector_from_state"]
 
@@ -278,31 +278,6 @@ class WarningMixin:
         """Whether the last update put the detector in its warning zone."""
         s = self.__dict__.get("_s")
         return s is not None and bool(s[1] != 0.0)
-
-
-# ---------------------------------------------------------------------- parameter checks
-def check_real(name: str, value: Any, low: float, high: float, closed: str = "()") -> None:
-    """Raise ParameterError unless ``value`` is a real number in the interval (e.g. ``"(]"``)."""
-    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if ok:
-        v = float(value)
-        ok = (v > low if closed[0] == "(" else v >= low) and (
-            v < high if closed[1] == ")" else v <= high
-        )
-    if not ok:
-        hi = "inf" if high == _INF else f"{high:g}"
-        raise ParameterError(f"{name} == {value!r}, must be in {closed[0]}{low:g}, {hi}{closed[1]}")
-
-
-def check_int(name: str, value: Any, low: int) -> None:
-    """Raise ParameterError unless ``value`` is an integer >= ``low``."""
-    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
-        raise ParameterError(f"{name} == {value!r}, must be an integer >= {low}")
-
-
-def check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool | np.bool_):
-        raise ParameterError(f"{name} == {value!r}, must be True or False")
 
 
 def detector_from_state(state: dict[str, Any]) -> DriftDetector:

@@ -54,8 +54,8 @@ class _Bagged(TreeEnsemble):
         """Restore a :meth:`state_dict` (parameters included). Returns self."""
         return super().load_state(with_old_members(state))
 
-    def _get_state(self) -> dict[str, Any]:
-        state = super()._get_state()
+    def _state_dict(self) -> dict[str, Any]:
+        state = super()._state_dict()
         state[_NB_MARK] = self._ht().nb_likelihood
         return state
 

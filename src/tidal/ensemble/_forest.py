@@ -118,13 +118,13 @@ class TreeEnsemble(Forest, Classifier):
         for k, axis in (("stats", 2), ("present", 2), ("g", 3), ("cnt", 4), ("cnt_ord", 3)):
             f[k] = _pad(f[k], axis, extra, _FILL.get(k, 0))
 
-    def _get_state(self) -> dict[str, Any]:
-        state = super()._get_state()
+    def _state_dict(self) -> dict[str, Any]:
+        state = super()._state_dict()
         state["n_resets"] = int(self._n_resets)
         return state
 
-    def _set_state(self, state: dict[str, Any]) -> None:
-        super()._set_state(state)
+    def _load_state(self, state: dict[str, Any]) -> None:
+        super()._load_state(state)
         self._n_resets = int(state["n_resets"])
 
     # the kernel hook --------------------------------------------------------------------

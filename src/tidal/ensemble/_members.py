@@ -97,7 +97,7 @@ class Forest:
     def _grow_pool(self) -> None:
         """Grow the pool axis when a tree could run out of it (forests that have one)."""
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         # only the rows in use: the spare capacity depends on how the stream was cut in blocks
         f = self._forest
         mi = f["meta_i"]
@@ -122,7 +122,7 @@ class Forest:
         state["t"] = int(self._t)
         return state
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._forest = {k: np.array(state[k]) for k in self._TREE}
         self._members = {k: np.array(state[k]) for k in self._MEMBER}
         self._nom_idx = np.array(state["nom_idx"], dtype=np.int64)

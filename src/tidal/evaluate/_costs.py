@@ -80,7 +80,7 @@ def family(learner: Any) -> str:
         return "hybrid"
     if isinstance(last, BatchLearner):
         return "batch"
-    if type(last).__module__ == "tidal.dummy":
+    if last._tags.baseline:
         return "baseline"
     return "online"
 

@@ -47,7 +47,7 @@ from tidal.evaluate._track import (
 from tidal.evaluate._warmup import CompileClock, warm_up
 from tidal.evaluate.schema import COST_RECORD
 from tidal.metrics.base import Metric
-from tidal.stream._source import Fingerprint
+from tidal.stream import Fingerprint
 
 __all__ = ["Prequential", "Settings", "StepEvent", "default_metrics", "prequential"]
 

@@ -9,7 +9,7 @@ the most accurate learner's errors, and the recovery after them) are computed on
 merged per-row errors (:func:`tidal.evaluate._engine.analyze_run`).
 
 The same cell function runs in this process (:func:`run_grid`) or as a Ray task
-(:mod:`tidal.evaluate._grid_ray`), so every number but the clock readings (CPU and wall
+(:func:`run_on_ray`), so every number but the clock readings (CPU and wall
 seconds, rows per second, latency) is the same either way; :func:`without_timing` drops those.
 
 Seeds: a learner that takes a ``seed`` gets each seed of the grid; one that takes none (a
@@ -356,8 +356,6 @@ def run_grid(
     if ray is None or ray is False:
         _run_here(grid, list(files), opener, on_cell)
     else:
-        from tidal.evaluate._grid_ray import run_on_ray
-
         run_on_ray(grid, list(files), opener, None if ray is True else ray, workers, on_cell)
     grid.wall_s = time.perf_counter() - started
     return grid
@@ -377,3 +375,66 @@ def _run_here(
                 return
     except KeyboardInterrupt:
         grid.partial = True
+
+
+# ----------------------------------------------------------------------------- on Ray
+# Each cell is one task asking for one CPU. Inside the task numba and the BLAS/OpenMP pools are
+# pinned to one thread, so that tasks sharing a node do not fight over its cores; the task runs
+# the same run_cell as a sequential grid, and so measures its CPU time and model memory where it
+# runs. Ray is imported only when a grid asks for it. Each task opens its file: a path must be
+# readable on every node (a bundled stream always is).
+
+
+def _pinned_cell(cell: Any, data: Any, settings: Any, opener: Any) -> Any:
+    """The body of a task: one thread per pool, then the cell."""
+    from tidal._threads import bounded_threads
+
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except (ImportError, ValueError):  # a numba without a threading layer: nothing to pin
+        pass
+    with bounded_threads(1):
+        return run_cell(cell, data, settings, opener)
+
+
+def run_on_ray(
+    grid: Any,
+    files: list[Any],
+    opener: Any,
+    address: str | None,
+    workers: int | None,
+    on_cell: Callable[[int, int], None] | None,
+) -> None:
+    """Fill ``grid.done`` from Ray tasks; a Ray already started in this process is used as is,
+    else one is started (``address``: connect to that cluster; None: a local one with
+    ``workers`` CPUs, default the machine's) and stopped at the end."""
+    from tidal.distributed import connect_ray
+
+    ray, started = connect_ray(address, num_cpus=workers)
+    grid.mode = "ray"
+    grid.workers = int(ray.cluster_resources().get("CPU", 0)) or 1
+    task = ray.remote(num_cpus=1, max_retries=0)(_pinned_cell)
+    settings = ray.put(grid.settings)
+    # each file once in the object store, not once per cell (paths are passed as they are)
+    shared = {i: f if isinstance(f, str) else ray.put(f) for i, f in enumerate(files)}
+    pending = {task.remote(c, shared[c.file], settings, opener): c for c in grid.cells}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                cell = pending.pop(ref)
+                try:
+                    grid.done[cell] = ray.get(ref)
+                except Exception as err:  # noqa: BLE001 -- a lost worker: the cell's row says so
+                    grid.done[cell] = CellResult(cell, None, error=f"{type(err).__name__}: {err}")
+                if on_cell is not None:
+                    on_cell(len(grid.done), len(grid.cells))
+    except KeyboardInterrupt:
+        grid.partial = True
+        for ref in pending:
+            ray.cancel(ref, force=True)
+    finally:
+        if started:
+            ray.shutdown()

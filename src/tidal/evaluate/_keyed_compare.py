@@ -121,7 +121,7 @@ class KeyedLearner:
         return len(self._keyed.keys_) + (self.mode == "global+per-key")
 
     def _columns(self, X: Any, y: Any = None) -> dict[str, np.ndarray]:
-        from tidal.base._input import read_columns
+        from tidal.base import read_columns
 
         cols = read_columns(X)
         if self.key not in cols.names:

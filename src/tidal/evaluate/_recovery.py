@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from tidal.evaluate._steady import rolling, steady
 from tidal.metrics import headline
 
 __all__ = ["analyze", "confirm", "detect_changes", "rolling"]
@@ -38,20 +39,6 @@ _CURVE_POINTS = 600
 FELL = 3.0  # points (of the one-point tolerance) the metric must fall to count as a drop
 RISE_Z = 4.0  # several overlapping looks per alarm and learner: a strict z
 MIN_RISE = 0.02  # accuracy; for MAE the rise must be 5 % of the level before
-
-
-def rolling(err: np.ndarray, window: int, classifier: bool) -> np.ndarray:
-    """``s[t]`` for t = 0..n: the metric over rows ``[max(t - window, 0), t)`` (s[0] is NaN).
-
-    >>> rolling(np.array([0.0, 1.0, 1.0, 0.0]), 2, True).tolist()
-    [nan, 1.0, 0.5, 0.0, 0.5]
-    """
-    c = np.concatenate([[0.0], np.cumsum(err, dtype=np.float64)])
-    t = np.arange(len(c))
-    lo = np.maximum(t - window, 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (c - c[lo]) / (t - lo)
-    return 1.0 - mean if classifier else mean
 
 
 def detect_changes(err: np.ndarray, window: int, limit: int = 20) -> list[int]:
@@ -160,8 +147,6 @@ def analyze(
     >>> ch["row"], ch["learner"], ch["drop"], ch["recovery_rows"]
     (2000, 'a', 1.0, 299)
     """
-    from tidal.evaluate._steady import steady
-
     n = max((len(e) for e in errors.values()), default=0)
     source = "known"
     unconfirmed: list[int] = []

@@ -15,10 +15,10 @@ from typing import Any
 
 from tidal.base.exceptions import TidalError
 from tidal.evaluate._report_guards import guards_html
-from tidal.evaluate._style import CHANGE_COLOUR, CSS, layout, line_style
 from tidal.evaluate._verdict import Verdict, verdict
 from tidal.evaluate._words import human
 from tidal.evaluate.schema import COST_COLUMNS, fmt, label, metric_columns
+from tidal.evaluate.style import CHANGE_COLOUR, CSS, layout, line_style
 
 __all__ = ["report_data", "write_json", "write_report"]
 

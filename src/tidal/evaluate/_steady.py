@@ -55,6 +55,20 @@ def count_labels(counts: dict[Any, int], y: Any) -> None:
         counts[c] = counts.get(c, 0) + int(n)
 
 
+def rolling(err: np.ndarray, window: int, classifier: bool) -> np.ndarray:
+    """``s[t]`` for t = 0..n: the metric over rows ``[max(t - window, 0), t)`` (s[0] is NaN).
+
+    >>> rolling(np.array([0.0, 1.0, 1.0, 0.0]), 2, True).tolist()
+    [nan, 1.0, 0.5, 0.0, 0.5]
+    """
+    c = np.concatenate([[0.0], np.cumsum(err, dtype=np.float64)])
+    t = np.arange(len(c))
+    lo = np.maximum(t - window, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (c - c[lo]) / (t - lo)
+    return 1.0 - mean if classifier else mean
+
+
 def steady_start(n: int) -> int:
     """The first row of the steady state of an ``n``-row run.
 
@@ -74,8 +88,6 @@ def warm_window(n: int) -> int:
 
 
 def _warmup(err: np.ndarray, level: float, classifier: bool, window: int) -> int | None:
-    from tidal.evaluate._recovery import rolling
-
     s = rolling(err, window, classifier)[window:]
     with np.errstate(invalid="ignore"):
         ok = s >= level - 0.01 if classifier else s <= level * 1.01

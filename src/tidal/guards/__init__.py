@@ -19,20 +19,17 @@ through a guard and purged.
 from tidal.guards._burst import Burst, BurstDetector
 from tidal.guards._guard import FLAGGED, PASS, QUARANTINED, REPAIRED, Guard, GuardResult
 from tidal.guards._quarantine import DEFAULT_PATH, Quarantine, QuarantineError, ReplayResult
+from tidal.guards._rule import Rule
 from tidal.guards._rules import (
-    DuplicateId,
     InvalidLabel,
-    LabelBurst,
     Missing,
     Outlier,
     OutOfRange,
-    RejectBurst,
-    Rule,
-    TimestampOrder,
     UnseenCategory,
     WrongType,
     default_rules,
 )
+from tidal.guards._rules_stream import DuplicateId, LabelBurst, RejectBurst, TimestampOrder
 from tidal.guards._schema import ColumnSpec, Schema, SchemaError, TargetSpec, infer_schema_from_path
 from tidal.guards._watch import BurstWatch
 

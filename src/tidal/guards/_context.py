@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -11,10 +11,17 @@ import pandas as pd
 from tidal.guards._columns import label_key, numeric_column
 
 if TYPE_CHECKING:
-    from tidal.guards._rules import Rule
     from tidal.guards._schema import ColumnSpec, Schema
 
 __all__ = ["Context"]
+
+
+class Rule(Protocol):
+    """What the context reads of a rule (:class:`tidal.guards.Rule`): its name and policy. The
+    rules import the context; the context does not import them."""
+
+    name: str
+    policy: str
 
 
 def _keys(values: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -11,15 +11,20 @@ import pandas as pd
 from tidal.base import ParameterError, StateError
 from tidal.guards._columns import as_frame, block_frame, record_json
 from tidal.guards._context import Context
-from tidal.guards._rules import Rule, default_rules
+from tidal.guards._rule import Rule
+from tidal.guards._rules import default_rules
 from tidal.guards._schema import Schema
-
-if TYPE_CHECKING:
-    from tidal.guards._quarantine import Quarantine
 
 __all__ = ["PASS", "REPAIRED", "QUARANTINED", "FLAGGED", "Guard", "GuardResult"]
 
 PASS, REPAIRED, QUARANTINED, FLAGGED = 0, 1, 2, 3
+
+
+class QuarantineSink(Protocol):
+    """Where a guard sends its quarantined rows: a :class:`tidal.guards.Quarantine` (which
+    imports the guard to replay rows; the guard needs only this)."""
+
+    def add(self, result: GuardResult) -> int: ...
 
 
 class GuardResult:
@@ -154,7 +159,7 @@ class Guard:
         schema: Schema,
         rules: Sequence[Rule] | None = None,
         *,
-        quarantine: Quarantine | None = None,
+        quarantine: QuarantineSink | None = None,
     ):
         self.schema = schema
         self.rules = list(default_rules() if rules is None else rules)
@@ -189,7 +194,7 @@ class Guard:
             "schema": self.schema.to_dict(),
             "n_rows": self.n_rows,
             "counters": dict(self.counters),
-            "rules": {r.name: r.get_state() for r in self.rules},
+            "rules": {r.name: r.state_dict() for r in self.rules},
         }
 
     def load_state(self, state: dict[str, Any]) -> Guard:
@@ -203,7 +208,7 @@ class Guard:
         if sorted(saved) != names:
             raise StateError(f"the state has rules {sorted(saved)}, this guard has {names}")
         for rule in self.rules:
-            rule.set_state(saved[rule.name])
+            rule.load_state(saved[rule.name])
         self.n_rows = int(state["n_rows"])
         self.counters = {k: int(v) for k, v in state["counters"].items()}
         return self

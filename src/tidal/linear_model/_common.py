@@ -8,10 +8,24 @@ from typing import Any
 
 import numpy as np
 
-from tidal.base.exceptions import StateError
-from tidal.optim._validate import config_epoch
+from tidal._kernels import linear as K
+from tidal.base.exceptions import ParameterError, StateError
+from tidal.optim import Optimizer
+from tidal.optim.config import config_epoch
 
 _NO_ROWS = np.empty(0)
+
+
+def packed_optimizer(opt: Any, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's hyper-parameter and code vectors, holding what ``opt`` (checked) sets."""
+    if not isinstance(opt, Optimizer):
+        raise ParameterError(
+            f"{owner}: optimizer == {opt!r}, must be a tidal.optim optimiser (e.g. SGD(0.01))"
+        )
+    H = K.new_hyper()
+    C = np.zeros(K.N_CODES, dtype=np.int64)
+    opt._pack(H, C, owner)
+    return H, C
 
 
 def kernel_args(

@@ -11,11 +11,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tidal._kernels import linear as K
-from tidal.base import Classifier, Regressor, Tags
+from tidal.base import Classifier, Regressor, Rows, Tags
 from tidal.base.exceptions import ParameterError
-from tidal.linear_model._common import cached_config, kernel_args, named_weights, state_array
+from tidal.base.validation import check_real
+from tidal.linear_model._common import (
+    cached_config,
+    kernel_args,
+    named_weights,
+    packed_optimizer,
+    state_array,
+)
 from tidal.optim import SGD, FTRLProximal, Optimizer
-from tidal.optim._validate import check_number
 from tidal.optim.schedulers import Scheduler, as_scheduler
 
 __all__ = ["LogisticRegression", "LinearRegression", "Perceptron"]
@@ -55,29 +61,23 @@ class _GLM:
     def _build_config(self) -> tuple[np.ndarray, np.ndarray]:
         owner = type(self).__name__
         opt, l2, l1, intercept_lr, clip = self._settings()
-        if not isinstance(opt, Optimizer):
-            raise ParameterError(
-                f"{owner}: optimizer == {opt!r}, must be a tidal.optim optimiser (e.g. SGD(0.01))"
-            )
-        H = K.new_hyper()
-        C = np.zeros(K.N_CODES, dtype=np.int64)
-        opt._pack(H, C, owner)
-        H[K.H_L2] = check_number(l2, "l2", owner)
-        H[K.H_L1] = check_number(l1, "l1", owner)
+        H, C = packed_optimizer(opt, owner)
+        H[K.H_L2] = check_real("l2", l2, 0.0, owner=owner)
+        H[K.H_L1] = check_real("l1", l1, 0.0, owner=owner)
         if H[K.H_L1] != 0.0 and isinstance(opt, FTRLProximal):
             raise ParameterError(
                 f"{owner}: l1 == {l1!r} with FTRLProximal, whose learning rate is not defined; "
                 "use FTRLProximal(l1=...) instead"
             )
         C[K.C_ISCHED], H[K.H_ILR], H[K.H_IPOWER] = as_scheduler(intercept_lr, owner)._pack()
-        H[K.H_CLIP] = check_number(clip, "clip_gradient", owner, strict=True)
+        H[K.H_CLIP] = check_real("clip_gradient", clip, 0.0, closed="(]", owner=owner)
         H[K.H_THRESHOLD] = self._threshold
         C[K.C_LOSS] = self._loss
         return H, C
 
     def _intercept_init(self) -> float:
-        return check_number(
-            getattr(self, "intercept_init", 0.0), "intercept_init", type(self).__name__, -np.inf
+        return check_real(
+            "intercept_init", getattr(self, "intercept_init", 0.0), owner=type(self).__name__
         )
 
     def _check_params(self) -> None:
@@ -91,7 +91,7 @@ class _GLM:
         self._cum_l1 = np.zeros(d)
         self._scal = np.array([self._intercept_init(), 0.0, 0.0])
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {
             "coef": self._coef.copy(),
             "optimizer_state": self._acc.copy(),
@@ -101,7 +101,7 @@ class _GLM:
             "max_cum_l1": float(self._scal[2]),
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         d, owner = self.n_features_in_, type(self).__name__  # type: ignore[attr-defined]
         self._coef = state_array(state, "coef", (d,), owner)
         self._acc = state_array(state, "optimizer_state", (2, d), owner)
@@ -110,14 +110,7 @@ class _GLM:
             [state["intercept"], state["n_iterations"], state["max_cum_l1"]], dtype=np.float64
         )
 
-    def _step_arrays(
-        self,
-        X_pred: np.ndarray | None,
-        X_learn: np.ndarray | None,
-        y: Any,
-        w: np.ndarray | None,
-        out: np.ndarray,
-    ) -> None:
+    def _step_arrays(self, X_pred: Rows, X_learn: Rows, y: Any, w: Rows, out: np.ndarray) -> None:
         H, C = self._config()
         y_dtype = np.float64 if self._loss == K.SQUARED else np.int64
         args = kernel_args(X_pred, X_learn, y, w, out, self._coef.shape[0], y_dtype)

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels import linear as K
-from tidal.base import Classifier, Regressor, Tags
+from tidal.base import Classifier, Regressor, Rows, Tags
 from tidal.base.exceptions import ParameterError
+from tidal.base.validation import check_real
 from tidal.linear_model._common import kernel_args, named_weights, state_array
-from tidal.optim._validate import check_number
 
 __all__ = ["PAClassifier", "PARegressor"]
 
@@ -24,29 +24,22 @@ class _PA:
         owner = type(self).__name__
         if self.mode not in (0, 1, 2) or isinstance(self.mode, bool):  # type: ignore[attr-defined]
             raise ParameterError(f"{owner}: mode == {self.mode!r}, must be 0, 1 or 2")  # type: ignore[attr-defined]
-        check_number(self.C, "C", owner, strict=True)  # type: ignore[attr-defined]
-        check_number(getattr(self, "eps", 0.0), "eps", owner)
+        check_real("C", self.C, 0.0, closed="(]", owner=owner)  # type: ignore[attr-defined]
+        check_real("eps", getattr(self, "eps", 0.0), 0.0, owner=owner)
 
     def _init_state(self) -> None:
         self._coef = np.zeros(self.n_features_in_)  # type: ignore[attr-defined]
         self._scal = np.zeros(1)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"coef": self._coef.copy(), "intercept": float(self._scal[0])}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         d, owner = self.n_features_in_, type(self).__name__  # type: ignore[attr-defined]
         self._coef = state_array(state, "coef", (d,), owner)
         self._scal = np.array([state["intercept"]], dtype=np.float64)
 
-    def _step_arrays(
-        self,
-        X_pred: np.ndarray | None,
-        X_learn: np.ndarray | None,
-        y: Any,
-        w: np.ndarray | None,
-        out: np.ndarray,
-    ) -> None:
+    def _step_arrays(self, X_pred: Rows, X_learn: Rows, y: Any, w: Rows, out: np.ndarray) -> None:
         H = K.new_hyper()
         H[K.H_PA_C] = self.C  # type: ignore[attr-defined]
         H[K.H_PA_EPS] = getattr(self, "eps", 0.0)

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels import linear as K
-from tidal.base import Classifier, Tags
-from tidal.base.exceptions import ParameterError, StateError
-from tidal.linear_model._common import cached_config, kernel_args, state_array
+from tidal.base import Classifier, Rows, Tags
+from tidal.base.exceptions import StateError
+from tidal.base.validation import check_real
+from tidal.linear_model._common import cached_config, kernel_args, packed_optimizer, state_array
 from tidal.optim import SGD, Optimizer
-from tidal.optim._validate import check_number
 
 __all__ = ["SoftmaxRegression"]
 
@@ -51,14 +51,8 @@ class SoftmaxRegression(Classifier):
     def _build_config(self) -> tuple[np.ndarray, np.ndarray]:
         owner = type(self).__name__
         opt = self.optimizer if self.optimizer is not None else SGD(0.01)
-        if not isinstance(opt, Optimizer):
-            raise ParameterError(
-                f"{owner}: optimizer == {opt!r}, must be a tidal.optim optimiser (e.g. SGD(0.01))"
-            )
-        H = K.new_hyper()
-        C = np.zeros(K.N_CODES, dtype=np.int64)
-        opt._pack(H, C, owner)
-        H[K.H_L2] = check_number(self.l2, "l2", owner)
+        H, C = packed_optimizer(opt, owner)
+        H[K.H_L2] = check_real("l2", self.l2, 0.0, owner=owner)
         return H, C
 
     def _check_params(self) -> None:
@@ -81,7 +75,7 @@ class SoftmaxRegression(Classifier):
         self._acc = np.concatenate([self._acc, np.zeros((2, extra, d))], axis=1)
         self._n_iter = np.concatenate([self._n_iter, np.zeros(extra)])
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {
             "weights": self._W.copy(),
             "optimizer_state": self._acc.copy(),
@@ -89,7 +83,7 @@ class SoftmaxRegression(Classifier):
             "n_active": int(self._active[0]),
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         d, k, owner = self.n_features_in_, self._n_classes, type(self).__name__
         self._W = state_array(state, "weights", (k, d), owner)
         self._acc = state_array(state, "optimizer_state", (2, k, d), owner)
@@ -99,14 +93,7 @@ class SoftmaxRegression(Classifier):
             raise StateError(f"{owner} state: n_active == {active}, expected 0..{k}")
         self._active = np.array([active], dtype=np.int64)
 
-    def _step_arrays(
-        self,
-        X_pred: np.ndarray | None,
-        X_learn: np.ndarray | None,
-        y: Any,
-        w: np.ndarray | None,
-        out: np.ndarray,
-    ) -> None:
+    def _step_arrays(self, X_pred: Rows, X_learn: Rows, y: Any, w: Rows, out: np.ndarray) -> None:
         H, C = self._config()
         args = kernel_args(X_pred, X_learn, y, w, out, self._W.shape[1], y_dtype=np.int64)
         K.softmax_step(*args, self._W, self._acc, self._n_iter, self._active, H, C)

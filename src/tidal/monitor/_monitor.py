@@ -15,6 +15,7 @@ from tidal.base import (
     StateError,
     read_columns,
 )
+from tidal.base.validation import check_int, check_real
 from tidal.monitor._stats import bin_counts, chi2_test, ks_test, psi, quantile_edges, wasserstein
 
 __all__ = ["DriftReport", "FeatureDriftMonitor"]
@@ -93,16 +94,11 @@ class FeatureDriftMonitor:
 
     def _check_params(self) -> None:
         for key in ("reference_size", "window_size"):
-            v = getattr(self, key)
-            if not isinstance(v, int | np.integer) or v < 2:
-                raise ParameterError(f"{key} == {v!r}, must be an integer >= 2")
-        if not isinstance(self.n_bins, int | np.integer) or self.n_bins < 2:
-            raise ParameterError(f"n_bins == {self.n_bins!r}, must be an integer >= 2")
-        if not 0 < self.alpha < 1:
-            raise ParameterError(f"alpha == {self.alpha!r}, must be in (0, 1)")
+            check_int(key, getattr(self, key), 2)
+        check_int("n_bins", self.n_bins, 2)
+        check_real("alpha", self.alpha, 0.0, 1.0, "()")
         for key in ("psi_threshold", "wasserstein_threshold"):
-            if not getattr(self, key) > 0:
-                raise ParameterError(f"{key} == {getattr(self, key)!r}, must be > 0")
+            check_real(key, getattr(self, key), 0.0, closed="(]")
 
     def reset(self) -> None:
         """Forget everything (the next rows start a new reference)."""

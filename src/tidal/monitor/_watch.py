@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from tidal.base import ParameterError
+from tidal.base.validation import check_int, check_real
 from tidal.monitor._stats import chi2_test, ks_test, psi, wasserstein
 
 
@@ -87,13 +87,10 @@ class DriftWatch:
         min_size: float = 0.3,
         min_psi: float = 0.25,
     ):
-        if not isinstance(window, int) or window < 20:
-            raise ParameterError(f"window == {window!r}, must be an integer >= 20")
+        check_int("window", window, 20)
         step = window // 2 if step is None else step
-        if not isinstance(step, int) or step < 1:
-            raise ParameterError(f"step == {step!r}, must be an integer >= 1")
-        if not 0 < alpha < 1:
-            raise ParameterError(f"alpha == {alpha!r}, must be in (0, 1)")
+        check_int("step", step, 1)
+        check_real("alpha", alpha, 0.0, 1.0, "()")
         self.feature_names = list(feature_names)
         self.categorical = set(categorical)
         self.window, self.step, self.alpha = window, step, alpha

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels.naive_bayes import gaussian_nb_step
-from tidal.base import Classifier, Tags
+from tidal.base import Classifier, Rows, Tags
 
 __all__ = ["GaussianNB"]
 
@@ -53,10 +53,10 @@ class GaussianNB(Classifier):
             self._mean = np.vstack([self._mean, np.zeros((grow, f))])
             self._S = np.vstack([self._S, np.zeros((grow, f))])
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"counts": self._counts.copy(), "mean": self._mean.copy(), "S": self._S.copy()}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._counts = np.array(state["counts"], dtype=np.float64)
         shape = (len(self._counts), self.n_features_in_)
         self._mean = np.array(state["mean"], dtype=np.float64).reshape(shape)
@@ -67,14 +67,7 @@ class GaussianNB(Classifier):
         """The (weighted) number of rows learned per class."""
         return dict(zip(self._labels, self._counts.tolist()))
 
-    def _step_arrays(
-        self,
-        X_pred: np.ndarray | None,
-        X_learn: np.ndarray | None,
-        y: Any,
-        w: np.ndarray | None,
-        out: np.ndarray,
-    ) -> None:
+    def _step_arrays(self, X_pred: Rows, X_learn: Rows, y: Any, w: Rows, out: np.ndarray) -> None:
         f = self.n_features_in_
         empty = np.empty((0, f))
         gaussian_nb_step(

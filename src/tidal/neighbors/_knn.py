@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels import neighbors as K
-from tidal.base import Classifier, ParameterError, Regressor, Tags
+from tidal.base import Classifier, Regressor, Tags
+from tidal.base.validation import check_choice, check_int
 
 __all__ = ["KNNClassifier", "KNNRegressor"]
 
@@ -23,9 +24,7 @@ class _Window:
 
     def _check_window(self) -> None:
         for name in ("n_neighbors", "window_size"):
-            v = getattr(self, name)
-            if not (isinstance(v, int | np.integer) and v >= 1):
-                raise ParameterError(f"{name} == {v!r}, must be an integer >= 1")
+            check_int(name, getattr(self, name), 1)
 
     # the window is held feature by feature (``_win_T[f, slot]``): the search then runs over
     # contiguous slots, which the compiler vectorises; the saved state keeps rows (``win_X``)
@@ -35,14 +34,14 @@ class _Window:
         self._win_y = np.zeros(self.window_size)
         self._meta = np.zeros(K.N_META, dtype=np.int64)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {
             "win_X": self._win_T.T.copy(),
             "win_y": self._win_y.copy(),
             "meta": self._meta.copy(),
         }
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._win_T = np.ascontiguousarray(np.array(state["win_X"], dtype=np.float64).T)
         self._win_y = np.array(state["win_y"], dtype=np.float64)
         self._meta = np.array(state["meta"], dtype=np.int64)
@@ -134,11 +133,7 @@ class KNNRegressor(_Window, Regressor):
 
     def _check_params(self) -> None:
         self._check_window()
-        if self.aggregation_method not in _METHODS:
-            raise ParameterError(
-                f"aggregation_method == {self.aggregation_method!r}, must be one of "
-                f"{list(_METHODS)}"
-            )
+        check_choice("aggregation_method", self.aggregation_method, _METHODS)
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         Xp, Xl = self._arrays(X_pred, X_learn)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from tidal._kernels import linear as K
-from tidal.base.exceptions import ParameterError
-from tidal.optim._validate import Config, check_number
+from tidal.base.validation import check_real
+from tidal.optim.config import Config
 from tidal.optim.schedulers import Scheduler, as_scheduler
 
 __all__ = ["Optimizer", "SGD", "AdaGrad", "Adam", "FTRLProximal"]
@@ -75,7 +75,7 @@ class AdaGrad(Optimizer):
 
     def _pack(self, H: np.ndarray, C: np.ndarray, owner: str) -> None:
         super()._pack(H, C, owner)
-        H[K.H_EPS] = check_number(self.eps, "eps", owner)
+        H[K.H_EPS] = check_real("eps", self.eps, 0.0, owner=owner)
 
 
 class Adam(Optimizer):
@@ -105,12 +105,10 @@ class Adam(Optimizer):
     def _pack(self, H: np.ndarray, C: np.ndarray, owner: str) -> None:
         super()._pack(H, C, owner)
         for name in ("beta_1", "beta_2"):
-            v = check_number(getattr(self, name), name, owner)
-            if v >= 1.0:
-                raise ParameterError(f"{owner}: {name} == {v!r}, must be in [0, 1)")
+            check_real(name, getattr(self, name), 0.0, 1.0, "[)", owner=owner)
         H[K.H_BETA1] = float(self.beta_1)
         H[K.H_BETA2] = float(self.beta_2)
-        H[K.H_EPS] = check_number(self.eps, "eps", owner)
+        H[K.H_EPS] = check_real("eps", self.eps, 0.0, owner=owner)
 
 
 class FTRLProximal(Optimizer):
@@ -137,7 +135,7 @@ class FTRLProximal(Optimizer):
 
     def _pack(self, H: np.ndarray, C: np.ndarray, owner: str) -> None:
         super()._pack(H, C, owner)
-        H[K.H_ALPHA] = check_number(self.alpha, "alpha", owner, strict=True)
-        H[K.H_BETA] = check_number(self.beta, "beta", owner)
-        H[K.H_FL1] = check_number(self.l1, "l1", owner)
-        H[K.H_FL2] = check_number(self.l2, "l2", owner)
+        H[K.H_ALPHA] = check_real("alpha", self.alpha, 0.0, closed="(]", owner=owner)
+        H[K.H_BETA] = check_real("beta", self.beta, 0.0, owner=owner)
+        H[K.H_FL1] = check_real("l1", self.l1, 0.0, owner=owner)
+        H[K.H_FL2] = check_real("l2", self.l2, 0.0, owner=owner)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 
-from tidal.optim._validate import Config, check_number
+from tidal.base.validation import check_real
+from tidal.optim.config import Config
 
 __all__ = ["Scheduler", "Constant", "InverseScaling"]
 
@@ -79,11 +80,11 @@ class InverseScaling(Scheduler):
 
     def _check(self, owner: str) -> None:
         _check_rate(self.learning_rate, owner)
-        check_number(self.power, "power", owner)
+        check_real("power", self.power, 0.0, owner=owner)
 
 
 def _check_rate(lr: object, owner: str) -> None:
-    check_number(lr, "learning_rate", owner)
+    check_real("learning_rate", lr, 0.0, owner=owner)
 
 
 def as_scheduler(lr: float | Scheduler, owner: str) -> Scheduler:

@@ -8,8 +8,8 @@ import numpy as np
 from sklearn.utils import murmurhash3_32
 
 from tidal._kernels.preprocessing import feature_hash
-from tidal.base import ParameterError, Tags
-from tidal.base._input import Columns, check_finite, to_float
+from tidal.base import Columns, Tags, check_finite, to_float
+from tidal.base.validation import check_bool, check_int
 from tidal.preprocessing._base import PairTransformer
 
 __all__ = ["FeatureHasher"]
@@ -68,12 +68,8 @@ class FeatureHasher(PairTransformer):
 
     def _check_params(self) -> None:
         k = self.n_features
-        if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
-            raise ParameterError(f"n_features == {k!r}, must be an integer >= 1")
-        if not isinstance(self.alternate_sign, bool | np.bool_):
-            raise ParameterError(
-                f"alternate_sign == {self.alternate_sign!r}, must be True or False"
-            )
+        check_int("n_features", k, 1)
+        check_bool("alternate_sign", self.alternate_sign)
 
     def _init_state(self) -> None:
         cats = self.categorical_features_
@@ -81,10 +77,10 @@ class FeatureHasher(PairTransformer):
         self._is_cat = np.array([n in cats for n in names], dtype=np.bool_)
         self._name_hash = np.array([_hash(n) for n in names], dtype=np.int64)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._init_state()
 
     def _output_names(self) -> tuple[str, ...]:

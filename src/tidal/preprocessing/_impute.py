@@ -33,10 +33,10 @@ class MeanImputer(PairTransformer):
         self._count = np.zeros(n)
         self._sum = np.zeros(n)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"count": self._count.copy(), "sum": self._sum.copy()}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._count = np.array(state["count"], dtype=np.float64)
         self._sum = np.array(state["sum"], dtype=np.float64)
 

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels.preprocessing import one_hot_pair
-from tidal.base import ParameterError, Tags
+from tidal.base import Tags
+from tidal.base.validation import check_int
 from tidal.preprocessing._base import PairTransformer
 
 __all__ = ["OneHotEncoder"]
@@ -54,8 +55,7 @@ class OneHotEncoder(PairTransformer):
 
     def _check_params(self) -> None:
         k = self.max_categories
-        if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
-            raise ParameterError(f"max_categories == {k!r}, must be an integer >= 1")
+        check_int("max_categories", k, 1)
 
     def _layout(self) -> None:
         cats = self.categorical_features_
@@ -68,10 +68,10 @@ class OneHotEncoder(PairTransformer):
         self._layout()
         self._n_learned = np.zeros(self.n_features_in_)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"n_learned": self._n_learned.copy()}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._layout()
         self._n_learned = np.array(state["n_learned"], dtype=np.float64)
 

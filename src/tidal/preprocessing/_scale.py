@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels.preprocessing import standard_scaler_pair
-from tidal.base import ParameterError, Tags
+from tidal.base import Tags
+from tidal.base.validation import check_bool
 from tidal.preprocessing._base import PairTransformer, as_matrix
 
 __all__ = ["StandardScaler"]
@@ -44,8 +45,7 @@ class StandardScaler(PairTransformer):
         self.with_std = with_std
 
     def _check_params(self) -> None:
-        if not isinstance(self.with_std, bool | np.bool_):
-            raise ParameterError(f"with_std == {self.with_std!r}, must be True or False")
+        check_bool("with_std", self.with_std)
 
     def _init_state(self) -> None:
         n = self.n_features_in_
@@ -53,10 +53,10 @@ class StandardScaler(PairTransformer):
         self._mean = np.zeros(n)
         self._var = np.zeros(n)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         return {"count": self._count.copy(), "mean": self._mean.copy(), "var": self._var.copy()}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         for key in ("count", "mean", "var"):
             setattr(self, f"_{key}", np.array(state[key], dtype=np.float64))
 

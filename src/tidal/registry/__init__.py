@@ -14,19 +14,20 @@ PostgreSQL by URL; the schema is migrated with Alembic when a registry is opened
 """
 
 from tidal.registry._db import HEAD, current_revision, migrate, normalize_url
-from tidal.registry.gate import METRICS, Evidence, GateDecision, GatePolicy, promotion_gate, score
-from tidal.registry.store import (
+from tidal.registry._records import (
     KINDS,
     STAGES,
     TRANSITIONS,
     AuditEntry,
     ModelVersion,
     PromotionRefused,
-    Registry,
     RegistryError,
     StageError,
     VersionNotFound,
+    non_finite,
 )
+from tidal.registry.gate import METRICS, Evidence, GateDecision, GatePolicy, promotion_gate, score
+from tidal.registry.store import Registry
 from tidal.registry.tokens import ROLES, TokenError, TokenInfo, TokenStore, role_allows
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "VersionNotFound",
     "current_revision",
     "migrate",
+    "non_finite",
     "normalize_url",
     "promotion_gate",
     "role_allows",

@@ -20,19 +20,30 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from tidal.registry._records import RegistryError, _utc
 from tidal.registry._schema import api_tokens
-from tidal.registry.store import Registry, RegistryError, _utc
 
 __all__ = ["ROLES", "TokenError", "TokenInfo", "TokenStore", "role_allows"]
 
 #: in increasing power: each role may do everything the roles before it may
 ROLES = ("read", "predict", "learn", "admin")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+class AuditedDatabase(Protocol):
+    """What a token store uses of its :class:`tidal.registry.Registry`: the database, the clock
+    and the audit log (the registry builds its token store; this module does not import it)."""
+
+    engine: Engine
+
+    def _clock(self) -> datetime: ...
+
+    def note(self, actor: str, action: str, reason: str, **kw: Any) -> None: ...
 
 
 class TokenError(RegistryError):
@@ -91,6 +102,7 @@ class TokenStore:
     """Create, list, rotate, revoke and verify API tokens; every change is audited.
 
     >>> import tempfile
+    >>> from tidal.registry import Registry
     >>> store = TokenStore(Registry(tempfile.mkdtemp() + "/r.sqlite"))
     >>> first = store.bootstrap_admin()
     >>> store.verify(first).role, store.bootstrap_admin() is None
@@ -103,7 +115,7 @@ class TokenStore:
     (False, None)
     """
 
-    def __init__(self, registry: Registry, cache_seconds: float = 5.0) -> None:
+    def __init__(self, registry: AuditedDatabase, cache_seconds: float = 5.0) -> None:
         self.registry = registry
         self.engine = registry.engine
         self.cache_seconds = cache_seconds

@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tidal.base import TidalError
 from tidal.service.config import ServiceConfig
 from tidal.service.errors import ErrorJSON, ServiceError
 from tidal.service.fastpath import _FastPath, http_protocol
@@ -75,7 +76,7 @@ class _BodyLimit:
         await send({"type": "http.response.body", "body": body.encode()})
 
 
-class _TooLarge(Exception):
+class _TooLarge(TidalError):
     pass
 
 

@@ -68,6 +68,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tidal.base import TidalError
+
 __all__ = [
     "DEFAULT_MODELS",
     "MODEL_NAME_PATTERN",
@@ -85,7 +87,7 @@ DEFAULT_MODELS: dict[str, Any] = {"default": "lr", "regression": "linreg"}
 SERVE_DEFAULTS: dict[str, Any] = {"auth": True}
 
 
-class ConfigError(ValueError):
+class ConfigError(TidalError, ValueError):
     """A configuration value that cannot be used; the message names the key and its source.
 
     >>> load_config(env={"TIDAL_PORT": "http"})

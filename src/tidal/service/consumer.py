@@ -46,8 +46,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidal.base import TidalError
-from tidal.service.host import ModelHost, UnknownPredictionError
+from tidal.service.host import FrozenError, ModelHost, UnknownPredictionError
 from tidal.service.ids import EVENT_ID
+from tidal.service.wal import WalError
 
 __all__ = ["ConsumerStats", "DecodeError", "StreamConsumer", "decode_entry"]
 
@@ -55,9 +56,11 @@ Fields = Mapping[Any, Any]
 Entry = tuple[Any, Fields]
 #: errors that belong to one entry (InputError names its row); a failing log is not one
 _ENTRY_ERRORS = (TidalError, UnknownPredictionError)
+#: errors of the service itself, not of an entry: they stop the round, nothing is dead-lettered
+_SERVICE_ERRORS = (WalError, FrozenError)
 
 
-class DecodeError(ValueError):
+class DecodeError(TidalError, ValueError):
     """An entry that cannot become a learn event; the message names the field.
 
     >>> decode_entry({"x": "{'a': 1}", "y": "1"})  # doctest: +ELLIPSIS
@@ -310,6 +313,8 @@ class StreamConsumer:
                 self._learn(good)
                 done += [g[0] for g in good]
                 break
+            except _SERVICE_ERRORS:
+                raise
             except _ENTRY_ERRORS as e:
                 err: Exception = e
                 i = e.index if isinstance(e, UnknownPredictionError) else getattr(e, "row", None)
@@ -367,6 +372,8 @@ class StreamConsumer:
     def _learn_one(self, item: tuple[Any, dict | None, Any, str | None, str]) -> Exception | None:
         try:
             self._learn([item])
+        except _SERVICE_ERRORS:
+            raise
         except _ENTRY_ERRORS as e:
             return e
         return None

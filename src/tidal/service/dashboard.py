@@ -158,7 +158,7 @@ class TicketSigner:
 
 
 def _style() -> dict[str, Any]:
-    from tidal.evaluate._style import CHANGE_COLOUR, PALETTES, layout
+    from tidal.evaluate.style import CHANGE_COLOUR, PALETTES, layout
 
     return {"palettes": PALETTES, "change": CHANGE_COLOUR, "layout": layout("")}
 
@@ -285,7 +285,7 @@ def _asset(url: str) -> _Asset:
                     page = page.replace(f'"{link}"', f'"{link}?v={_asset(link).tag}"')
                 _ASSETS[url] = _Asset(page.encode(), "text/html; charset=utf-8")
             elif url == STYLE_URL:
-                from tidal.evaluate._style import CSS  # the compare report's style, then ours
+                from tidal.evaluate.style import CSS  # the compare report's style, then ours
 
                 css = CSS + (STATIC / "dashboard.css").read_text(encoding="utf-8")
                 _ASSETS[url] = _Asset(css.encode(), "text/css; charset=utf-8")

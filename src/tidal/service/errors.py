@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from tidal.base import InputError
+from tidal.base import InputError, TidalError
 
 __all__ = ["ErrorJSON", "ServiceError", "input_error"]
 
 
-class ServiceError(Exception):
+class ServiceError(TidalError):
     """An HTTP error with a status and FastAPI-shaped details.
 
     >>> ServiceError(404, "unknown model 'x'", ["path", "name"], "not_found").detail[0]["loc"]

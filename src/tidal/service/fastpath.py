@@ -29,6 +29,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from tidal.base import TidalError
 from tidal.service.config import MODEL_NAME_PATTERN
 from tidal.service.ids import EVENT_ID
 
@@ -42,7 +43,7 @@ INLINE_ROWS = 64
 _HEADERS = [(b"content-type", b"application/json")]
 
 
-class _GiveUp(Exception):
+class _GiveUp(TidalError):
     """The fast path does not serve this request: the FastAPI route will."""
 
 

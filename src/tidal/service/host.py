@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from tidal.base import Classifier, InputError, learner_from_state
+from tidal.base import Classifier, InputError, TidalError, learner_from_state
 from tidal.metrics import headline
 from tidal.service.ids import LearnedIds, event_key, legacy_key
 from tidal.service.pending import PendingPredictions
@@ -48,7 +48,7 @@ __all__ = ["FrozenError", "LearnResult", "ModelHost", "PredictResult", "UnknownP
 log = logging.getLogger("tidal.service")
 
 
-class FrozenError(RuntimeError):
+class FrozenError(TidalError, RuntimeError):
     """Learning is paused: the model's rolling metric fell below the configured floor.
 
     >>> FrozenError("frozen: rolling accuracy 0.61 < floor 0.70").args[0][:6]
@@ -56,7 +56,7 @@ class FrozenError(RuntimeError):
     """
 
 
-class UnknownPredictionError(LookupError):
+class UnknownPredictionError(TidalError, LookupError):
     """A label came for a prediction id this host does not hold (never made, or expired).
 
     >>> UnknownPredictionError("abc", 0).index

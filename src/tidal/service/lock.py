@@ -14,6 +14,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from tidal.base import TidalError
+
 __all__ = ["DataFolderLock", "DataFolderLockedError", "make_private"]
 
 
@@ -41,7 +43,7 @@ def make_private(folder: str | Path) -> None:
                 p.chmod(0o600)
 
 
-class DataFolderLockedError(RuntimeError):
+class DataFolderLockedError(TidalError, RuntimeError):
     """Another process is serving (learning into) this data folder (see :class:`DataFolderLock`
     for an example)."""
 

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tidal.base import StateError
+from tidal.base import StateError, TidalError
 from tidal.service.walscan import Damage, SegmentScan, read_segment
 
 __all__ = ["DataLossError", "LogScan", "Loss", "Plan", "accept_loss", "plan_recovery", "scan_log"]
@@ -62,7 +62,7 @@ class Loss:
         return f"{self.path} at byte {self.offset}: {seqs} lost ({self.reason})"
 
 
-class DataLossError(OSError):
+class DataLossError(TidalError, OSError):
     """Start-up refused: events are gone from every file (the message says which, and where).
 
     >>> e = DataLossError("m", [Loss(Path("a.wal"), 0, 1, 2, "missing")], Path("/d"))

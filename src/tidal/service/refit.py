@@ -19,8 +19,15 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from tidal.batch import BatchLearner, RefitFuture, RefitPool, refit_backend, set_refit_backend
-from tidal.batch._refit import DoneHook, settle
+from tidal.batch import (
+    BatchLearner,
+    DoneHook,
+    RefitFuture,
+    RefitPool,
+    refit_backend,
+    set_refit_backend,
+    settle,
+)
 
 __all__ = ["REFIT_BACKENDS", "RayRefit", "Refits"]
 
@@ -37,7 +44,7 @@ class RayRefit:
     """
 
     def __init__(self, address: str = "auto", on_done: DoneHook | None = None) -> None:
-        from tidal.distributed._connect import connect_ray
+        from tidal.distributed import connect_ray
 
         self.ray, _ = connect_ray(address)
         self.on_done = on_done

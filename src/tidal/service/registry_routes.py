@@ -15,10 +15,12 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tidal.registry.gate import METRICS, Evidence, GatePolicy
-from tidal.registry.store import (
+from tidal.registry import (
     KINDS,
+    METRICS,
     AuditEntry,
+    Evidence,
+    GatePolicy,
     ModelVersion,
     PromotionRefused,
     RegistryError,

@@ -129,6 +129,8 @@ def models_router(svc: Service) -> ModelRoutes:
             raise ServiceError(409, str(e), ["path", "name"], "frozen") from e
         except QuarantineError as e:  # a guarded model cannot keep its rejected rows
             raise ServiceError(503, str(e), [], "unavailable") from e
+        except ServiceError:
+            raise
         except TidalError as e:
             raise ServiceError(422, f"model {name!r}: {e}", ["body"], "invalid") from e
         out: dict[str, Any] = {

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tidal.base import TidalError
 from tidal.service.walscan import payload_of, read_segment, record_bytes
 
 __all__ = ["WalError", "WriteAheadLog"]
@@ -37,7 +38,7 @@ _SUFFIX = ".wal"
 log = logging.getLogger("tidal.service")
 
 
-class WalError(OSError):
+class WalError(TidalError, OSError):
     """The write-ahead log could not be written or read (the message names the file).
 
     >>> import tempfile

@@ -11,12 +11,13 @@ rows); ``source.rows()`` gives ``(x, y)`` one row at a time instead.
 
 from tidal.stream import synth
 from tidal.stream._block import Block
-from tidal.stream._source import Source, guess_task
+from tidal.stream._source import Fingerprint, Source, guess_task
 from tidal.stream.frames import from_arrays, from_frame
 from tidal.stream.readers import read_csv, read_jsonl, read_parquet
 
 __all__ = [
     "Block",
+    "Fingerprint",
     "Source",
     "from_arrays",
     "from_frame",

@@ -194,13 +194,13 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
             self._tree["rng"][0] = np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1
         self._tree["hmeta"][KA.HM_BOOT] = int(self.bootstrap_sampling)
 
-    def _get_state(self) -> dict[str, Any]:
-        state = super()._get_state()
+    def _state_dict(self) -> dict[str, Any]:
+        state = super()._state_dict()
         state.update({k: self._tree[k].copy() for k in _HAT})
         return state
 
-    def _set_state(self, state: dict[str, Any]) -> None:
-        super()._set_state(state)
+    def _load_state(self, state: dict[str, Any]) -> None:
+        super()._load_state(state)
         self._tree.update({k: np.array(state[k]) for k in _HAT})
 
     _compacts = True  # tests turn it off to check that dropping dead nodes changes nothing

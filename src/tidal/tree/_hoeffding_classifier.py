@@ -300,14 +300,14 @@ class HoeffdingTreeClassifier(TreeView, Classifier):
         s["cnt"] = _pad(s["cnt"], 3, extra)
         s["cnt_ord"] = _pad(s["cnt_ord"], 2, extra, fill=-1)
 
-    def _get_state(self) -> dict[str, Any]:
+    def _state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {k: self._tree[k].copy() for k in _ARRAYS}
         state["nom_idx"] = self._nom_idx.copy()
         state["numeric_nominal"] = list(self._numeric_nominal)
         state["value_codes"] = self._value_codes.to_json()
         return state
 
-    def _set_state(self, state: dict[str, Any]) -> None:
+    def _load_state(self, state: dict[str, Any]) -> None:
         self._tree = {k: np.array(state[k]) for k in _ARRAYS}
         self._nom_idx = np.array(state["nom_idx"], dtype=np.int64)
         self._numeric_nominal = list(state["numeric_nominal"])

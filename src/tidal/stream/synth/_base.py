@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 
@@ -12,22 +11,12 @@ from tidal.base import ParameterError
 from tidal.stream._block import Block
 from tidal.stream._source import Source
 
-__all__ = ["Generator", "RowBuffer", "Balancer", "check_range"]
+__all__ = ["Generator", "RowBuffer", "Balancer"]
 
 # Rows generated per internal step. Fixed, so the stream never depends on the block size.
 CHUNK = 2048
 
 Chunk = tuple[np.ndarray, np.ndarray]
-
-
-def check_range(name: str, value: Any, low: float, high: float) -> None:
-    if not (isinstance(value, int | float | np.number) and low <= value <= high):
-        raise ParameterError(f"{name} == {value!r}, must be in [{low}, {high}]")
-
-
-def check_choice(name: str, value: Any, choices: range) -> None:
-    if value not in choices or isinstance(value, bool):
-        raise ParameterError(f"{name} == {value!r}, must be one of {list(choices)}")
 
 
 class Generator:

@@ -6,14 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.stream.synth._base import (
-    CHUNK,
-    Balancer,
-    Chunk,
-    Generator,
-    check_choice,
-    check_range,
-)
+from tidal.base.validation import check_choice, check_real
+from tidal.stream.synth._base import CHUNK, Balancer, Chunk, Generator
 
 __all__ = ["Agrawal"]
 
@@ -125,7 +119,7 @@ class Agrawal(Generator):
 
     def _check_params(self) -> None:
         check_choice("classification_function", self.classification_function, range(10))
-        check_range("perturbation", self.perturbation, 0.0, 1.0)
+        check_real("perturbation", self.perturbation, 0.0, 1.0)
 
     def _stream(self) -> Iterator[Chunk]:
         rng = self._rng()

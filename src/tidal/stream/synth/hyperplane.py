@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from tidal.base import ParameterError
-from tidal.stream.synth._base import CHUNK, Chunk, Generator, check_range
+from tidal.base.validation import check_real
+from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
 __all__ = ["Hyperplane"]
 
@@ -59,9 +60,9 @@ class Hyperplane(Generator):
                 f"n_drift_features == {self.n_drift_features!r}, must be an integer in "
                 f"[0, n_features == {self.n_features}]"
             )
-        check_range("mag_change", self.mag_change, 0.0, 1.0)
-        check_range("sigma", self.sigma, 0.0, 1.0)
-        check_range("noise_percentage", self.noise_percentage, 0.0, 1.0)
+        check_real("mag_change", self.mag_change, 0.0, 1.0)
+        check_real("sigma", self.sigma, 0.0, 1.0)
+        check_real("noise_percentage", self.noise_percentage, 0.0, 1.0)
 
     def _stream(self) -> Iterator[Chunk]:
         rng = self._rng()

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.stream.synth._base import CHUNK, Chunk, Generator, check_range
+from tidal.base.validation import check_real
+from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
 __all__ = ["LED"]
 
@@ -57,7 +58,7 @@ class LED(Generator):
         return tuple(f"x{j}" for j in range(24 if self.irrelevant_features else 7))
 
     def _check_params(self) -> None:
-        check_range("noise_percentage", self.noise_percentage, 0.0, 1.0)
+        check_real("noise_percentage", self.noise_percentage, 0.0, 1.0)
 
     def _stream(self) -> Iterator[Chunk]:
         rng = self._rng()

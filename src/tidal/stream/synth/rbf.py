@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from tidal.base import ParameterError
-from tidal.stream.synth._base import CHUNK, Chunk, Generator, check_range
+from tidal.base.validation import check_real
+from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
 __all__ = ["RandomRBF", "RandomRBFDrift"]
 
@@ -120,7 +121,7 @@ class RandomRBFDrift(RandomRBF):
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_range("change_speed", self.change_speed, 0.0, 1.0)
+        check_real("change_speed", self.change_speed, 0.0, 1.0)
         if not isinstance(self.n_drift_centroids, int) or not (
             0 <= self.n_drift_centroids <= self.n_centroids
         ):

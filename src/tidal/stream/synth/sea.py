@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.stream.synth._base import CHUNK, Chunk, Generator, check_choice, check_range
+from tidal.base.validation import check_choice, check_real
+from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
 __all__ = ["SEA"]
 
@@ -41,7 +42,7 @@ class SEA(Generator):
 
     def _check_params(self) -> None:
         check_choice("variant", self.variant, range(4))
-        check_range("noise", self.noise, 0.0, 1.0)
+        check_real("noise", self.noise, 0.0, 1.0)
 
     def _stream(self) -> Iterator[Chunk]:
         rng = self._rng()

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.stream.synth._base import CHUNK, Balancer, Chunk, Generator, check_choice
+from tidal.base.validation import check_choice
+from tidal.stream.synth._base import CHUNK, Balancer, Chunk, Generator
 
 __all__ = ["STAGGER"]
 

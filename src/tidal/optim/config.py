@@ -1,13 +1,11 @@
-"""Parameter checks and the immutable-configuration base shared by optimisers and schedulers."""
+"""The immutable-configuration base shared by optimisers and schedulers (their parameter checks
+are in :mod:`tidal.base.validation`)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from sklearn.base import BaseEstimator
-
-from tidal.base.exceptions import ParameterError
 
 #: bumped by every ``set_params`` on a configuration, so learners know to repack their kernels'
 #: parameter vectors (they cache them: packing costs more than a small block's kernel call)
@@ -51,22 +49,3 @@ class Config(BaseEstimator):
             return super().set_params(**params)
         finally:
             del self.__dict__["_unlocked"]
-
-
-def check_number(
-    value: object, name: str, owner: str, low: float = 0.0, strict: bool = False
-) -> float:
-    """A finite float ``>= low`` (``> low`` when ``strict``), else a ParameterError.
-
-    >>> check_number(0.5, "l2", "LogisticRegression")
-    0.5
-    >>> check_number(-1.0, "l2", "Model")
-    Traceback (most recent call last):
-    ...
-    tidal.base.exceptions.ParameterError: Model: l2 == -1.0, must be a finite number >= 0.0
-    """
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < low or (strict and value == low):  # type: ignore[operator]
-        bound = f"> {low}" if strict else f">= {low}"
-        raise ParameterError(f"{owner}: {name} == {value!r}, must be a finite number {bound}")
-    return float(value)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """One chart style for the report and the live dashboard: colours, fonts, Plotly layout.
 
->>> from tidal.evaluate._style import colour, layout
+>>> from tidal.evaluate.style import colour, layout
 >>> colour("online", 0), layout("t")["font"]["family"].split(",")[0]
 ('#1f77b4', 'Inter')
 """
