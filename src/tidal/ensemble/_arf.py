@@ -8,30 +8,9 @@ from tidal._kernels import ensemble_forest as E
 from tidal.base import ParameterError, Tags
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.ensemble._members import ARFMembers
-from tidal.tree._hoeffding_classifier import with_river_nb
+from tidal.tree.base import with_river_nb
 
 __all__ = ["ARFClassifier"]
-
-_TREE_PARAMS = (
-    "grace_period",
-    "max_depth",
-    "split_criterion",
-    "delta",
-    "tau",
-    "leaf_prediction",
-    "nb_threshold",
-    "nominal_attributes",
-    "splitter",
-    "binary_split",
-    "min_branch_fraction",
-    "max_share_to_split",
-    "max_size",
-    "memory_estimate_period",
-    "stop_mem_management",
-    "remove_poor_attrs",
-    "merit_preprune",
-    "nb_likelihood",
-)
 
 
 class ARFClassifier(ARFMembers, TreeEnsemble):
@@ -169,9 +148,6 @@ class ARFClassifier(ARFMembers, TreeEnsemble):
     def load_state(self, state: dict[str, Any]) -> ARFClassifier:
         """Restore a :meth:`state_dict` (parameters included). Returns self."""
         return super().load_state(with_river_nb(state))
-
-    def _tree_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _TREE_PARAMS}
 
     def _lambda(self) -> float:
         return float(self.lambda_value)

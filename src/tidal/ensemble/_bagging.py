@@ -9,7 +9,7 @@ from tidal.base import ParameterError, Tags
 from tidal.base.state import encode_params
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.tree import HoeffdingTreeClassifier
-from tidal.tree._hoeffding_classifier import with_river_nb
+from tidal.tree.base import with_river_nb
 
 __all__ = ["BaggingClassifier", "LeveragingBaggingClassifier"]
 
