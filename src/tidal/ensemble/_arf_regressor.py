@@ -232,17 +232,16 @@ class ARFRegressor(ARFMembers, Regressor):
         out_m = np.zeros((M, n))
         out_e = np.zeros((M, n))
         pos = np.zeros(M, dtype=np.int64)
-        mb = self._members
+        mb = E.MemberArrays(**{k: self._members[k] for k in E.MemberArrays._fields})
+        rows = E.BlockRows(Xp, Xpr, Xl, Xlr, yv, wv)
         # for a few rows, waking the threads costs more than the work (same results either way)
         run = E.run_members if n * M >= _PARALLEL_WORK else E.run_members_serial
         while True:
-            f = self._forest
+            trees = E.ForestArrays(**{k: self._forest[k] for k in E.ForestArrays._fields})
             _dynamic(
                 run,
-                lam, maxf, self._seed, self._t, pos, Xp, Xpr, Xl, Xlr, yv, wv, do_pred, learn, same,
-                self._nom_idx, lm_use, cat_order, pf, pi, *(f[k] for k in self._tree_keys()),
-                mb["fg"], mb["bg"], mb["bg_on"], p_warn, p_drift, mb["s_warn"], mb["s_drift"],
-                mb["dnorm"], mb["metric"], mb["counts"], out_m, out_e,
+                lam, maxf, self._seed, self._t, pos, rows, do_pred, learn, same, self._nom_idx,
+                lm_use, cat_order, pf, pi, trees, mb, p_warn, p_drift, out_m, out_e,
             )  # fmt: skip
             if not (pos < n).any():
                 break
