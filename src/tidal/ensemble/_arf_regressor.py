@@ -11,7 +11,7 @@ from tidal._kernels import ensemble_forest_regressor as E
 from tidal.base import ParameterError, Regressor, Tags
 from tidal.ensemble._members import ARFMembers, adwin_params
 from tidal.tree import HoeffdingTreeRegressor
-from tidal.tree.base import TreeView
+from tidal.tree.base import TreeView, store_params
 
 __all__ = ["ARFRegressor"]
 
@@ -130,29 +130,7 @@ class ARFRegressor(ARFMembers, Regressor):
         merit_preprune: bool = True,
         seed: int | None = None,
     ) -> None:
-        self.n_models = n_models
-        self.max_features = max_features
-        self.aggregation_method = aggregation_method
-        self.lambda_value = lambda_value
-        self.disable_weighted_vote = disable_weighted_vote
-        self.warning_delta = warning_delta
-        self.drift_delta = drift_delta
-        self.grace_period = grace_period
-        self.max_depth = max_depth
-        self.delta = delta
-        self.tau = tau
-        self.leaf_prediction = leaf_prediction
-        self.model_selector_decay = model_selector_decay
-        self.nominal_attributes = nominal_attributes
-        self.splitter = splitter
-        self.min_samples_split = min_samples_split
-        self.binary_split = binary_split
-        self.max_size = max_size
-        self.memory_estimate_period = memory_estimate_period
-        self.stop_mem_management = stop_mem_management
-        self.remove_poor_attrs = remove_poor_attrs
-        self.merit_preprune = merit_preprune
-        self.seed = seed
+        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206

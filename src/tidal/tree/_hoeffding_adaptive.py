@@ -10,7 +10,7 @@ import numpy as np
 from tidal._kernels import tree_adaptive as KA
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
 from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier
-from tidal.tree.base import BlockInputs, pad_keys
+from tidal.tree.base import BlockInputs, pad_keys, store_params
 
 __all__ = ["HoeffdingAdaptiveTreeClassifier"]
 
@@ -94,31 +94,7 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         nb_likelihood: str = "moa",
         seed: int | None = None,
     ) -> None:
-        super().__init__(
-            grace_period=grace_period,
-            max_depth=max_depth,
-            split_criterion=split_criterion,
-            delta=delta,
-            tau=tau,
-            leaf_prediction=leaf_prediction,
-            nb_threshold=nb_threshold,
-            nominal_attributes=nominal_attributes,
-            splitter=splitter,
-            n_splits=n_splits,
-            binary_split=binary_split,
-            min_branch_fraction=min_branch_fraction,
-            max_share_to_split=max_share_to_split,
-            max_size=max_size,
-            memory_estimate_period=memory_estimate_period,
-            stop_mem_management=stop_mem_management,
-            remove_poor_attrs=remove_poor_attrs,
-            merit_preprune=merit_preprune,
-            nb_likelihood=nb_likelihood,
-        )
-        self.bootstrap_sampling = bootstrap_sampling
-        self.drift_window_threshold = drift_window_threshold
-        self.switch_significance = switch_significance
-        self.seed = seed
+        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from tidal._kernels import tree_hoeffding as K
 from tidal.base import Classifier, Tags
-from tidal.tree.base import BlockInputs, HoeffdingTree, with_river_nb
+from tidal.tree.base import BlockInputs, HoeffdingTree, store_params, with_river_nb
 
 __all__ = ["HoeffdingTreeClassifier"]
 
@@ -152,25 +152,7 @@ class HoeffdingTreeClassifier(HoeffdingTree, Classifier):
         merit_preprune: bool = True,
         nb_likelihood: str = "moa",
     ) -> None:
-        self.grace_period = grace_period
-        self.max_depth = max_depth
-        self.split_criterion = split_criterion
-        self.delta = delta
-        self.tau = tau
-        self.leaf_prediction = leaf_prediction
-        self.nb_threshold = nb_threshold
-        self.nominal_attributes = nominal_attributes
-        self.splitter = splitter
-        self.n_splits = n_splits
-        self.binary_split = binary_split
-        self.min_branch_fraction = min_branch_fraction
-        self.max_share_to_split = max_share_to_split
-        self.max_size = max_size
-        self.memory_estimate_period = memory_estimate_period
-        self.stop_mem_management = stop_mem_management
-        self.remove_poor_attrs = remove_poor_attrs
-        self.merit_preprune = merit_preprune
-        self.nb_likelihood = nb_likelihood
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ parameters
     def _check_own(self, need: Callable[[bool, str, str], None]) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 from tidal._kernels import tree_regressor as K
 from tidal._kernels.tree_regressor_ebst import EM_HEAD, EM_NEXT, EM_NFREE, N_EM
 from tidal.base import Regressor, Tags
-from tidal.tree.base import BlockInputs, HoeffdingTree, pad_keys
+from tidal.tree.base import BlockInputs, HoeffdingTree, pad_keys, store_params
 
 __all__ = ["HoeffdingTreeRegressor"]
 
@@ -117,21 +117,7 @@ class HoeffdingTreeRegressor(HoeffdingTree, Regressor):
         remove_poor_attrs: bool = False,
         merit_preprune: bool = True,
     ) -> None:
-        self.grace_period = grace_period
-        self.max_depth = max_depth
-        self.delta = delta
-        self.tau = tau
-        self.leaf_prediction = leaf_prediction
-        self.model_selector_decay = model_selector_decay
-        self.nominal_attributes = nominal_attributes
-        self.splitter = splitter
-        self.min_samples_split = min_samples_split
-        self.binary_split = binary_split
-        self.max_size = max_size
-        self.memory_estimate_period = memory_estimate_period
-        self.stop_mem_management = stop_mem_management
-        self.remove_poor_attrs = remove_poor_attrs
-        self.merit_preprune = merit_preprune
+        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:
