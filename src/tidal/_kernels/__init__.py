@@ -53,9 +53,15 @@ _configure_cache()
 
 from numba import njit  # noqa: E402
 
-__all__ = ["njit", "jit"]
+__all__ = ["inlined", "jit", "njit"]
 
 
 def jit(fn):  # type: ignore[no-untyped-def]
     """The decorator every kernel uses: nopython, cached on disk, no fastmath (exact results)."""
     return njit(cache=True, nogil=True)(fn)
+
+
+def inlined(fn):  # type: ignore[no-untyped-def]
+    """Helpers run once per row by the learning loops, inlined by numba itself: a call passes
+    every array by value and counts its references, which costs more than some helpers' work."""
+    return njit(cache=True, nogil=True, inline="always")(fn)

@@ -31,27 +31,23 @@ from tidal._kernels.drift_adwin import adwin_reset, adwin_update
 from tidal._kernels.tree_hoeffding import (
     _argmax_present,
     _learn_leaf,
-    _new_node,
-    category_leaf,
     grow,
     inlined,
     leaf_proba,
     predict_leaf,
-    sort_to_leaf,
+    route_row,
+    scratch,
 )
 from tidal._kernels.tree_layout import (
     LEAF,
     MF_OVERHEAD,
-    MF_WSEEN,
     MI_GROWTH,
-    MI_NACTIVE,
-    MI_NEXTSLOT,
-    MI_NFREE,
     MI_NNODES,
     MI_ROOT,
     NI_ACTIVE,
     NI_KIND,
 )
+from tidal._kernels.tree_nodes import needs_room
 
 MODE_BAG, MODE_ARF, MODE_LB = 0, 1, 2
 # leveraging bagging's resampling methods (River's names)
@@ -137,15 +133,6 @@ def clear_meta(meta_i, meta_f, sub, t):
     sub[t, :] = 0
 
 
-@inlined
-def needs_room(meta_i, n_nodes, n_slots, maxc):
-    """Whether learning one row could overflow a tree's node or slot rows (``meta_i``: the
-    tree's own row)."""
-    if meta_i[MI_NNODES] + maxc + 1 > n_nodes:
-        return True
-    return meta_i[MI_NFREE] == 0 and meta_i[MI_NEXTSLOT] >= n_slots
-
-
 @jit
 def tree_proba(node_i, node_f, stats, present, g, fw, rank, cnt, cnt_ord, meta_i, x, nom_idx, pf,
                pi, out, tw, work, order, votes, info):  # fmt: skip
@@ -191,13 +178,8 @@ def tree_learn(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt
 
     Returns the leaf where a new prediction of ``x`` would end (the row went down by its own
     values and the leaf did not split), -1 when that takes sorting ``x`` again."""
-    meta_f[MF_WSEEN] += wi
-    if meta_i[MI_ROOT] < 0:
-        meta_i[MI_ROOT] = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
-        meta_i[MI_NACTIVE] = 1
-    node, clean = sort_to_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
-    if node_i[node, NI_KIND] != LEAF:
-        node = category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x)
+    node, clean = route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi, tw,
+                            work)  # fmt: skip
     if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:
         _sample_subspace(disabled, node, maxf, rs, perm)
         sub[node] = 1
@@ -239,18 +221,11 @@ def run_members(mode, lb_method, weighted, lam, maxf, seed, t0, pos, pending, en
             continue
         key = member_key(seed, m)
         rs = np.zeros(1, dtype=np.uint64)
-        tw = np.empty(Nn)
-        work = np.empty(Nn + 1, dtype=np.int64)
-        leaves = np.empty(Nn, dtype=np.int64)
-        order = np.empty(F, dtype=np.int64)
+        tw, work, leaves, order, votes, tmp, post, post_p = scratch(Nn, F, C, maxc)
         perm = np.empty(F, dtype=np.int64)
-        votes = np.empty(C)
-        tmp = np.empty(C)
         pr = np.empty(C)
         info = np.full(2, -1, dtype=np.int64)
         none = np.full(2, -1, dtype=np.int64)  # "no prediction to reuse": never written
-        post = np.empty((maxc, C))
-        post_p = np.empty((maxc, C), dtype=np.int64)
         i = pos[m]
         while i < n:
             t = fg[m]

@@ -13,6 +13,10 @@ waking threads). Each member writes the prediction it made before learning row `
 (seed, member, row number), so nothing depends on the block size or on the number of threads.
 A member stops early (``pos[m]`` < n) before a row that could overflow one of its trees'
 node, slot or E-BST rows; the caller grows the arrays and calls again.
+
+The block loop takes the forest's arrays, the members' arrays and the block's rows as three
+named tuples (:data:`ForestArrays`, :data:`MemberArrays`, :data:`BlockRows`) rather than 30
+positional arrays; the single-tree kernels it calls still take positional arrays.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from __future__ import annotations
 # the kernels' long argument lists stay packed
 # fmt: off
 import math
+from collections import namedtuple
 
 import numba
 import numpy as np
 from numba import prange
 
-from tidal._kernels import jit
+from tidal._kernels import inlined, jit
 from tidal._kernels.ensemble_forest import (
     C_DRIFT,
     C_WARN,
@@ -37,32 +42,40 @@ from tidal._kernels.ensemble_forest import (
     member_key,
     poisson,
 )
-from tidal._kernels.ensemble_forest import needs_room as tree_needs_room
-from tidal._kernels.tree_hoeffding import inlined, predict_leaf, sort_to_leaf
+from tidal._kernels.tree_hoeffding import predict_leaf
 from tidal._kernels.tree_layout import (
-    LEAF,
-    MF_WSEEN,
-    MI_NACTIVE,
     MI_NNODES,
     MI_ROOT,
     NI_ACTIVE,
-    NI_KIND,
 )
 from tidal._kernels.tree_regressor import (
     PI_LEAF,
     _learn_leaf,
-    _new_node,
-    category_leaf,
     grow,
     leaf_value,
+    needs_room,
+    route_row,
     scratch,
 )
-from tidal._kernels.tree_regressor_ebst import pool_room, var_get, var_update
+from tidal._kernels.tree_regressor_ebst import var_get, var_update
 
 __all__ = [
-    "C_DRIFT", "C_WARN", "N_COUNTS", "aggregate", "clear_tree", "run_members",
-    "run_members_serial",
+    "C_DRIFT", "C_WARN", "N_COUNTS", "BlockRows", "ForestArrays", "MemberArrays", "aggregate",
+    "clear_tree", "run_members", "run_members_serial",
 ]
+
+#: the forest's arrays: ``tree_regressor.step``'s, a tree axis in front, and ``sub``
+ForestArrays = namedtuple("ForestArrays", (
+    "node_i", "node_f", "nstat", "disabled", "lm", "eroot", "rank", "nrank", "ncat", "slot_free",
+    "ef", "ei", "emeta", "meta_i", "meta_f", "sub",
+))
+#: the members' arrays: trees, detectors and their states, error statistics, counters
+MemberArrays = namedtuple("MemberArrays", (
+    "fg", "bg", "bg_on", "s_warn", "s_drift", "dnorm", "metric", "counts",
+))
+#: one block: rows to predict and to learn (category codes; as the leaf models see them), targets
+#: and weights
+BlockRows = namedtuple("BlockRows", ("Xp", "Xpr", "Xl", "Xlr", "y", "w"))
 
 # metric[m]: River's metrics.MSE of the member since it was last replaced, a stats.Mean
 M_N, M_MEAN = 0, 1
@@ -92,14 +105,6 @@ def clear_tree(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, sl
     clear_meta(meta_i, meta_f, sub, t)
 
 
-@inlined
-def needs_room(meta_i, emeta, n_nodes, n_slots, n_pool, n_features, maxc):
-    """Whether learning one row could overflow the tree's node, slot or E-BST rows."""
-    if tree_needs_room(meta_i, n_nodes, n_slots, maxc):
-        return True
-    return pool_room(emeta, n_pool) < n_features
-
-
 @jit
 def tree_predict(node_i, node_f, nstat, lm, meta_i, x, xr, lm_use, leaf_kind, present, tw, stack):
     """The tree's prediction for ``x`` (category codes) / ``xr`` (the leaf models' view);
@@ -118,18 +123,11 @@ def tree_learn(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, sl
     """Learn one row: the learning half of ``tree_regressor.step``, plus ARF's random feature
     subspace, drawn the first time an active leaf learns when ``maxf`` < number of features
     (River's ``BaseRandomLeaf``)."""
-    cnt = nstat[:, :1]
-    meta_f[MF_WSEEN] += wi
-    root = meta_i[MI_ROOT]
-    if root < 0:
-        root = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, -1, 0)
-        sub[root] = 0
-        meta_i[MI_ROOT] = root
-        meta_i[MI_NACTIVE] = 1
-    node, clean = sort_to_leaf(node_i, node_f, cnt, present, root, x, tw, stack)
-    if node_i[node, NI_KIND] != LEAF:
-        node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
-        sub[node] = 0  # the new leaf draws its own subspace
+    n0 = meta_i[MI_NNODES]
+    node, clean = route_row(node_i, node_f, nstat, disabled, lm, meta_i, meta_f, x, wi, present,
+                            tw, stack)  # fmt: skip
+    for k in range(n0, meta_i[MI_NNODES]):
+        sub[k] = 0  # a new root or category leaf draws its own subspace
     if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:
         _sample_subspace(disabled, node, maxf, rs, perm)
         sub[node] = 1
@@ -156,27 +154,38 @@ def drift_input(norm, err):
 
 
 @jit
-def _detect(m, err, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, node_i,
-            node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta,
-            meta_i, meta_f, sub):
+def _clear(T, t):
+    clear_tree(T.node_i, T.node_f, T.nstat, T.disabled, T.lm, T.eroot, T.rank, T.nrank, T.ncat,
+               T.slot_free, T.ef, T.ei, T.emeta, T.meta_i, T.meta_f, T.sub, t)
+
+
+@jit
+def _detect(m, err, mb, p_warn, p_drift, T):
     """ARF's warning and drift detectors of member ``m`` after it learned a row (River's order:
     a warning starts a fresh background tree, a drift replaces the tree by it)."""
     if p_warn[0] <= 0.0 and p_drift[0] <= 0.0:
         return
-    x = drift_input(dnorm[m], err)
-    fresh, dropped = detect(m, x, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, metric, counts)
+    x = drift_input(mb.dnorm[m], err)
+    fresh, dropped = detect(m, x, mb.fg, mb.bg, mb.bg_on, p_warn, p_drift, mb.s_warn, mb.s_drift,
+                            mb.metric, mb.counts)
     for t in (fresh, dropped):
         if t >= 0:
-            clear_tree(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free,
-                       ef, ei, emeta, meta_i, meta_f, sub, t)
+            _clear(T, t)
+
+
+@inlined
+def _learn(T, t, x, xr, y, wk, nom_idx, lm_use, cat_order, pf, pi, maxf, rs, scratch_, perm):
+    present, tw, stack, leaves, ops, frames, post, cand_post = scratch_
+    tree_learn(T.node_i[t], T.node_f[t], T.nstat[t], T.disabled[t], T.lm[t], T.eroot[t],
+               T.rank[t], T.nrank[t], T.ncat[t], T.slot_free[t], T.ef[t], T.ei[t], T.emeta[t],
+               T.meta_i[t], T.meta_f[t], T.sub[t], x, xr, y, wk, nom_idx, lm_use, cat_order, pf,
+               pi, maxf, rs, present, tw, stack, leaves, ops, frames, post, cand_post, perm)
 
 
 @jit
-def run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn, same_x,
-               nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled, lm, eroot,
-               rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub, fg, bg, bg_on,
-               p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m, out_e):
-    """Run member ``m`` from ``pos[m]`` over the block (see the module docstring).
+def run_member(m, lam, maxf, seed, t0, pos, R, do_pred, do_learn, same_x, nom_idx, lm_use,
+               cat_order, pf, pi, T, mb, p_warn, p_drift, out_m, out_e):
+    """Run member ``m`` from ``pos[m]`` over the block ``R`` (see the module docstring).
 
     For each row the member predicts it, updates its MSE, draws ``k ~ Poisson(lam)`` (``k = 1``
     when ``lam`` <= 0: no resampling) and, when ``k > 0``, learns the row with weight
@@ -184,94 +193,76 @@ def run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_
     It touches only its own trees and its own rows of the member arrays.
     """
     n = out_m.shape[1]
-    Nn = node_i.shape[1]
-    Ns = eroot.shape[1]
-    P = ef.shape[1]
-    F = eroot.shape[2]
-    maxc = max(2, ncat.shape[3])
+    Nn = T.node_i.shape[1]
+    Ns = T.eroot.shape[1]
+    P = T.ef.shape[1]
+    F = T.eroot.shape[2]
+    maxc = max(2, T.ncat.shape[3])
     leaf_kind = pi[PI_LEAF]
     key = member_key(seed, m)
     rs = np.zeros(1, dtype=np.uint64)
-    present, tw, stack, leaves, ops, frames, post, cand_post = scratch(Nn, P, F, maxc)
+    work = scratch(Nn, P, F, maxc)
+    present, tw, stack = work[0], work[1], work[2]
     perm = np.empty(F, dtype=np.int64)
+    fg, bg, bg_on, metric = mb.fg, mb.bg, mb.bg_on, mb.metric
     i = pos[m]
     while i < n:
         t = fg[m]
         if do_learn:
-            if needs_room(meta_i[t], emeta[t], Nn, Ns, P, F, maxc):
+            if needs_room(T.meta_i[t], T.emeta[t], Nn, Ns, P, F, maxc):
                 break
             b = bg[m]
-            if bg_on[m] == 1 and needs_room(meta_i[b], emeta[b], Nn, Ns, P, F, maxc):
+            if bg_on[m] == 1 and needs_room(T.meta_i[b], T.emeta[b], Nn, Ns, P, F, maxc):
                 break
         yp = 0.0
         if do_pred:
-            yp = tree_predict(node_i[t], node_f[t], nstat[t], lm[t], meta_i[t], Xp[i], Xpr[i],
-                              lm_use, leaf_kind, present, tw, stack)
+            yp = tree_predict(T.node_i[t], T.node_f[t], T.nstat[t], T.lm[t], T.meta_i[t], R.Xp[i],
+                              R.Xpr[i], lm_use, leaf_kind, present, tw, stack)
             out_m[m, i] = yp
             out_e[m, i] = metric[m, M_MEAN]
-        if not do_learn or not (w[i] > 0.0):
+        if not do_learn or not (R.w[i] > 0.0):
             i += 1
             continue
         if not (do_pred and same_x):
-            yp = tree_predict(node_i[t], node_f[t], nstat[t], lm[t], meta_i[t], Xl[i], Xlr[i],
-                              lm_use, leaf_kind, present, tw, stack)
-        err = y[i] - yp
+            yp = tree_predict(T.node_i[t], T.node_f[t], T.nstat[t], T.lm[t], T.meta_i[t], R.Xl[i],
+                              R.Xlr[i], lm_use, leaf_kind, present, tw, stack)
+        err = R.y[i] - yp
         metric[m, M_N] += 1.0
         metric[m, M_MEAN] += (1.0 / metric[m, M_N]) * (err * err - metric[m, M_MEAN])
         _row_stream(key, t0 + i, rs)
         k = 1 if lam <= 0.0 else poisson(lam, rs)
         if k > 0:
-            wk = k * w[i]
+            wk = k * R.w[i]
             if bg_on[m] == 1:
-                b = bg[m]
-                tree_learn(node_i[b], node_f[b], nstat[b], disabled[b], lm[b], eroot[b],
-                           rank[b], nrank[b], ncat[b], slot_free[b], ef[b], ei[b], emeta[b],
-                           meta_i[b], meta_f[b], sub[b], Xl[i], Xlr[i], y[i], wk, nom_idx,
-                           lm_use, cat_order, pf, pi, maxf, rs, present, tw, stack, leaves,
-                           ops, frames, post, cand_post, perm)
-            tree_learn(node_i[t], node_f[t], nstat[t], disabled[t], lm[t], eroot[t], rank[t],
-                       nrank[t], ncat[t], slot_free[t], ef[t], ei[t], emeta[t], meta_i[t],
-                       meta_f[t], sub[t], Xl[i], Xlr[i], y[i], wk, nom_idx, lm_use, cat_order,
-                       pf, pi, maxf, rs, present, tw, stack, leaves, ops, frames, post,
-                       cand_post, perm)
-            _detect(m, err, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric,
-                    counts, node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat,
-                    slot_free, ef, ei, emeta, meta_i, meta_f, sub)
+                _learn(T, bg[m], R.Xl[i], R.Xlr[i], R.y[i], wk, nom_idx, lm_use, cat_order, pf, pi,
+                       maxf, rs, work, perm)
+            _learn(T, t, R.Xl[i], R.Xlr[i], R.y[i], wk, nom_idx, lm_use, cat_order, pf, pi, maxf,
+                   rs, work, perm)
+            _detect(m, err, mb, p_warn, p_drift, T)
         i += 1
     pos[m] = i
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
-def run_members(lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn, same_x,
-                nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled, lm, eroot,
-                rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub, fg, bg, bg_on,
-                p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m, out_e):
+def run_members(lam, maxf, seed, t0, pos, R, do_pred, do_learn, same_x, nom_idx, lm_use,
+                cat_order, pf, pi, T, mb, p_warn, p_drift, out_m, out_e):
     """:func:`run_member` for every member, in parallel (numba threads). Members take unequal
     time (tree sizes, background trees): callers set ``numba.set_parallel_chunksize(1)`` so
     that a free thread takes the next member rather than waiting for a fixed share to be done
     (inside the kernel, that call would keep numba from caching it)."""
     for m in prange(pos.shape[0]):
-        run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn,
-                   same_x, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled,
-                   lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub,
-                   fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m,
-                   out_e)
+        run_member(m, lam, maxf, seed, t0, pos, R, do_pred, do_learn, same_x, nom_idx, lm_use,
+                   cat_order, pf, pi, T, mb, p_warn, p_drift, out_m, out_e)
 
 
 @jit
-def run_members_serial(lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn,
-                       same_x, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
-                       disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i,
-                       meta_f, sub, fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm,
-                       metric, counts, out_m, out_e):
+def run_members_serial(lam, maxf, seed, t0, pos, R, do_pred, do_learn, same_x, nom_idx, lm_use,
+                       cat_order, pf, pi, T, mb, p_warn, p_drift, out_m, out_e):
     """:func:`run_member` for every member in turn: the same results as :func:`run_members`,
     without waking threads (for a few rows, starting them costs more than the work)."""
     for m in range(pos.shape[0]):
-        run_member(m, lam, maxf, seed, t0, pos, Xp, Xpr, Xl, Xlr, y, w, do_pred, do_learn,
-                   same_x, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat, disabled,
-                   lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i, meta_f, sub,
-                   fg, bg, bg_on, p_warn, p_drift, s_warn, s_drift, dnorm, metric, counts, out_m,
-                   out_e)
+        run_member(m, lam, maxf, seed, t0, pos, R, do_pred, do_learn, same_x, nom_idx, lm_use,
+                   cat_order, pf, pi, T, mb, p_warn, p_drift, out_m, out_e)
 
 
 @jit

@@ -18,11 +18,9 @@ import numpy as np
 from tidal._kernels import jit
 from tidal._kernels.drift_adwin import adwin_reset, adwin_update
 from tidal._kernels.tree_hoeffding import (
-    _append_child,
     _argmax_present,
     _attempt_split,
     _branch,
-    _deactivate,
     _learn_leaf,
     _most_common_child,
     _new_node,
@@ -30,6 +28,7 @@ from tidal._kernels.tree_hoeffding import (
     leaf_proba,
     leaf_total,
     predict_leaf,
+    scratch,
 )
 from tidal._kernels.tree_layout import (
     LEAF,
@@ -54,6 +53,7 @@ from tidal._kernels.tree_layout import (
     PF_MAXDEPTH,
     PI_LEAF,
 )
+from tidal._kernels.tree_nodes import append_child, deactivate
 
 # hmeta
 HM_NALT = 0
@@ -190,7 +190,7 @@ def _leaf_learn(node, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp
         return False
     if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
         if node_i[node, NI_ACTIVE] == 1:
-            _deactivate(node_i, node, meta_i, slot_free)
+            deactivate(node_i, node, meta_i, slot_free)
             meta_i[MI_NINACTIVE] += 1
             meta_i[MI_NACTIVE] -= 1
         return False
@@ -243,7 +243,7 @@ def _free_subtree(node_i, root, meta_i, slot_free, alt, work):
         if node_i[k, NI_KIND] == LEAF:
             if node_i[k, NI_ACTIVE] == 1:
                 meta_i[MI_NACTIVE] -= 1
-                _deactivate(node_i, k, meta_i, slot_free)
+                deactivate(node_i, k, meta_i, slot_free)
             continue
         if alt[k] >= 0:
             work[top] = alt[k]
@@ -305,12 +305,8 @@ def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi
     C = stats.shape[1]
     F = fw.shape[1]
     maxc = max(2, cnt.shape[2])
-    tw = np.empty(Nn)
-    work = np.empty(Nn + 1, dtype=np.int64)
-    leaves = np.empty(Nn, dtype=np.int64)
-    bufs = (np.empty(F, dtype=np.int64), np.empty(C), tw, leaves, np.empty((maxc, C)),
-            np.empty((maxc, C), dtype=np.int64))
-    tmp = np.empty(C)
+    tw, work, leaves, order, votes, tmp, post, post_p = scratch(Nn, F, C, maxc)
+    bufs = (order, votes, tw, leaves, post, post_p)
     Q = (np.full(Nn, -1, dtype=np.int64), np.zeros(1, dtype=np.int64),
          np.zeros(Nn, dtype=np.int64), np.empty((Nn, C)), np.empty((Nn, C)))
     ep = Q[1]
@@ -420,7 +416,7 @@ def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi
                                  node_i[B, NI_DEPTH] + 1)
                 _init_nodes(node, node + 1, node_i, adw, merr, alt, alt_of, hmeta)
                 node_f[node, NF_EDGE] = fv
-                _append_child(node_i, B, node)
+                append_child(node_i, B, node)
                 meta_i[MI_NACTIVE] += 1
             else:
                 node = _most_common_child(node_i, stats, present, B, tw, leaves)

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from tidal._kernels import jit, njit
+from tidal._kernels import inlined, jit
 
 # fmt: off
 from tidal._kernels.tree_layout import (  # noqa: F401  (re-exported for the learners)
@@ -91,6 +91,15 @@ from tidal._kernels.tree_layout import (  # noqa: F401  (re-exported for the lea
     PI_PREPRUNE,
     PI_STOPMEM,
 )
+from tidal._kernels.tree_nodes import (
+    append_child,
+    deactivate,
+    hang_category_leaf,
+    needs_room,
+    new_node,
+    release_slot,
+    take_slot,
+)
 from tidal._kernels.tree_split import (
     nominal_best,
     nominal_binary_dists,
@@ -100,12 +109,6 @@ from tidal._kernels.tree_split import (
 )
 
 # ----------------------------------------------------------------------------- small helpers
-
-def inlined(fn):  # type: ignore[no-untyped-def]
-    """Helpers run once per row by the learning loops, inlined by numba itself: a call passes
-    every array by value and counts its references, which costs more than some helpers' work."""
-    return njit(cache=True, nogil=True, inline="always")(fn)
-
 
 @jit
 def _next_in_order(present, node, last):
@@ -144,18 +147,9 @@ def _add_class(present, node, c):
 # ----------------------------------------------------------------------------- nodes and slots
 @jit
 def _new_node(node_i, node_f, stats, present, disabled, meta_i, parent, depth):
-    k = meta_i[MI_NNODES]
-    meta_i[MI_NNODES] = k + 1
-    node_i[k, :] = -1
-    node_i[k, NI_KIND] = LEAF
-    node_i[k, NI_DEPTH] = depth
-    node_i[k, NI_ACTIVE] = 1
-    node_i[k, NI_PARENT] = parent
-    node_i[k, NI_NCHILD] = 0
-    node_f[k, :] = 0.0
+    k = new_node(node_i, node_f, disabled, meta_i, parent, depth)
     stats[k, :] = 0.0
     present[k, :] = 0
-    disabled[k, :] = 0
     return k
 
 
@@ -164,32 +158,13 @@ def category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x):
     """A new leaf under multiway branch ``node`` for ``x``'s category, which has none yet."""
     depth = node_i[node, NI_DEPTH] + 1
     leaf = _new_node(node_i, node_f, stats, present, disabled, meta_i, node, depth)
-    node_f[leaf, NF_EDGE] = x[node_i[node, NI_FEAT]]
-    _append_child(node_i, node, leaf)
-    meta_i[MI_NACTIVE] += 1
+    hang_category_leaf(node_i, node_f, meta_i, node, leaf, x)
     return leaf
 
 
 @jit
-def _append_child(node_i, parent, child):
-    last = node_i[parent, NI_CHILD]
-    if last < 0:
-        node_i[parent, NI_CHILD] = child
-    else:
-        while node_i[last, NI_SIB] >= 0:
-            last = node_i[last, NI_SIB]
-        node_i[last, NI_SIB] = child
-    node_i[parent, NI_NCHILD] += 1
-
-
-@jit
 def _alloc_slot(meta_i, slot_free, g, fw, rank, nrank, cnt, cnt_ord):
-    if meta_i[MI_NFREE] > 0:
-        meta_i[MI_NFREE] -= 1
-        s = slot_free[meta_i[MI_NFREE]]
-    else:
-        s = meta_i[MI_NEXTSLOT]
-        meta_i[MI_NEXTSLOT] = s + 1
+    s = take_slot(meta_i, slot_free)
     g[s] = 0.0
     fw[s] = 0.0
     rank[s] = -1
@@ -197,21 +172,6 @@ def _alloc_slot(meta_i, slot_free, g, fw, rank, nrank, cnt, cnt_ord):
     cnt[s] = 0.0
     cnt_ord[s] = -1
     return s
-
-
-@jit
-def _free_slot(node_i, node, meta_i, slot_free):
-    s = node_i[node, NI_SLOT]
-    if s >= 0:
-        slot_free[meta_i[MI_NFREE]] = s
-        meta_i[MI_NFREE] += 1
-        node_i[node, NI_SLOT] = -1
-
-
-@jit
-def _deactivate(node_i, node, meta_i, slot_free):
-    _free_slot(node_i, node, meta_i, slot_free)
-    node_i[node, NI_ACTIVE] = 0
 
 
 @jit
@@ -664,7 +624,7 @@ def enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free
         k = leaves[idx[i]]
         if i < cutoff:
             if node_i[k, NI_ACTIVE] == 1:
-                _deactivate(node_i, k, meta_i, slot_free)
+                deactivate(node_i, k, meta_i, slot_free)
                 meta_i[MI_NINACTIVE] += 1
                 meta_i[MI_NACTIVE] -= 1
         elif node_i[k, NI_ACTIVE] == 0 and node_i[k, NI_DEPTH] < pf[PF_MAXDEPTH]:
@@ -746,8 +706,8 @@ def _split(
                 cat += 1
             node_f[ch, NF_EDGE] = float(cat)
             cat += 1
-        _append_child(node_i, node, ch)
-    _free_slot(node_i, node, meta_i, slot_free)
+        append_child(node_i, node, ch)
+    release_slot(node_i, node, meta_i, slot_free)
     node_i[node, NI_KIND] = kind
     node_i[node, NI_FEAT] = f
     node_i[node, NI_ACTIVE] = 0
@@ -845,7 +805,7 @@ def _attempt_split(
     if not should:
         return
     if k == 0 or cand_f[best] < 0:
-        _deactivate(node_i, node, meta_i, slot_free)
+        deactivate(node_i, node, meta_i, slot_free)
         meta_i[MI_NINACTIVE] += 1
         meta_i[MI_NACTIVE] -= 1
     else:
@@ -857,6 +817,21 @@ def _attempt_split(
 
 
 @inlined
+def route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi, tw, work):
+    """Count a learning row's weight and sort it to the leaf that learns it, making the root or
+    a leaf for a new category where there is none yet; returns ``(leaf, clean)`` (see
+    :func:`sort_to_leaf`)."""
+    meta_f[MF_WSEEN] += wi
+    if meta_i[MI_ROOT] < 0:
+        meta_i[MI_ROOT] = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
+        meta_i[MI_NACTIVE] = 1
+    node, clean = sort_to_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
+    if node_i[node, NI_KIND] != LEAF:
+        node = category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x)
+    return node, clean
+
+
+@inlined
 def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt,
          cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves):  # fmt: skip
     """After leaf ``node`` learned a row: at the maximum depth, deactivate it; otherwise attempt
@@ -864,7 +839,7 @@ def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled,
     ``clean``). Then estimate the model's size once per ``memory_estimate_period``."""
     if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
         if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
-            _deactivate(node_i, node, meta_i, slot_free)
+            deactivate(node_i, node, meta_i, slot_free)
             meta_i[MI_NACTIVE] -= 1
             meta_i[MI_NINACTIVE] += 1
         else:
@@ -877,6 +852,16 @@ def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled,
     if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
         _estimate_model_size(pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free,
                              work, leaves)  # fmt: skip
+
+
+@jit
+def scratch(Nn, F, C, maxc):
+    """Work arrays for a tree with ``Nn`` node rows, ``F`` features, ``C`` classes and ``maxc``
+    categories: ``tw``, ``work``, ``leaves``, ``order``, ``votes``, ``tmp``, ``post``,
+    ``post_p``."""
+    return (np.empty(Nn), np.empty(Nn + 1, dtype=np.int64), np.empty(Nn, dtype=np.int64),
+            np.empty(F, dtype=np.int64), np.empty(C), np.empty(C), np.empty((maxc, C)),
+            np.empty((maxc, C), dtype=np.int64))  # fmt: skip
 
 
 @jit
@@ -895,20 +880,10 @@ def step(
     C = stats.shape[1]
     F = fw.shape[1]
     maxc = max(2, cnt.shape[2])
-    tw = np.empty(Nn)
-    work = np.empty(Nn + 1, dtype=np.int64)
-    leaves = np.empty(Nn, dtype=np.int64)
-    order = np.empty(F, dtype=np.int64)
-    votes = np.empty(C)
-    tmp = np.empty(C)
-    post = np.empty((maxc, C))
-    post_p = np.empty((maxc, C), dtype=np.int64)
+    tw, work, leaves, order, votes, tmp, post, post_p = scratch(Nn, F, C, maxc)
     for i in range(start, n):
-        if do_learn:
-            if meta_i[MI_NNODES] + maxc + 1 > Nn:
-                return i
-            if meta_i[MI_NFREE] == 0 and meta_i[MI_NEXTSLOT] >= Ns:
-                return i
+        if do_learn and needs_room(meta_i, Nn, Ns, maxc):
+            return i
         pred_leaf = -1
         nb_done = -1
         if do_pred and meta_i[MI_ROOT] >= 0:
@@ -923,13 +898,8 @@ def step(
         x = Xl[i]
         wi = w[i]
         yc = y[i]
-        meta_f[MF_WSEEN] += wi
-        if meta_i[MI_ROOT] < 0:
-            meta_i[MI_ROOT] = _new_node(node_i, node_f, stats, present, disabled, meta_i, -1, 0)
-            meta_i[MI_NACTIVE] = 1
-        node, clean = sort_to_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
-        if node_i[node, NI_KIND] != LEAF:
-            node = category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x)
+        node, clean = route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi,
+                                tw, work)  # fmt: skip
         if not (same_x and node == pred_leaf):
             nb_done = -1
         _learn_leaf(

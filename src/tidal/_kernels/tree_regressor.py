@@ -20,7 +20,6 @@ import numpy as np
 
 from tidal._kernels import jit
 from tidal._kernels.tree_hoeffding import (
-    _append_child,
     _leaves_dfs,
     inlined,
     predict_leaf,
@@ -35,8 +34,6 @@ from tidal._kernels.tree_layout import (
     MI_GROWTH,
     MI_NACTIVE,
     MI_NCATS,
-    MI_NEXTSLOT,
-    MI_NFREE,
     MI_NINACTIVE,
     MI_NNODES,
     MI_ROOT,
@@ -53,13 +50,19 @@ from tidal._kernels.tree_layout import (
     NI_DEPTH,
     NI_FEAT,
     NI_KIND,
-    NI_NCHILD,
-    NI_PARENT,
     NI_SLOT,
     NOMINAL_BINARY,
     NOMINAL_MULTIWAY,
     NUMERIC,
 )
+from tidal._kernels.tree_nodes import (
+    append_child,
+    hang_category_leaf,
+    new_node,
+    release_slot,
+    take_slot,
+)
+from tidal._kernels.tree_nodes import needs_room as tree_needs_room
 from tidal._kernels.tree_regressor_ebst import (
     best_split,
     free_tree,
@@ -100,17 +103,8 @@ N_PI = 6
 # ----------------------------------------------------------------------------- nodes and slots
 @jit
 def _new_node(node_i, node_f, nstat, disabled, lm, meta_i, parent, depth):
-    k = meta_i[MI_NNODES]
-    meta_i[MI_NNODES] = k + 1
-    node_i[k, :] = -1
-    node_i[k, NI_KIND] = LEAF
-    node_i[k, NI_DEPTH] = depth
-    node_i[k, NI_ACTIVE] = 1
-    node_i[k, NI_PARENT] = parent
-    node_i[k, NI_NCHILD] = 0
-    node_f[k, :] = 0.0
+    k = new_node(node_i, node_f, disabled, meta_i, parent, depth)
     nstat[k, :] = 0.0
-    disabled[k, :] = 0
     lm[k, :] = 0.0
     return k
 
@@ -119,20 +113,13 @@ def _new_node(node_i, node_f, nstat, disabled, lm, meta_i, parent, depth):
 def category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x):
     """A new leaf under multiway branch ``node`` for ``x``'s category, which has none yet."""
     leaf = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, node, node_i[node, NI_DEPTH] + 1)
-    node_f[leaf, NF_EDGE] = x[node_i[node, NI_FEAT]]
-    _append_child(node_i, node, leaf)
-    meta_i[MI_NACTIVE] += 1
+    hang_category_leaf(node_i, node_f, meta_i, node, leaf, x)
     return leaf
 
 
 @jit
 def _alloc_slot(meta_i, slot_free, eroot, rank, nrank, ncat):
-    if meta_i[MI_NFREE] > 0:
-        meta_i[MI_NFREE] -= 1
-        s = slot_free[meta_i[MI_NFREE]]
-    else:
-        s = meta_i[MI_NEXTSLOT]
-        meta_i[MI_NEXTSLOT] = s + 1
+    s = take_slot(meta_i, slot_free)
     eroot[s] = -1
     rank[s] = -1
     nrank[s] = 0
@@ -141,15 +128,15 @@ def _alloc_slot(meta_i, slot_free, eroot, rank, nrank, ncat):
 
 
 @jit
-def _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack):
+def _deactivate(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack):
+    """Leaf ``node`` stops learning: its E-BSTs go back to the pool, its slot to the free list."""
     s = node_i[node, NI_SLOT]
     if s >= 0:
         for f in range(eroot.shape[1]):
             free_tree(ef, ei, emeta, eroot[s, f], stack)
             eroot[s, f] = -1
-        slot_free[meta_i[MI_NFREE]] = s
-        meta_i[MI_NFREE] += 1
-        node_i[node, NI_SLOT] = -1
+    release_slot(node_i, node, meta_i, slot_free)
+    node_i[node, NI_ACTIVE] = 0
 
 
 # ----------------------------------------------------------------------------- leaf models
@@ -285,7 +272,7 @@ def _make_children(
         if pi[PI_LEAF] == 2:
             node_f[ch, NF_MC] = node_f[node, NF_MC]
             node_f[ch, NF_NB] = node_f[node, NF_NB]
-        _append_child(node_i, node, ch)
+        append_child(node_i, node, ch)
         nb += 1
     node_i[node, NI_KIND] = kind
     node_i[node, NI_FEAT] = f
@@ -367,8 +354,7 @@ def _attempt_split(
     if not should:
         return
     if cand_f[best] < 0:
-        _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-        node_i[node, NI_ACTIVE] = 0
+        _deactivate(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
         meta_i[MI_NINACTIVE] += 1
         meta_i[MI_NACTIVE] -= 1
     else:
@@ -376,8 +362,7 @@ def _attempt_split(
             node, cand_kind[best], cand_f[best], cand_v[best], cand_post[best], nom_idx, cat_order,
             pi, node_i, node_f, nstat, disabled, lm, ncat, meta_i,
         )
-        _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-        node_i[node, NI_ACTIVE] = 0
+        _deactivate(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
         meta_i[MI_NACTIVE] += nb - 1
     enforce_size_limit(pf, pi, node_i, meta_i, meta_f, slot_free, eroot, ef, ei, emeta, stack,
                        leaves)  # fmt: skip
@@ -412,8 +397,7 @@ def enforce_size_limit(pf, pi, node_i, meta_i, meta_f, slot_free, eroot, ef, ei,
         k = leaves[idx[i]]
         if i < cutoff:
             if node_i[k, NI_ACTIVE] == 1:
-                _free_slot(node_i, k, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-                node_i[k, NI_ACTIVE] = 0
+                _deactivate(node_i, k, meta_i, slot_free, eroot, ef, ei, emeta, stack)
                 meta_i[MI_NINACTIVE] += 1
                 meta_i[MI_NACTIVE] -= 1
         elif node_i[k, NI_ACTIVE] == 0 and node_i[k, NI_DEPTH] < pf[PF_MAXDEPTH]:
@@ -458,6 +442,30 @@ def estimate_model_size(pf, pi, node_i, lm, ncat, eroot, ef, ei, emeta, meta_i, 
                            leaves)  # fmt: skip
 
 
+@inlined
+def needs_room(meta_i, emeta, n_nodes, n_slots, n_pool, n_features, maxc):
+    """Whether learning one row could overflow the tree's node, slot or E-BST rows."""
+    if tree_needs_room(meta_i, n_nodes, n_slots, maxc):
+        return True
+    return pool_room(emeta, n_pool) < n_features
+
+
+@inlined
+def route_row(node_i, node_f, nstat, disabled, lm, meta_i, meta_f, x, wi, present, tw, stack):
+    """Count a learning row's weight and sort it to the leaf that learns it, making the root or
+    a leaf for a new category where there is none yet; returns ``(leaf, clean)`` (see
+    ``tree_hoeffding.sort_to_leaf``)."""
+    meta_f[MF_WSEEN] += wi
+    if meta_i[MI_ROOT] < 0:
+        meta_i[MI_ROOT] = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, -1, 0)
+        meta_i[MI_NACTIVE] = 1
+    node, clean = sort_to_leaf(node_i, node_f, nstat[:, :1], present, meta_i[MI_ROOT], x, tw,
+                               stack)  # fmt: skip
+    if node_i[node, NI_KIND] != LEAF:
+        node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
+    return node, clean
+
+
 # ----------------------------------------------------------------------------- the block loop
 @jit
 def scratch(Nn, P, F, maxc):
@@ -479,8 +487,7 @@ def grow(node, clean, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
     ``clean``). Then estimate the model's size once per ``memory_estimate_period``."""
     if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
         if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
-            _free_slot(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-            node_i[node, NI_ACTIVE] = 0
+            _deactivate(node_i, node, meta_i, slot_free, eroot, ef, ei, emeta, stack)
             meta_i[MI_NACTIVE] -= 1
             meta_i[MI_NINACTIVE] += 1
         else:
@@ -517,13 +524,8 @@ def step(
     present, tw, stack, leaves, ops, frames, post, cand_post = scratch(Nn, P, F, maxc)
     cnt = nstat[:, :1]
     for i in range(start, n):
-        if do_learn:
-            if meta_i[MI_NNODES] + maxc + 1 > Nn:
-                return i
-            if meta_i[MI_NFREE] == 0 and meta_i[MI_NEXTSLOT] >= Ns:
-                return i
-            if pool_room(emeta, P) < F:
-                return i
+        if do_learn and needs_room(meta_i, emeta, Nn, Ns, P, F, maxc):
+            return i
         root = meta_i[MI_ROOT]
         if do_pred and root >= 0:
             leaf = predict_leaf(node_i, node_f, cnt, present, root, Xp[i], tw, stack)
@@ -532,14 +534,8 @@ def step(
             continue
         x = Xl[i]
         wi = w[i]
-        meta_f[MF_WSEEN] += wi
-        if root < 0:
-            root = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, -1, 0)
-            meta_i[MI_ROOT] = root
-            meta_i[MI_NACTIVE] = 1
-        node, clean = sort_to_leaf(node_i, node_f, cnt, present, root, x, tw, stack)
-        if node_i[node, NI_KIND] != LEAF:
-            node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
+        node, clean = route_row(node_i, node_f, nstat, disabled, lm, meta_i, meta_f, x, wi,
+                                present, tw, stack)  # fmt: skip
         _learn_leaf(
             node, x, Xlr[i], y[i], wi, nom_idx, lm_use, pf, pi, node_i, node_f, nstat, disabled,
             lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i,

@@ -18,7 +18,7 @@ still catches it)::
      │    ├── registry.PromotionRefused      the promotion gate said no (the evidence is attached)
      │    └── registry.TokenError            unknown token name, bad role, name taken
      ├── distributed errors (tidal.distributed, which the library never imports)
-     │    ├── NotOwnerError                  a shard was sent rows of a virtual shard it does not own
+     │    ├── NotOwnerError                  rows sent to a shard for a virtual shard it lost
      │    ├── ShardUnavailableError (TimeoutError)  a shard stayed down past the retry timeout
      │    └── ShardDown (ConnectionError)    a shard's process died mid-call (retrying is safe)
      └── service errors (tidal.service, which the library never imports)

@@ -8,30 +8,9 @@ from tidal._kernels import ensemble_forest as E
 from tidal.base import ParameterError, Tags
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.ensemble._members import ARFMembers
-from tidal.tree._hoeffding_classifier import with_river_nb
+from tidal.tree.base import store_params, with_river_nb
 
 __all__ = ["ARFClassifier"]
-
-_TREE_PARAMS = (
-    "grace_period",
-    "max_depth",
-    "split_criterion",
-    "delta",
-    "tau",
-    "leaf_prediction",
-    "nb_threshold",
-    "nominal_attributes",
-    "splitter",
-    "binary_split",
-    "min_branch_fraction",
-    "max_share_to_split",
-    "max_size",
-    "memory_estimate_period",
-    "stop_mem_management",
-    "remove_poor_attrs",
-    "merit_preprune",
-    "nb_likelihood",
-)
 
 
 class ARFClassifier(ARFMembers, TreeEnsemble):
@@ -130,31 +109,7 @@ class ARFClassifier(ARFMembers, TreeEnsemble):
         nb_likelihood: str = "moa",
         seed: int | None = None,
     ) -> None:
-        self.n_models = n_models
-        self.max_features = max_features
-        self.lambda_value = lambda_value
-        self.disable_weighted_vote = disable_weighted_vote
-        self.warning_delta = warning_delta
-        self.drift_delta = drift_delta
-        self.grace_period = grace_period
-        self.max_depth = max_depth
-        self.split_criterion = split_criterion
-        self.delta = delta
-        self.tau = tau
-        self.leaf_prediction = leaf_prediction
-        self.nb_threshold = nb_threshold
-        self.nominal_attributes = nominal_attributes
-        self.splitter = splitter
-        self.binary_split = binary_split
-        self.min_branch_fraction = min_branch_fraction
-        self.max_share_to_split = max_share_to_split
-        self.max_size = max_size
-        self.memory_estimate_period = memory_estimate_period
-        self.stop_mem_management = stop_mem_management
-        self.remove_poor_attrs = remove_poor_attrs
-        self.merit_preprune = merit_preprune
-        self.nb_likelihood = nb_likelihood
-        self.seed = seed
+        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206
@@ -169,9 +124,6 @@ class ARFClassifier(ARFMembers, TreeEnsemble):
     def load_state(self, state: dict[str, Any]) -> ARFClassifier:
         """Restore a :meth:`state_dict` (parameters included). Returns self."""
         return super().load_state(with_river_nb(state))
-
-    def _tree_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in _TREE_PARAMS}
 
     def _lambda(self) -> float:
         return float(self.lambda_value)

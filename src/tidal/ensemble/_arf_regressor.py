@@ -8,40 +8,13 @@ import numba
 import numpy as np
 
 from tidal._kernels import ensemble_forest_regressor as E
-from tidal._kernels import tree_regressor as K
 from tidal.base import ParameterError, Regressor, Tags
 from tidal.ensemble._members import ARFMembers, adwin_params
 from tidal.tree import HoeffdingTreeRegressor
-from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier, _pad, grow_categories
-from tidal.tree._hoeffding_regressor import _ARRAYS
-from tidal.tree._render import TreeView
+from tidal.tree.base import TreeView, store_params
 
 __all__ = ["ARFRegressor"]
 
-_TREE_PARAMS = (
-    "grace_period",
-    "max_depth",
-    "delta",
-    "tau",
-    "leaf_prediction",
-    "model_selector_decay",
-    "nominal_attributes",
-    "splitter",
-    "min_samples_split",
-    "binary_split",
-    "max_size",
-    "memory_estimate_period",
-    "stop_mem_management",
-    "remove_poor_attrs",
-    "merit_preprune",
-)
-# the forest: every array of a single regression tree with a tree axis in front, plus whether
-# each leaf drew its feature subspace
-_TREE = (*_ARRAYS, "sub")
-_NODE_AXIS = ("node_i", "node_f", "nstat", "disabled", "lm", "sub")
-_SLOT_AXIS = ("eroot", "rank", "nrank", "ncat", "slot_free")
-_POOL_AXIS = ("ef", "ei")
-_FILL = {"node_i": -1, "eroot": -1, "rank": -1, "ei": -1}
 _MEMBER = ("fg", "bg", "bg_on", "s_warn", "s_drift", "dnorm", "metric", "counts")
 _AGGREGATION = ("mean", "median")
 #: rows x members below which the members run in turn rather than in parallel
@@ -52,7 +25,7 @@ class MemberRegressorTree(TreeView):
     """Read-only view of one member's current tree (sizes, ``to_text``, importances)."""
 
     def __init__(self, owner: ARFRegressor, t: int) -> None:
-        self._tree = {k: owner._forest[k][t] for k in _TREE}
+        self._tree = {k: owner._forest[k][t] for k in owner._tree_keys()}
         self.feature_names_in_ = owner.feature_names_in_
         self._value_codes = owner._value_codes
         self._categories = getattr(owner, "_categories", None)
@@ -127,9 +100,8 @@ class ARFRegressor(ARFMembers, Regressor):
 
     _tags = Tags(task="regression", handles_categorical=True, handles_missing=True, stochastic=True)
 
-    _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL = _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL
-    _POOL_AXIS = _POOL_AXIS
-    _CATS = "ncat"
+    _tree_cls = HoeffdingTreeRegressor
+    _MEMBER = _MEMBER
     _member_view = MemberRegressorTree
 
     def __init__(
@@ -158,29 +130,7 @@ class ARFRegressor(ARFMembers, Regressor):
         merit_preprune: bool = True,
         seed: int | None = None,
     ) -> None:
-        self.n_models = n_models
-        self.max_features = max_features
-        self.aggregation_method = aggregation_method
-        self.lambda_value = lambda_value
-        self.disable_weighted_vote = disable_weighted_vote
-        self.warning_delta = warning_delta
-        self.drift_delta = drift_delta
-        self.grace_period = grace_period
-        self.max_depth = max_depth
-        self.delta = delta
-        self.tau = tau
-        self.leaf_prediction = leaf_prediction
-        self.model_selector_decay = model_selector_decay
-        self.nominal_attributes = nominal_attributes
-        self.splitter = splitter
-        self.min_samples_split = min_samples_split
-        self.binary_split = binary_split
-        self.max_size = max_size
-        self.memory_estimate_period = memory_estimate_period
-        self.stop_mem_management = stop_mem_management
-        self.remove_poor_attrs = remove_poor_attrs
-        self.merit_preprune = merit_preprune
-        self.seed = seed
+        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206
@@ -210,58 +160,20 @@ class ARFRegressor(ARFMembers, Regressor):
             raise ParameterError(f"lambda_value == {lam!r}, must be None or > 0")
         self._ht()._check_params()
 
-    def _ht(self) -> HoeffdingTreeRegressor:
-        """A single tree with the members' parameters, fitted to the same features (it checks
-        the parameters and builds the kernel's parameter arrays)."""
-        ht = HoeffdingTreeRegressor(**{k: getattr(self, k) for k in _TREE_PARAMS})
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            ht.feature_names_in_ = names
-            ht.categorical_features_ = self.categorical_features_
-        return ht
-
     # state ------------------------------------------------------------------------------
     def _init_state(self) -> None:
         F = self.n_features_in_
         J = self._init_nominal(set(self.nominal_attributes or []))
         M = self.n_models
         T = 2 * M
-        Nn, Ns, P = 16, 8, 256
-        f = {
-            "node_i": np.full((T, Nn, K.N_NI), -1, dtype=np.int64),
-            "node_f": np.zeros((T, Nn, K.N_NF)),
-            "nstat": np.zeros((T, Nn, 3)),
-            "disabled": np.zeros((T, Nn, F), dtype=np.uint8),
-            "lm": np.zeros((T, Nn, F + 1)),
-            "eroot": np.full((T, Ns, F), -1, dtype=np.int64),
-            "rank": np.full((T, Ns, F), -1, dtype=np.int64),
-            "nrank": np.zeros((T, Ns), dtype=np.int64),
-            "ncat": np.zeros((T, Ns, J, 1, 3)),
-            "slot_free": np.zeros((T, Ns), dtype=np.int64),
-            "ef": np.zeros((T, P, 4)),
-            "ei": np.full((T, P, 2), -1, dtype=np.int64),
-            "emeta": np.zeros((T, 3), dtype=np.int64),
-            "meta_i": np.zeros((T, K.N_MI), dtype=np.int64),
-            "meta_f": np.zeros((T, K.N_MF)),
-            "sub": np.zeros((T, Nn), dtype=np.uint8),
-        }
+        f = HoeffdingTreeRegressor.new_arrays((T,), 16, 8, F, J, 0, P=256)
+        f["sub"] = np.zeros((T, 16), dtype=np.uint8)
         self._init_forest(f, E.clear_tree, M, dnorm=np.zeros((M, 3)), metric=np.zeros((M, 2)))
 
     def _pool_used(self) -> int:
         return int(self._forest["emeta"][:, 0].max())
 
-    def _grow_pool(self) -> None:
-        f = self._forest
-        em = f["emeta"]
-        P, F = f["ef"].shape[1], f["eroot"].shape[2]
-        if (P - em[:, 0] + em[:, 2] < F).any():
-            for k in _POOL_AXIS:
-                f[k] = _pad(f[k], 1, max(P, F), _FILL.get(k, 0))
-
     # the kernel hook --------------------------------------------------------------------
-    # numeric columns declared nominal become category codes exactly as in the single trees
-    _codes = HoeffdingTreeClassifier._codes
-
     def _kernel_params(self) -> tuple:
         """The kernel's parameter arrays, rebuilt only when a parameter or the features changed
         (they cost more than learning one row)."""
@@ -289,69 +201,30 @@ class ARFRegressor(ARFMembers, Regressor):
         self._kernel_cache = (key, value)
         return value
 
-    def _cat_order(self) -> np.ndarray:
-        """Codes of each nominal feature in sorted order of their values (River sorts them)."""
-        V = self._forest["ncat"].shape[3]
-        if not self._numeric_nominal and not self.categorical_features_:
-            return np.full((0, V), -1, dtype=np.int64)
-        cols = np.nonzero(self._nom_idx >= 0)[0]
-        order = np.full((len(cols), V), -1, dtype=np.int64)
-        for f in cols:
-            name = self.feature_names_in_[f]
-            table: dict = {}
-            for enc in (self._value_codes, getattr(self, "_categories", None)):
-                if enc is not None and name in enc.codes:
-                    table = enc.codes[name]
-            items = list(table.items())
-            try:
-                items.sort(key=lambda kv: kv[0])
-            except TypeError:
-                pass
-            codes = [c for _, c in items if c < V]
-            order[self._nom_idx[f], : len(codes)] = codes
-        return order
-
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         n = out.shape[0]
-        F = self.n_features_in_
-        empty = np.zeros((0, F))
-        learn = X_learn is not None
-        Xlr = np.ascontiguousarray(X_learn, dtype=np.float64) if learn else empty
-        Xpr = empty if X_pred is None else np.ascontiguousarray(X_pred, dtype=np.float64)
-        Xl = self._codes(Xlr, learn=True) if learn else empty
-        same = learn and X_pred is X_learn
-        if X_pred is None:
-            Xp = empty
-        elif same:
-            Xpr, Xp = Xlr, Xl
-        else:
-            Xp = self._codes(Xpr, learn=False)
-        if learn:
-            grow_categories(self._forest, "ncat", 3, self._nom_idx, Xl)
-        yv = np.zeros(0) if y is None else np.asarray(y, dtype=np.float64)
-        wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
+        Xp, Xl, Xpr, Xlr, yv, wv, do_pred, learn, same = self._block_inputs(X_pred, X_learn, y, w)
         pf, pi, lm_use, maxf, lam, p_warn, p_drift = self._kernel_params()
-        cat_order = self._cat_order()
+        cat_order = self._category_order(self._forest["ncat"].shape[3])
         M = self.n_models
         out_m = np.zeros((M, n))
         out_e = np.zeros((M, n))
         pos = np.zeros(M, dtype=np.int64)
-        mb = self._members
+        mb = E.MemberArrays(**{k: self._members[k] for k in E.MemberArrays._fields})
+        rows = E.BlockRows(Xp, Xpr, Xl, Xlr, yv, wv)
         # for a few rows, waking the threads costs more than the work (same results either way)
         run = E.run_members if n * M >= _PARALLEL_WORK else E.run_members_serial
         while True:
-            f = self._forest
+            trees = E.ForestArrays(**{k: self._forest[k] for k in E.ForestArrays._fields})
             _dynamic(
                 run,
-                lam, maxf, self._seed, self._t, pos, Xp, Xpr, Xl, Xlr, yv, wv, X_pred is not None,
-                learn, same, self._nom_idx, lm_use, cat_order, pf, pi, *(f[k] for k in _TREE),
-                mb["fg"], mb["bg"], mb["bg_on"], p_warn, p_drift, mb["s_warn"], mb["s_drift"],
-                mb["dnorm"], mb["metric"], mb["counts"], out_m, out_e,
+                lam, maxf, self._seed, self._t, pos, rows, do_pred, learn, same, self._nom_idx,
+                lm_use, cat_order, pf, pi, trees, mb, p_warn, p_drift, out_m, out_e,
             )  # fmt: skip
             if not (pos < n).any():
                 break
             self._grow()  # a member stopped for room
-        if X_pred is not None:
+        if do_pred:
             median = self.aggregation_method == "median"
             E.aggregate(out_m, out_e, median, not self.disable_weighted_vote, out)
         if learn:

@@ -9,7 +9,7 @@ from tidal.base import ParameterError, Tags
 from tidal.base.state import encode_params
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.tree import HoeffdingTreeClassifier
-from tidal.tree._hoeffding_classifier import with_river_nb
+from tidal.tree.base import store_params, with_river_nb
 
 __all__ = ["BaggingClassifier", "LeveragingBaggingClassifier"]
 
@@ -103,9 +103,7 @@ class BaggingClassifier(_Bagged):
         n_models: int = 10,
         seed: int | None = None,
     ) -> None:
-        self.model = model
-        self.n_models = n_models
-        self.seed = seed
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         self._check_common()
@@ -168,12 +166,7 @@ class LeveragingBaggingClassifier(_Bagged):
         bagging_method: str = "bag",
         seed: int | None = None,
     ) -> None:
-        self.model = model
-        self.n_models = n_models
-        self.w = w
-        self.adwin_delta = adwin_delta
-        self.bagging_method = bagging_method
-        self.seed = seed
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         self._check_common()

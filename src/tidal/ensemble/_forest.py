@@ -7,22 +7,14 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels import ensemble_forest as E
-from tidal._kernels import tree_hoeffding as K
 from tidal._kernels.drift_adwin import adwin_reset
 from tidal.base import Classifier
 from tidal.ensemble._members import Forest, adwin_params
 from tidal.tree import HoeffdingTreeClassifier
-from tidal.tree._hoeffding_classifier import _ARRAYS, _pad, grow_categories, tree_inputs
-from tidal.tree._render import TreeView
+from tidal.tree.base import TreeView, pad_keys
 
 __all__ = ["TreeEnsemble", "MemberTree"]
 
-# a forest holds every array of a single tree, with a member axis in front, plus the feature
-# subspace of each leaf
-_TREE = (*_ARRAYS, "sub")
-_NODE_AXIS = ("node_i", "node_f", "stats", "present", "disabled", "sub")
-_SLOT_AXIS = ("g", "fw", "rank", "nrank", "cnt", "cnt_ord", "slot_free")
-_FILL = {"node_i": -1, "rank": -1, "cnt_ord": -1}
 _MEMBER = ("fg", "bg", "bg_on", "s_warn", "s_drift", "metric", "counts")
 
 
@@ -30,7 +22,7 @@ class MemberTree(TreeView):
     """Read-only view of one member's current tree (sizes, ``to_text``, importances)."""
 
     def __init__(self, owner: TreeEnsemble, t: int) -> None:
-        self._tree = {k: owner._forest[k][t] for k in _TREE}
+        self._tree = {k: owner._forest[k][t] for k in owner._tree_keys()}
         self.feature_names_in_ = owner.feature_names_in_
         self._labels = list(getattr(owner, "_labels", []))
         self._value_codes = owner._value_codes
@@ -40,8 +32,9 @@ class MemberTree(TreeView):
 class TreeEnsemble(Forest, Classifier):
     """Base of the compiled ensembles of Hoeffding trees (subclasses set the mode)."""
 
-    _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL = _TREE, _MEMBER, _NODE_AXIS, _SLOT_AXIS, _FILL
-    _CATS = "cnt"
+    _tree_cls = HoeffdingTreeClassifier
+    _MEMBER = _MEMBER
+    _y_dtype = np.int64
     _member_view = MemberTree
     _mode = E.MODE_BAG
     _trees_per_member = 1
@@ -49,9 +42,6 @@ class TreeEnsemble(Forest, Classifier):
     _lb_stretch = 256
 
     # subclass hooks --------------------------------------------------------------------
-    def _tree_params(self) -> dict[str, Any]:
-        raise NotImplementedError
-
     def _lambda(self) -> float:
         raise NotImplementedError
 
@@ -72,38 +62,15 @@ class TreeEnsemble(Forest, Classifier):
         self._check_members()
         self._ht()._check_params()
 
-    def _ht(self) -> HoeffdingTreeClassifier:
-        ht = HoeffdingTreeClassifier(**self._tree_params())
-        ht._labels = list(getattr(self, "_labels", []))
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            ht.feature_names_in_ = names
-        return ht
-
     # state ------------------------------------------------------------------------------
     def _init_state(self) -> None:
         F = self.n_features_in_
         J = self._init_nominal(set(self._tree_params().get("nominal_attributes") or []))
         M = self.n_models
         T = M * self._trees_per_member
-        Nn, Ns, C = 16, 8, len(getattr(self, "_labels", None) or [])
-        f = {
-            "node_i": np.full((T, Nn, K.N_NI), -1, dtype=np.int64),
-            "node_f": np.zeros((T, Nn, K.N_NF)),
-            "stats": np.zeros((T, Nn, C)),
-            "present": np.zeros((T, Nn, C), dtype=np.int64),
-            "disabled": np.zeros((T, Nn, F), dtype=np.uint8),
-            "g": np.zeros((T, Ns, F, C, K.N_G)),
-            "fw": np.zeros((T, Ns, F)),
-            "rank": np.full((T, Ns, F), -1, dtype=np.int64),
-            "nrank": np.zeros((T, Ns), dtype=np.int64),
-            "cnt": np.zeros((T, Ns, J, 1, C)),
-            "cnt_ord": np.full((T, Ns, J, C), -1, dtype=np.int64),
-            "slot_free": np.zeros((T, Ns), dtype=np.int64),
-            "meta_i": np.zeros((T, K.N_MI), dtype=np.int64),
-            "meta_f": np.zeros((T, K.N_MF)),
-            "sub": np.zeros((T, Nn), dtype=np.uint8),
-        }
+        C = len(getattr(self, "_labels", None) or [])
+        f = HoeffdingTreeClassifier.new_arrays((T,), 16, 8, F, J, C)
+        f["sub"] = np.zeros((T, 16), dtype=np.uint8)
         bg_offset = M if self._trees_per_member == 2 else 0
         self._init_forest(f, E.clear_tree, bg_offset, metric=np.zeros((M, 2)))
         self._n_resets = 0
@@ -115,8 +82,7 @@ class TreeEnsemble(Forest, Classifier):
         extra = n_classes - f["stats"].shape[2]
         if extra <= 0:
             return
-        for k, axis in (("stats", 2), ("present", 2), ("g", 3), ("cnt", 4), ("cnt_ord", 3)):
-            f[k] = _pad(f[k], axis, extra, _FILL.get(k, 0))
+        pad_keys(f, HoeffdingTreeClassifier.CLASS_AXIS, 1, extra, HoeffdingTreeClassifier.FILL)
 
     def _state_dict(self) -> dict[str, Any]:
         state = super()._state_dict()
@@ -128,25 +94,19 @@ class TreeEnsemble(Forest, Classifier):
         self._n_resets = int(state["n_resets"])
 
     # the kernel hook --------------------------------------------------------------------
-    # numeric columns declared nominal -> category codes, exactly as the single tree does
-    _codes = HoeffdingTreeClassifier._codes
-
-    def _ensure_categories(self, X: np.ndarray) -> None:
-        grow_categories(self._forest, "cnt", 3, self._nom_idx, X)
-
     def _run_kernel(self, pos, pending, end, Xp, Xl, yv, wv, out_m, est, flags, params) -> None:  # noqa: ANN001, E501
         f, mb = self._forest, self._members
         E.run_members(
             self._mode, self._lb_method(), self._weighted(), self._lambda(), self._maxf,
             self._seed, self._t, pos, pending, end, Xp, Xl, yv, wv, *flags, self._nom_idx, *params,
-            *(f[k] for k in _TREE), mb["fg"], mb["bg"], mb["bg_on"], self._p_warn,
+            *(f[k] for k in self._tree_keys()), mb["fg"], mb["bg"], mb["bg_on"], self._p_warn,
             self._p_drift, mb["s_warn"], mb["s_drift"], mb["metric"], mb["counts"], out_m, est,
         )  # fmt: skip
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         n = out.shape[0]
         learn = X_learn is not None
-        Xp, Xl, yv, wv = tree_inputs(self, X_pred, X_learn, y, w)
+        Xp, Xl, _, _, yv, wv, *flags = self._block_inputs(X_pred, X_learn, y, w)
         F = self.n_features_in_
         ht = self._ht()
         pf, pi = ht._params_arrays()
@@ -158,7 +118,6 @@ class TreeEnsemble(Forest, Classifier):
         C = self._forest["stats"].shape[2]
         out_m = np.zeros((M, n, C))
         est = np.zeros((M, n if learn and self._mode == E.MODE_LB else 0))
-        flags = (X_pred is not None, learn, learn and Xp is Xl)
         pos = np.zeros(M, dtype=np.int64)
         pending = np.full(M, -1, dtype=np.int64)
         # leveraging bagging replaces members: a replaced member's rows past the replacement
@@ -190,7 +149,7 @@ class TreeEnsemble(Forest, Classifier):
         j = int(np.argmax(est[:, r]))
         t = int(self._members["fg"][j])
         f = self._forest
-        E.clear_tree(*(f[k] for k in _TREE), t)
+        E.clear_tree(*(f[k] for k in self._tree_keys()), t)
         s = self._members["s_drift"][j]
         s[:] = 0.0
         adwin_reset(s)  # a new detector: its count of detections starts again too

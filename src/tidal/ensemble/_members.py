@@ -12,9 +12,9 @@ import numpy as np
 
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
 from tidal._kernels.ensemble_forest import C_DRIFT, C_WARN, N_COUNTS
-from tidal._kernels.tree_layout import MI_NCATS, MI_NEXTSLOT, MI_NFREE, MI_NNODES
-from tidal.base import CategoryEncoder, ParameterError
-from tidal.tree._hoeffding_classifier import _pad
+from tidal._kernels.tree_layout import MI_NCATS, MI_NEXTSLOT, MI_NNODES
+from tidal.base import ParameterError
+from tidal.tree.base import HoeffdingTree, NominalColumns, grow_categories, grow_for_row
 
 __all__ = ["ARFMembers", "Forest", "adwin_params"]
 
@@ -24,21 +24,44 @@ def adwin_params(delta: float) -> np.ndarray:
     return np.array([delta, 32, 5, 5, 10], dtype=np.float64)
 
 
-class Forest:
-    """Mixin of the forests. A subclass names its arrays: ``_TREE`` (per tree, a tree axis in
-    front), ``_MEMBER`` (per member), and which tree arrays grow along the node axis, the slot
-    axis (the first one's axis 1 counts the slots) or the pool axis; ``_CATS`` holds the
-    per-category counts (categories on axis 3); ``_member_view`` is the class of
-    :meth:`member`."""
+class Forest(NominalColumns):
+    """Mixin of the forests. A forest holds the arrays of its members' trees, each with a tree
+    axis in front, as ``_tree_cls`` (a :class:`tidal.tree.base.HoeffdingTree`) names and grows
+    them, plus ``sub`` (whether each leaf drew its feature subspace); ``_MEMBER`` names the
+    per-member arrays; ``_member_view`` is the class of :meth:`member`."""
 
-    _TREE: tuple[str, ...]
+    _tree_cls: type[HoeffdingTree]
     _MEMBER: tuple[str, ...]
-    _NODE_AXIS: tuple[str, ...]
-    _SLOT_AXIS: tuple[str, ...]
-    _POOL_AXIS: tuple[str, ...] = ()
-    _CATS: str
-    _FILL: dict[str, int]
     _member_view: type
+
+    @classmethod
+    def _tree_keys(cls) -> tuple[str, ...]:
+        return (*cls._tree_cls.ARRAYS, "sub")
+
+    @classmethod
+    def _tree_param_names(cls) -> tuple[str, ...]:
+        """The member trees' parameters the forest has too (it passes them on); computed once
+        per class (scikit-learn's ``_get_param_names`` inspects the signature at every call)."""
+        names = cls.__dict__.get("_tree_param_cache")
+        if names is None:
+            own = set(cls._get_param_names())
+            names = tuple(k for k in cls._tree_cls._get_param_names() if k in own)
+            cls._tree_param_cache = names
+        return names
+
+    def _tree_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._tree_param_names()}
+
+    def _ht(self) -> HoeffdingTree:
+        """A single tree with the members' parameters, fitted to the same features and classes
+        (it checks the parameters and builds the kernel's parameter arrays)."""
+        ht = self._tree_cls(**self._tree_params())
+        ht._labels = list(getattr(self, "_labels", []))
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            ht.feature_names_in_ = names
+            ht.categorical_features_ = self.categorical_features_
+        return ht
 
     # parameters -------------------------------------------------------------------------
     def _check_members(self) -> None:
@@ -50,19 +73,6 @@ class Forest:
             raise ParameterError(f"seed == {self.seed!r}, must be None or an int >= 0")
 
     # state ------------------------------------------------------------------------------
-    def _init_nominal(self, declared: set[str]) -> int:
-        """Index the nominal features (categorical, or numeric ``declared`` nominal); returns
-        their number."""
-        names = self.feature_names_in_
-        nominal = [n for n in names if n in self.categorical_features_ or n in declared]
-        self._nom_idx = np.full(len(names), -1, dtype=np.int64)
-        for j, n in enumerate(nominal):
-            self._nom_idx[names.index(n)] = j
-        # numeric columns declared nominal: value -> code, in order of appearance
-        self._numeric_nominal = [n for n in nominal if n not in self.categorical_features_]
-        self._value_codes = CategoryEncoder()
-        return len(nominal)
-
     def _init_forest(
         self, forest: dict[str, np.ndarray], clear_tree: Any, bg_offset: int, **extra: np.ndarray
     ) -> None:
@@ -70,7 +80,7 @@ class Forest:
         member's trees (``fg``; ``bg`` = ``fg + bg_offset``), detectors (``extra`` arrays
         besides), counters, and the seed and row clock."""
         for t in range(forest["meta_i"].shape[0]):
-            clear_tree(*(forest[k] for k in self._TREE), t)
+            clear_tree(*(forest[k] for k in self._tree_keys()), t)
         self._forest = forest
         M = self.n_models
         size = adwin_state_size(5)
@@ -94,58 +104,43 @@ class Forest:
     def _pool_used(self) -> int:
         return 1
 
-    def _grow_pool(self) -> None:
-        """Grow the pool axis when a tree could run out of it (forests that have one)."""
-
     def _state_dict(self) -> dict[str, Any]:
         # only the rows in use: the spare capacity depends on how the stream was cut in blocks
         f = self._forest
         mi = f["meta_i"]
+        cls = self._tree_cls
         used = {
-            self._NODE_AXIS: max(1, int(mi[:, MI_NNODES].max())),
-            self._SLOT_AXIS: max(1, int(mi[:, MI_NEXTSLOT].max())),
-            self._POOL_AXIS: max(1, self._pool_used()),
+            (*cls.NODE_AXIS, "sub"): max(1, int(mi[:, MI_NNODES].max())),
+            cls.SLOT_AXIS: max(1, int(mi[:, MI_NEXTSLOT].max())),
+            cls.POOL_AXIS: max(1, self._pool_used()),
         }
         state: dict[str, Any] = {}
         for k, v in f.items():
             for axis, rows in used.items():
                 if k in axis:
                     v = v[:, :rows]
-            if k == self._CATS:
+            if k == cls.CATS:
                 v = v[:, :, :, : max(1, int(mi[:, MI_NCATS].max()))]
             state[k] = v.copy()
         state.update({k: v.copy() for k, v in self._members.items()})
-        state["nom_idx"] = self._nom_idx.copy()
-        state["numeric_nominal"] = list(self._numeric_nominal)
-        state["value_codes"] = self._value_codes.to_json()
+        state.update(self._nominal_state())
         state["seed_used"] = int(self._seed)
         state["t"] = int(self._t)
         return state
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        self._forest = {k: np.array(state[k]) for k in self._TREE}
+        self._forest = {k: np.array(state[k]) for k in self._tree_keys()}
         self._members = {k: np.array(state[k]) for k in self._MEMBER}
-        self._nom_idx = np.array(state["nom_idx"], dtype=np.int64)
-        self._numeric_nominal = list(state["numeric_nominal"])
-        self._value_codes = CategoryEncoder.from_json(state["value_codes"])
+        self._set_nominal_state(state)
         self._seed = int(state["seed_used"])
         self._t = int(state["t"])
 
+    def _ensure_categories(self, X: np.ndarray) -> None:
+        grow_categories(self._forest, self._tree_cls.CATS, 3, self._nom_idx, X)
+
     def _grow(self) -> None:
         """Room for one more row in every tree (the kernel stops a member that could overflow)."""
-        f = self._forest
-        mi = f["meta_i"]
-        Nn = f["node_i"].shape[1]
-        maxc = max(2, f[self._CATS].shape[3])
-        if (mi[:, MI_NNODES] + maxc + 1 > Nn).any():
-            extra = max(Nn, maxc + 1)
-            for k in self._NODE_AXIS:
-                f[k] = _pad(f[k], 1, extra, self._FILL.get(k, 0))
-        Ns = f[self._SLOT_AXIS[0]].shape[1]
-        if ((mi[:, MI_NFREE] == 0) & (mi[:, MI_NEXTSLOT] >= Ns)).any():
-            for k in self._SLOT_AXIS:
-                f[k] = _pad(f[k], 1, Ns, self._FILL.get(k, 0))
-        self._grow_pool()
+        grow_for_row(self._forest, self._tree_cls, 1, also_nodes=("sub",))
 
     # inspection -------------------------------------------------------------------------
     def member(self, m: int) -> Any:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tidal._kernels import tree_adaptive as KA
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
-from tidal.base import ParameterError
-from tidal.tree._hoeffding_classifier import _ARRAYS, HoeffdingTreeClassifier, _pad, tree_inputs
+from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier
+from tidal.tree.base import BlockInputs, pad_keys, store_params
 
 __all__ = ["HoeffdingAdaptiveTreeClassifier"]
 
 _HAT = ("adw", "merr", "alt", "alt_of", "hmeta", "rng")
+_HAT_NODE = ("adw", "merr", "alt", "alt_of")  # a row per node
 # River's drift.ADWIN() defaults: delta, clock, max_buckets, min_window_length, grace_period
 _ADWIN = np.array([0.002, 32.0, 5.0, 5.0, 10.0])
+_FILL = {**HoeffdingTreeClassifier.FILL, "alt": -1, "alt_of": -1}
 
 
 class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
@@ -91,46 +94,16 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         nb_likelihood: str = "moa",
         seed: int | None = None,
     ) -> None:
-        super().__init__(
-            grace_period=grace_period,
-            max_depth=max_depth,
-            split_criterion=split_criterion,
-            delta=delta,
-            tau=tau,
-            leaf_prediction=leaf_prediction,
-            nb_threshold=nb_threshold,
-            nominal_attributes=nominal_attributes,
-            splitter=splitter,
-            n_splits=n_splits,
-            binary_split=binary_split,
-            min_branch_fraction=min_branch_fraction,
-            max_share_to_split=max_share_to_split,
-            max_size=max_size,
-            memory_estimate_period=memory_estimate_period,
-            stop_mem_management=stop_mem_management,
-            remove_poor_attrs=remove_poor_attrs,
-            merit_preprune=merit_preprune,
-            nb_likelihood=nb_likelihood,
-        )
-        self.bootstrap_sampling = bootstrap_sampling
-        self.drift_window_threshold = drift_window_threshold
-        self.switch_significance = switch_significance
-        self.seed = seed
+        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:
         return [{"grace_period": 20, "seed": 1}, {"grace_period": 20, "bootstrap_sampling": False}]
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if not self.drift_window_threshold >= 0:
-            raise ParameterError(
-                f"drift_window_threshold == {self.drift_window_threshold!r}, must be >= 0"
-            )
-        if not 0 < self.switch_significance < 1:
-            raise ParameterError(
-                f"switch_significance == {self.switch_significance!r}, must be in (0, 1)"
-            )
+    def _check_own(self, need: Callable[[bool, str, str], None]) -> None:
+        super()._check_own(need)
+        need(self.drift_window_threshold >= 0, "drift_window_threshold", ">= 0")
+        need(0 < self.switch_significance < 1, "switch_significance", "in (0, 1)")
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -233,8 +206,7 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
         n = len(keep)
         new = np.full(s["node_i"].shape[0] + 1, -1, dtype=np.int64)  # new[-1]: a missing link
         new[keep] = np.arange(n)
-        for k in ("node_i", "node_f", "stats", "present", "disabled", "adw", "merr", "alt",
-                  "alt_of"):  # fmt: skip
+        for k in (*self.NODE_AXIS, *_HAT_NODE):
             s[k][:n] = s[k][keep]
         links = s["node_i"][:n, [KA.NI_CHILD, KA.NI_SIB, KA.NI_PARENT]]
         s["node_i"][:n, [KA.NI_CHILD, KA.NI_SIB, KA.NI_PARENT]] = new[links]
@@ -259,40 +231,25 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
             self._compact()
         if s["meta_i"][KA.MI_NNODES] + D * (maxc + 2) > Nn:
             extra = max(Nn, D * (maxc + 2))
-            s["node_i"] = _pad(s["node_i"], 0, extra, fill=-1)
-            for k in ("node_f", "stats", "present", "disabled", "adw", "merr"):
-                s[k] = _pad(s[k], 0, extra)
-            for k in ("alt", "alt_of"):
-                s[k] = _pad(s[k], 0, extra, fill=-1)
+            pad_keys(s, (*self.NODE_AXIS, *_HAT_NODE), 0, extra, _FILL)
             for k in range(Nn, Nn + extra):
                 adwin_reset(s["adw"][k])
         Ns = s["g"].shape[0]
         if s["meta_i"][KA.MI_NFREE] + Ns - s["meta_i"][KA.MI_NEXTSLOT] < D + 1:
-            extra = max(Ns, D + 1)
-            for k in ("g", "fw", "nrank", "cnt", "slot_free"):
-                s[k] = _pad(s[k], 0, extra)
-            s["rank"] = _pad(s["rank"], 0, extra, fill=-1)
-            s["cnt_ord"] = _pad(s["cnt_ord"], 0, extra, fill=-1)
+            pad_keys(s, self.SLOT_AXIS, 0, max(Ns, D + 1), self.FILL)
 
     # ------------------------------------------------------------------ the kernel hook
-    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
-        n = out.shape[0]
-        learn = X_learn is not None
-        Xp, Xl, yv, wv = tree_inputs(self, X_pred, X_learn, y, w)
-        pf, pi = self._params_arrays()
+    def _block_args(self, inp: BlockInputs) -> tuple:
+        label_rank, pf, pi = super()._block_args(inp)
         pi2 = pi.copy()
         pi2[KA.PI_LEAF_NBA[0]] = KA.PI_LEAF_NBA[1]  # HAT leaves always keep both counts
         hf = np.array([self.switch_significance, float(self.drift_window_threshold)])
-        label_rank = self._label_rank()
+        return label_rank, pf, pi, pi2, _ADWIN, hf
+
+    def _kernel_step(self, inp: BlockInputs, out: np.ndarray, i: int, args: tuple) -> int:
         s = self._tree
-        i = 0
-        while True:
-            A = (*(s[k] for k in _ARRAYS), self._nom_idx)
-            H = tuple(s[k] for k in _HAT)
-            i = KA.step(
-                Xp, Xl, yv, wv, out, i, X_pred is not None, learn, learn and Xp is Xl, label_rank,
-                pf, pi, pi2, _ADWIN, hf, A, H,
-            )  # fmt: skip
-            if i >= n:
-                break
-            self._grow()
+        A = (*(s[k] for k in self.ARRAYS), self._nom_idx)
+        H = tuple(s[k] for k in _HAT)
+        return KA.step(
+            inp.Xp, inp.Xl, inp.y, inp.w, out, i, inp.do_pred, inp.do_learn, inp.same, *args, A, H
+        )

@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
 from tidal._kernels import tree_regressor as K
-from tidal._kernels.tree_layout import MF_OVERHEAD, MI_GROWTH, MI_ROOT
-from tidal._kernels.tree_regressor_ebst import N_EM
-from tidal.base import CategoryEncoder, ParameterError, Regressor, Tags
-from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier, _pad, grow_categories
-from tidal.tree._render import TreeView
+from tidal._kernels.tree_regressor_ebst import EM_HEAD, EM_NEXT, EM_NFREE, N_EM
+from tidal.base import Regressor, Tags
+from tidal.tree.base import BlockInputs, HoeffdingTree, pad_keys, store_params
 
 __all__ = ["HoeffdingTreeRegressor"]
 
-_LEAVES = {"mean": 0, "model": 1, "adaptive": 2}
-_ARRAYS = (
-    "node_i",
-    "node_f",
-    "nstat",
-    "disabled",
-    "lm",
-    "eroot",
-    "rank",
-    "nrank",
-    "ncat",
-    "slot_free",
-    "ef",
-    "ei",
-    "emeta",
-    "meta_i",
-    "meta_f",
-)
 
-
-class HoeffdingTreeRegressor(TreeView, Regressor):
+class HoeffdingTreeRegressor(HoeffdingTree, Regressor):
     """Hoeffding tree regressor (FIMT-style, variance reduction), compiled.
 
     The same algorithm, parameters and defaults as River 0.26.1's ``tree.HoeffdingTreeRegressor``
@@ -107,6 +87,17 @@ class HoeffdingTreeRegressor(TreeView, Regressor):
     """
 
     _tags = Tags(task="regression", handles_categorical=True, handles_missing=True)
+    K = K
+    LEAVES: ClassVar[dict[str, int]] = {"mean": 0, "model": 1, "adaptive": 2}
+    ARRAYS = (
+        "node_i", "node_f", "nstat", "disabled", "lm", "eroot", "rank", "nrank", "ncat",
+        "slot_free", "ef", "ei", "emeta", "meta_i", "meta_f",
+    )  # fmt: skip
+    NODE_AXIS = ("node_i", "node_f", "nstat", "disabled", "lm")
+    SLOT_AXIS = ("eroot", "rank", "nrank", "ncat", "slot_free")
+    POOL_AXIS = ("ef", "ei")
+    CATS = "ncat"
+    FILL: ClassVar[dict[str, int]] = {"node_i": -1, "eroot": -1, "rank": -1, "ei": -1}
 
     def __init__(
         self,
@@ -126,21 +117,7 @@ class HoeffdingTreeRegressor(TreeView, Regressor):
         remove_poor_attrs: bool = False,
         merit_preprune: bool = True,
     ) -> None:
-        self.grace_period = grace_period
-        self.max_depth = max_depth
-        self.delta = delta
-        self.tau = tau
-        self.leaf_prediction = leaf_prediction
-        self.model_selector_decay = model_selector_decay
-        self.nominal_attributes = nominal_attributes
-        self.splitter = splitter
-        self.min_samples_split = min_samples_split
-        self.binary_split = binary_split
-        self.max_size = max_size
-        self.memory_estimate_period = memory_estimate_period
-        self.stop_mem_management = stop_mem_management
-        self.remove_poor_attrs = remove_poor_attrs
-        self.merit_preprune = merit_preprune
+        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:
@@ -150,98 +127,44 @@ class HoeffdingTreeRegressor(TreeView, Regressor):
         ]
 
     # ------------------------------------------------------------------ parameters
-    def _check_params(self) -> None:
-        def need(ok: bool, name: str, rule: str) -> None:
-            if not ok:
-                raise ParameterError(f"{name} == {getattr(self, name)!r}, must be {rule}")
-
-        need(self.grace_period > 0, "grace_period", "> 0")
-        need(self.max_depth is None or self.max_depth >= 0, "max_depth", "None or >= 0")
-        need(0 < self.delta < 1, "delta", "in (0, 1)")
-        need(self.tau >= 0, "tau", ">= 0")
-        need(self.leaf_prediction in _LEAVES, "leaf_prediction", f"one of {list(_LEAVES)}")
+    def _check_own(self, need: Callable[[bool, str, str], None]) -> None:
         need(0 <= self.model_selector_decay <= 1, "model_selector_decay", "in [0, 1]")
         need(self.splitter in (None, "tebst", "ebst"), "splitter", 'None, "tebst" or "ebst"')
         need(self.min_samples_split >= 0, "min_samples_split", ">= 0")
-        need(self.max_size > 0, "max_size", "> 0")
-        need(self.memory_estimate_period > 0, "memory_estimate_period", "> 0")
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None:
-            unknown = [a for a in (self.nominal_attributes or []) if a not in names]
-            if unknown:
-                raise ParameterError(
-                    f"nominal_attributes names unknown features {unknown}; "
-                    f"the features are {list(names)}"
-                )
 
-    def _params_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        pf = np.zeros(K.N_PF)
-        pf[K.PF_GRACE] = self.grace_period
-        pf[K.PF_DELTA] = self.delta
-        pf[K.PF_TAU] = self.tau
-        pf[K.PF_MAXDEPTH] = np.inf if self.max_depth is None else self.max_depth
+    def _own_params(self, pf: np.ndarray, pi: np.ndarray) -> None:
         pf[K.PF_MSS] = self.min_samples_split
         pf[K.PF_DECAY] = self.model_selector_decay
-        pf[K.PF_MAXBYTES] = self.max_size * 2**20
-        pf[K.PF_MEMPERIOD] = self.memory_estimate_period
         pf[K.PF_LR] = 0.01
         pf[K.PF_ILR] = 0.01
         pf[K.PF_CLIP] = 1e12
-        pi = np.zeros(K.N_PI, dtype=np.int64)
-        pi[K.PI_LEAF] = _LEAVES[self.leaf_prediction]
-        pi[K.PI_BINARY] = int(self.binary_split)
-        pi[K.PI_PREPRUNE] = int(self.merit_preprune)
-        pi[K.PI_POOR] = int(self.remove_poor_attrs)
-        pi[K.PI_STOPMEM] = int(self.stop_mem_management)
         pi[K.PI_ROUND] = int(self.splitter != "ebst")
-        return pf, pi
 
     # ------------------------------------------------------------------ state
-    def _init_state(self) -> None:
-        names = self.feature_names_in_
-        F = len(names)
-        declared = set(self.nominal_attributes or [])
-        nominal = [n for n in names if n in self.categorical_features_ or n in declared]
-        self._nom_idx = np.full(F, -1, dtype=np.int64)
-        for j, n in enumerate(nominal):
-            self._nom_idx[names.index(n)] = j
-        self._numeric_nominal = [n for n in nominal if n not in self.categorical_features_]
-        self._value_codes = CategoryEncoder()
-        Nn, Ns, P = 64, 16, 1024
-        s = {
-            "node_i": np.full((Nn, K.N_NI), -1, dtype=np.int64),
-            "node_f": np.zeros((Nn, K.N_NF)),
-            "nstat": np.zeros((Nn, 3)),
-            "disabled": np.zeros((Nn, F), dtype=np.uint8),
-            "lm": np.zeros((Nn, F + 1)),
-            "eroot": np.full((Ns, F), -1, dtype=np.int64),
-            "rank": np.full((Ns, F), -1, dtype=np.int64),
-            "nrank": np.zeros(Ns, dtype=np.int64),
-            "ncat": np.zeros((Ns, len(nominal), 1, 3)),
-            "slot_free": np.zeros(Ns, dtype=np.int64),
-            "ef": np.zeros((P, 4)),
-            "ei": np.full((P, 2), -1, dtype=np.int64),
-            "emeta": np.array([0, -1, 0][:N_EM], dtype=np.int64),
-            "meta_i": np.zeros(K.N_MI, dtype=np.int64),
-            "meta_f": np.zeros(K.N_MF),
+    @classmethod
+    def new_arrays(
+        cls, lead: tuple[int, ...], Nn: int, Ns: int, F: int, J: int, C: int, P: int = 1024
+    ) -> dict[str, np.ndarray]:
+        emeta = np.zeros((*lead, N_EM), dtype=np.int64)
+        emeta[..., EM_NEXT], emeta[..., EM_HEAD], emeta[..., EM_NFREE] = 0, -1, 0
+        return {
+            **cls.common_arrays(lead, Nn, Ns, F),
+            "nstat": np.zeros((*lead, Nn, 3)),
+            "lm": np.zeros((*lead, Nn, F + 1)),
+            "eroot": np.full((*lead, Ns, F), -1, dtype=np.int64),
+            "ncat": np.zeros((*lead, Ns, J, 1, 3)),
+            "ef": np.zeros((*lead, P, 4)),
+            "ei": np.full((*lead, P, 2), -1, dtype=np.int64),
+            "emeta": emeta,
         }
-        s["meta_i"][MI_ROOT] = -1
-        s["meta_i"][MI_GROWTH] = 1
-        s["meta_f"][MF_OVERHEAD] = 1.0
-        self._tree = s
 
-    def _state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {k: self._tree[k].copy() for k in _ARRAYS}
-        state["nom_idx"] = self._nom_idx.copy()
-        state["numeric_nominal"] = list(self._numeric_nominal)
-        state["value_codes"] = self._value_codes.to_json()
-        return state
-
-    def _load_state(self, state: dict[str, Any]) -> None:
-        self._tree = {k: np.array(state[k]) for k in _ARRAYS}
-        self._nom_idx = np.array(state["nom_idx"], dtype=np.int64)
-        self._numeric_nominal = list(state["numeric_nominal"])
-        self._value_codes = CategoryEncoder.from_json(state["value_codes"])
+    @classmethod
+    def grow_pool(cls, arrays: dict[str, np.ndarray], lead: int) -> None:
+        """Room in the E-BST pool for one row (a node per feature at most)."""
+        em = arrays["emeta"].reshape(-1, N_EM)
+        P, F = arrays["ef"].shape[lead], arrays["eroot"].shape[lead + 1]
+        if (P - em[:, EM_NEXT] + em[:, EM_NFREE] < F).any():
+            pad_keys(arrays, cls.POOL_AXIS, lead, max(P, F), cls.FILL)
 
     # ------------------------------------------------------------------ rendering
     def _leaf_text(self, k: int) -> str:
@@ -250,86 +173,18 @@ class HoeffdingTreeRegressor(TreeView, Regressor):
         return f"predicts {mean:.3g} (n={n:.6g}{state})"
 
     # ------------------------------------------------------------------ the kernel hook
-    # numeric columns declared nominal become category codes exactly as in the classifier
-    _codes = HoeffdingTreeClassifier._codes
-
     def _lm_use(self) -> np.ndarray:
         return np.array(
             [n not in self.categorical_features_ for n in self.feature_names_in_], dtype=np.uint8
         )
 
-    def _cat_order(self) -> np.ndarray:
-        """Codes of each nominal feature in sorted order of their values (River sorts them)."""
-        cols = np.nonzero(self._nom_idx >= 0)[0]
-        V = self._tree["ncat"].shape[2]
-        order = np.full((len(cols), V), -1, dtype=np.int64)
-        for f in cols:
-            name = self.feature_names_in_[f]
-            table: dict = {}
-            for enc in (self._value_codes, getattr(self, "_categories", None)):
-                if enc is not None and name in enc.codes:
-                    table = enc.codes[name]
-            items = list(table.items())
-            try:
-                items.sort(key=lambda kv: kv[0])
-            except TypeError:
-                pass
-            codes = [c for _, c in items if c < V]
-            order[self._nom_idx[f], : len(codes)] = codes
-        return order
+    def _block_args(self, inp: BlockInputs) -> tuple:
+        cat_order = self._category_order(self._tree["ncat"].shape[2])
+        return (self._lm_use(), cat_order, *self._params_arrays())
 
-    def _ensure_categories(self, X: np.ndarray) -> None:
-        grow_categories(self._tree, "ncat", 2, self._nom_idx, X)
-
-    def _grow(self) -> None:
+    def _kernel_step(self, inp: BlockInputs, out: np.ndarray, i: int, args: tuple) -> int:
         s = self._tree
-        Nn = s["node_i"].shape[0]
-        maxc = max(2, s["ncat"].shape[2])
-        if s["meta_i"][K.MI_NNODES] + maxc + 1 > Nn:
-            extra = max(Nn, maxc + 1)
-            s["node_i"] = _pad(s["node_i"], 0, extra, fill=-1)
-            for k in ("node_f", "nstat", "disabled", "lm"):
-                s[k] = _pad(s[k], 0, extra)
-        Ns = s["eroot"].shape[0]
-        if s["meta_i"][K.MI_NFREE] == 0 and s["meta_i"][K.MI_NEXTSLOT] >= Ns:
-            for k in ("nrank", "ncat", "slot_free"):
-                s[k] = _pad(s[k], 0, Ns)
-            s["eroot"] = _pad(s["eroot"], 0, Ns, fill=-1)
-            s["rank"] = _pad(s["rank"], 0, Ns, fill=-1)
-        P = s["ef"].shape[0]
-        F = s["eroot"].shape[1]
-        if P - s["emeta"][0] + s["emeta"][2] < F:
-            s["ef"] = _pad(s["ef"], 0, max(P, F))
-            s["ei"] = _pad(s["ei"], 0, max(P, F), fill=-1)
-
-    def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
-        n = out.shape[0]
-        F = self.n_features_in_
-        empty = np.zeros((0, F))
-        learn = X_learn is not None
-        Xlr = empty if not learn else np.ascontiguousarray(X_learn, dtype=np.float64)
-        Xpr = empty if X_pred is None else np.ascontiguousarray(X_pred, dtype=np.float64)
-        Xl = self._codes(Xlr, learn=True) if learn else empty
-        if X_pred is None:
-            Xp = empty
-        elif learn and X_pred is X_learn:
-            Xpr, Xp = Xlr, Xl
-        else:
-            Xp = self._codes(Xpr, learn=False)
-        if learn:
-            self._ensure_categories(Xl)
-        yv = np.zeros(0) if y is None else np.asarray(y, dtype=np.float64)
-        wv = np.zeros(0) if w is None else np.asarray(w, dtype=np.float64)
-        pf, pi = self._params_arrays()
-        lm_use = self._lm_use()
-        cat_order = self._cat_order()
-        s = self._tree
-        i = 0
-        while True:
-            i = K.step(
-                Xp, Xpr, Xl, Xlr, yv, wv, out, i, X_pred is not None, learn, self._nom_idx,
-                lm_use, cat_order, pf, pi, *(s[k] for k in _ARRAYS),
-            )  # fmt: skip
-            if i >= n:
-                break
-            self._grow()
+        return K.step(
+            inp.Xp, inp.Xpr, inp.Xl, inp.Xlr, inp.y, inp.w, out, i, inp.do_pred, inp.do_learn,
+            self._nom_idx, *args, *(s[k] for k in self.ARRAYS),
+        )  # fmt: skip
