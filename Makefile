@@ -8,6 +8,9 @@ LOCK   := requirements.lock
 PIP_VERSION := 26.3
 # Debian packages the test suite needs; installed only when missing.
 APT_PACKAGES ?= chromium postgresql redis-server
+# pytest workers (pytest-xdist); tests that share a costly resource (one learner's kernels,
+# the session's Ray) are grouped on one worker with xdist_group marks
+TEST_WORKERS ?= 2
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -53,7 +56,7 @@ demo: $(VENV)/.installed-base
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks

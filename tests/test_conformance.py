@@ -15,8 +15,15 @@ _IMPORT_ERRORS: dict[str, BaseException] = {}
 
 
 def _cases() -> list:
+    # one learner's checks on one test worker (pytest-xdist --dist loadgroup): its kernels are
+    # compiled once, not by two workers at the same time
     return [
-        pytest.param(learner, check, id=f"{name}:{check.__name__}")
+        pytest.param(
+            learner,
+            check,
+            id=f"{name}:{check.__name__}",
+            marks=pytest.mark.xdist_group(name.split("-")[0]),
+        )
         for name, learner in learner_cases(_IMPORT_ERRORS)
         for check in checks_for(learner)
     ]

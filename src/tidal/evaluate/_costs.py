@@ -80,7 +80,8 @@ def family(learner: Any) -> str:
         return "hybrid"
     if isinstance(last, BatchLearner):
         return "batch"
-    if last._tags.baseline:
+    # a learner from outside tidal's base classes (a wrapper, a user's own) carries no tags
+    if getattr(getattr(last, "_tags", None), "baseline", False):
         return "baseline"
     return "online"
 
