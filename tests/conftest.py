@@ -62,6 +62,18 @@ def ray_cluster():
         ray.shutdown()
 
 
+def pytest_sessionfinish(session):
+    # under pytest-xdist the fixture ran in a worker: hand its figures to the controller
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and _RAY_FIGURES:
+        workeroutput["ray_figures"] = dict(_RAY_FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _RAY_FIGURES.update(getattr(node, "workeroutput", {}).get("ray_figures", {}))
+
+
 def pytest_terminal_summary(terminalreporter):
     if _RAY_FIGURES:
         terminalreporter.write_line(
