@@ -221,6 +221,32 @@ def test_config_file_env_and_flags_in_that_order(tmp_path):
         load_config(path, env={})
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TIDAL_MODELS": "a=lr;b"}, "models must look like 'name=spec;name=spec', got 'a=lr;b'"),
+        (
+            {"TIDAL_GUARDS": "default=s.json;oops"},
+            "guards must be a table {model = \"schema.json\"} or 'name=path;name=path', "
+            "got 'default=s.json;oops'",
+        ),
+        ({"TIDAL_SHADOWS": "x"}, "shadows must be a table {model = {key = spec}}"),
+        ({"TIDAL_SNAPSHOT_EVERY": "1.5"}, "snapshot_every must be an int, got '1.5'"),
+    ],
+)
+def test_a_bad_setting_names_the_variable_what_was_expected_and_what_came(env, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(env=env)
+    assert str(err.value).startswith(f"environment variable {next(iter(env))}: {message}")
+
+
+def test_guards_read_as_name_path_pairs_or_a_table():
+    text = {"TIDAL_GUARDS": " default = s.json ; regression=t.json"}
+    assert load_config(env=text).guards == {"default": "s.json", "regression": "t.json"}
+    pairs = {"guards": [("default", "s.json")]}
+    assert load_config(env={}, overrides=pairs).guards == {"default": "s.json"}
+
+
 def test_default_model_set_serves_at_once(tmp_path):
     with TestClient(create_app(ServiceConfig(data=tmp_path))) as c:
         assert [m["name"] for m in c.get("/v1/models").json()] == ["default", "regression"]

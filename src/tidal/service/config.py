@@ -63,7 +63,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,43 +206,42 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     default = _FIELDS[key].default
     if key == "models":
         if isinstance(value, str):
-            pairs = [p for p in value.split(";") if p.strip()]
-            try:
-                return {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in pairs)}
-            except ValueError:
-                raise ConfigError(
-                    f"{source}: models must look like 'name=spec;name=spec', got {value!r}"
-                ) from None
+            return _read(value, _pairs, f"{source}: models must look like 'name=spec;name=spec'")
         return dict(value)
     if key == "data":
         return Path(value)
     if key == "guards":
-        try:
-            if isinstance(value, str):
-                pairs = [p.split("=", 1) for p in value.split(";") if p.strip()]
-                return {k.strip(): v.strip() for k, v in pairs}
-            return {str(k): str(v) for k, v in dict(value).items()}
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f'{source}: guards must be a table {{model = "schema.json"}} or '
-                f"'name=path;name=path', got {value!r}"
-            ) from None
+        return _read(
+            value,
+            lambda v: (
+                _pairs(v) if isinstance(v, str) else {str(k): str(p) for k, p in dict(v).items()}
+            ),
+            f'{source}: guards must be a table {{model = "schema.json"}} or '
+            "'name=path;name=path'",
+        )
     if key == "shadows":
-        try:
-            return {str(k): dict(v) for k, v in dict(value).items()}
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"{source}: shadows must be a table {{model = {{key = spec}}}} (set it in "
-                f"tidal.toml), got {value!r}"
-            ) from None
+        return _read(
+            value,
+            lambda v: {str(k): dict(p) for k, p in dict(v).items()},
+            f"{source}: shadows must be a table {{model = {{key = spec}}}} (set it in tidal.toml)",
+        )
+    if isinstance(default, bool):
+        return str(value).lower() in ("1", "true", "yes", "on")
+    return _read(value, type(default), f"{source}: {key} must be {_KIND[type(default)]}")
+
+
+def _read(value: Any, read: Callable[[Any], Any], expected: str) -> Any:
+    """``read(value)``; a TypeError or ValueError becomes a ConfigError: ``expected``, got what."""
     try:
-        if isinstance(default, bool):
-            return str(value).lower() in ("1", "true", "yes", "on")
-        return type(default)(value)
+        return read(value)
     except (TypeError, ValueError):
-        raise ConfigError(
-            f"{source}: {key} must be {_KIND[type(default)]}, got {value!r}"
-        ) from None
+        raise ConfigError(f"{expected}, got {value!r}") from None
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """``'name=value;name=value'`` as a dict (ValueError when an entry has no ``=``)."""
+    pairs = [p.split("=", 1) for p in text.split(";") if p.strip()]
+    return {k.strip(): v.strip() for k, v in pairs}
 
 
 def load_config(

@@ -312,13 +312,7 @@ class ModelHost(_Recovery, _Persisted):
                     if done is None:
                         twin[i] = seen[first]
                     continue
-                if pid is not None:
-                    entry = self._pending.get(pid)
-                    if entry is None or time.monotonic() - entry[1] > self.pending_ttl:
-                        raise UnknownPredictionError(pid, i)
-                    row = entry[0]
-                elif row is None:
-                    raise ValueError(f"item {i}: give features or a prediction_id")
+                row = item_row(i, row, pid, self._pending, self.pending_ttl)
                 seen.update((k, i) for k in keys)
                 x.append(row)
                 y.append(label)
@@ -480,6 +474,22 @@ def learn_items(n: int, *columns: list[Any] | None) -> list[list[Any]]:
     if any(len(c) != n for c in out):
         raise ValueError(f"{n} labels, but item columns of lengths {[len(c) for c in out]}")
     return out
+
+
+def item_row(
+    i: int, row: dict[str, Any] | None, pid: str | None, pending: PendingPredictions, ttl: float
+) -> dict[str, Any]:
+    """The features of learn item ``i``: the row predicted under ``pid`` when it is set
+    (UnknownPredictionError when ``pending`` does not hold it, or has held it longer than
+    ``ttl`` seconds), else ``row`` (ValueError when that is None too)."""
+    if pid is None:
+        if row is None:
+            raise ValueError(f"item {i}: give features or a prediction_id")
+        return row
+    entry = pending.get(pid)
+    if entry is None or time.monotonic() - entry[1] > ttl:
+        raise UnknownPredictionError(pid, i)
+    return entry[0]
 
 
 def refuse_non_finite(rows: list[dict[str, Any]]) -> None:

@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from tidal.base import InputError
 from tidal.service.errors import ServiceError
-from tidal.service.host import LearnResult, PredictResult, UnknownPredictionError, learn_items
+from tidal.service.host import LearnResult, PredictResult, item_row, learn_items
 from tidal.service.host import refuse_non_finite as _refuse_non_finite
 from tidal.service.pending import PendingPredictions
 from tidal.service.wal import WalError, write_atomic
@@ -210,14 +209,8 @@ class KeyedHost:
         rows, pids, eids = learn_items(len(labels), rows, prediction_ids, event_ids)
         x, ids, fresh = [], [], uuid.uuid4().hex[:20]
         for i, (row, pid, eid) in enumerate(zip(rows, pids, eids, strict=True)):
-            if pid is not None:
-                with self._lock:
-                    entry = self._pending.get(pid)
-                if entry is None or time.monotonic() - entry[1] > self.pending_ttl:
-                    raise UnknownPredictionError(pid, i)
-                row = entry[0]
-            elif row is None:
-                raise ValueError(f"item {i}: give features or a prediction_id")
+            with self._lock:
+                row = item_row(i, row, pid, self._pending, self.pending_ttl)
             x.append(row)
             ids.append(eid if eid is not None else f"p:{pid}" if pid else f"u:{fresh}{i:x}")
         if not x:
