@@ -134,3 +134,18 @@ def test_error_messages_are_printed_as_text_not_markup(tmp_path):
     result = CliRunner().invoke(app, ["compare", str(missing), "--target", "y"])
     assert result.exit_code == 2
     assert "data[service].csv" in result.output
+
+
+@pytest.mark.parametrize(
+    ("group", "commands"),
+    [
+        ([], ["compare", "serve", "token"]),
+        (["token"], ["create", "rotate", "revoke"]),
+        (["schema"], ["infer", "check"]),
+        (["quarantine"], ["list", "replay", "purge"]),
+    ],
+)
+def test_a_command_group_called_alone_prints_its_help(group, commands):
+    result = runner.invoke(app, group)
+    assert "Usage: " in result.output
+    assert all(f" {name} " in result.output for name in commands), result.output

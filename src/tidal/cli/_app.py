@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tidal.base.exceptions import TidalError
@@ -18,19 +17,15 @@ from tidal.cli._compare_setup import (
     default_models,
     finished,
     make_console,
+    progress_bar,
     split_models,
     with_baselines,
 )
+from tidal.cli._options import JsonOutOption, TargetOption, command_group
 from tidal.cli._render import fail
 from tidal.evaluate import CompareOptions
 
-app = typer.Typer(
-    name="tidal",
-    help="Online and batch learning on data streams, side by side.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = command_group("tidal", "Online and batch learning on data streams, side by side.")
 
 from tidal.cli._guards import guard_for_source, guard_lines, quarantine_app, schema_app  # noqa: E402
 
@@ -93,15 +88,7 @@ def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any
         from tidal.evaluate import keyed_learners
 
         learners = keyed_learners(specs, key, categorical, task)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=quiet,
-    )
+    progress = progress_bar(console, quiet)
     from tidal.cli._drift import DriftTap, drift_lines
 
     drift_tap = DriftTap()
@@ -216,7 +203,7 @@ def compare(
             metavar="FILE...",
         ),
     ],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="label column")] = None,
+    target: TargetOption = None,
     models: Annotated[
         str | None,
         typer.Option(
@@ -230,9 +217,7 @@ def compare(
         float | None, typer.Option(help="labels arrive T seconds later (needs --time-column)")
     ] = None,
     time_column: Annotated[str | None, typer.Option(help="timestamp column")] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="write all results as JSON")
-    ] = None,
+    json_out: JsonOutOption = None,
     report: Annotated[
         Path | None, typer.Option("--report", help="write a self-contained HTML report")
     ] = None,
@@ -345,9 +330,7 @@ DEMO = CompareOptions("elec2", title="Elec2 (45,312 rows), test-then-train")
 
 @app.command()
 def demo(
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="write all results as JSON")
-    ] = None,
+    json_out: JsonOutOption = None,
     report: Annotated[Path, typer.Option("--report", help="where to write the HTML report")] = Path(
         "report.html"
     ),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tidal.base.exceptions import ParameterError
 
@@ -17,6 +18,7 @@ __all__ = [
     "default_models",
     "finished",
     "make_console",
+    "progress_bar",
     "split_models",
     "with_baselines",
 ]
@@ -27,6 +29,20 @@ def make_console() -> Console:
     if not console.is_terminal:  # pipes and files: wide enough for the results table
         console = Console(width=max(console.width, 120))
     return console
+
+
+def progress_bar(console: Console, quiet: bool) -> Progress:
+    """A run's progress on ``console`` (none if ``quiet``): what runs, a bar, how many of how
+    many, the time so far; gone from the screen once the run ends."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    )
 
 
 #: past this many rows the default batch models retrain a bounded number of times in the

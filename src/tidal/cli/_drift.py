@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tidal.base.exceptions import TidalError
+from tidal.cli._options import TargetOption
 
 __all__ = ["drift_app", "drift_lines", "drift_of"]
 
@@ -101,7 +102,7 @@ def drift_lines(console: Console, summary: dict[str, Any] | None) -> None:
 @drift_app.command()
 def drift(
     path: Annotated[str, typer.Argument(help="CSV/Parquet/JSONL file or a bundled stream")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="label column")] = None,
+    target: TargetOption = None,
     window: Annotated[int, typer.Option(help="rows per compared window")] = 1000,
     min_size: Annotated[
         float, typer.Option(help="smallest change reported, in reference SDs")

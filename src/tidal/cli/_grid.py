@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tidal.base.exceptions import ParameterError
@@ -21,6 +20,7 @@ from tidal.cli._compare_setup import (
     default_models,
     finished,
     make_console,
+    progress_bar,
     split_models,
     with_baselines,
 )
@@ -126,19 +126,14 @@ def run_grid_compare(paths: list[str], opts: CompareOptions, seeds: int, ray: st
     for spec in specs:
         zoo.make(spec, task=task)  # a bad name or parameter fails now, not in a task
     seed_list = [zoo.DEFAULT_SEED + i for i in range(seeds)]
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=True, disable=opts.quiet,
-    )  # fmt: skip
+    progress = progress_bar(console, opts.quiet)
     where = "sequential" if ray is None else f"Ray ({ray})"
     with progress:
         bar = progress.add_task(f"grid, {where}: cells", total=None)
         grid = run_grid(
             paths, specs, seed_list, opener=open_source, ray=ray,
             on_cell=lambda done, total: progress.update(bar, completed=done, total=total),
-            target=target, task=task, every=opts.every, window=opts.window, delay=opts.delay,
-            delay_seconds=opts.delay_seconds, time_column=time_column,
-            change_points=None if opts.change_points is None else tuple(opts.change_points),
+            target=target, task=task, time_column=time_column, **opts.engine_kwargs(),
         )  # fmt: skip
     title = (
         f"{len(specs)} learners x {seeds} seeds x {len(paths)} files: {len(grid.cells)} cells, "

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tidal.base.exceptions import TidalError
+from tidal.cli._options import TargetOption, command_group
 from tidal.cli._render import fail
 
 __all__ = [
@@ -38,19 +39,11 @@ __all__ = [
     "schema_app",
 ]
 
-schema_app = typer.Typer(
-    name="schema",
-    help="Infer, check and use the schema the guards check rows against.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+schema_app = command_group(
+    "schema", "Infer, check and use the schema the guards check rows against."
 )
-quarantine_app = typer.Typer(
-    name="quarantine",
-    help="List, show, replay and purge the rows the guards rejected.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+quarantine_app = command_group(
+    "quarantine", "List, show, replay and purge the rows the guards rejected."
 )
 
 _BAD_INPUT = (TidalError, OSError, ValueError, KeyError)
@@ -231,7 +224,7 @@ def _path(path: str | None) -> str:
 @schema_app.command("infer")
 def schema_infer(
     path: Annotated[str, typer.Argument(help="CSV (optionally .gz), Parquet or JSONL file")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="label column")] = None,
+    target: TargetOption = None,
     n_rows: Annotated[int, typer.Option("--n-rows", help="infer from the first N rows")] = 10_000,
     id_column: Annotated[str | None, typer.Option(help="event id column")] = None,
     time_column: Annotated[str | None, typer.Option(help="timestamp column")] = None,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from tidal.cli._options import ConfigOption
+
 RayOption = Annotated[
     str | None,
     typer.Option(
@@ -26,9 +28,7 @@ KeyOption = Annotated[
 
 
 def serve(
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="tidal.toml (optional)")
-    ] = None,
+    config: ConfigOption = None,
     data: Annotated[
         Path | None, typer.Option(help="data folder (log, snapshots) [default: ./.tidal]")
     ] = None,

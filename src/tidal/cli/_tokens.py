@@ -25,18 +25,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tidal.cli._options import ConfigOption, command_group
+
 __all__ = ["token_app"]
 
-token_app = typer.Typer(
-    name="token",
-    help="Create, list, rotate and revoke the service's API tokens (roles: read < predict < "
-    "learn < admin).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+token_app = command_group(
+    "token",
+    "Create, list, rotate and revoke the service's API tokens (roles: read < predict < learn "
+    "< admin).",
 )
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="tidal.toml (optional)")]
 DataOpt = Annotated[Path | None, typer.Option(help="the service's data folder [default: ./.tidal]")]
 DbOpt = Annotated[str | None, typer.Option(help="registry URL [default: <data>/registry.sqlite]")]
 ByOpt = Annotated[str, typer.Option(help="who does it (kept in the audit log)")]
@@ -73,7 +71,7 @@ def _run(fn, *args: object, **kwargs: object):  # noqa: ANN001, ANN202
 def create(
     role: Annotated[str, typer.Option(help="read, predict, learn or admin")],
     name: Annotated[str | None, typer.Option(help="a unique name [default: ROLE-N]")] = None,
-    config: ConfigOpt = None,
+    config: ConfigOption = None,
     data: DataOpt = None,
     db: DbOpt = None,
     by: ByOpt = "cli",
@@ -90,7 +88,7 @@ def create(
 
 
 @token_app.command("list")
-def list_(config: ConfigOpt = None, data: DataOpt = None, db: DbOpt = None) -> None:
+def list_(config: ConfigOption = None, data: DataOpt = None, db: DbOpt = None) -> None:
     """Every token (revoked ones too): name, role, id, dates. Never a secret."""
     table = Table("name", "role", "id", "created", "by", "rotated", "revoked")
     fmt = lambda t: t.strftime("%Y-%m-%d %H:%M:%S") if t else ""  # noqa: E731
@@ -110,7 +108,7 @@ def list_(config: ConfigOpt = None, data: DataOpt = None, db: DbOpt = None) -> N
 @token_app.command()
 def rotate(
     name: Annotated[str, typer.Argument(help="the token's name")],
-    config: ConfigOpt = None,
+    config: ConfigOption = None,
     data: DataOpt = None,
     db: DbOpt = None,
     by: ByOpt = "cli",
@@ -123,7 +121,7 @@ def rotate(
 @token_app.command()
 def revoke(
     name: Annotated[str, typer.Argument(help="the token's name")],
-    config: ConfigOpt = None,
+    config: ConfigOption = None,
     data: DataOpt = None,
     db: DbOpt = None,
     by: ByOpt = "cli",
