@@ -218,3 +218,11 @@ def test_not_a_parquet_file(tmp_path, csv_path):
 def test_block_size_must_be_positive(csv_path):
     with pytest.raises(ParameterError, match="block_size == 0"):
         read_csv(csv_path, target="y", block_size=0)
+
+
+@pytest.mark.parametrize("reader", [read_csv, read_parquet, read_jsonl])
+def test_every_reader_refuses_a_missing_file_naming_it(reader, tmp_path):
+    path = tmp_path / "gone" / "data.file"
+    with pytest.raises(FileNotFoundError) as err:
+        reader(path, target="y")
+    assert str(err.value) == f"{path}: no such file"

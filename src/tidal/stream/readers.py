@@ -34,11 +34,6 @@ __all__ = ["read_csv", "read_parquet", "read_jsonl"]
 PathLike = str | os.PathLike
 
 
-def _check_exists(path: Any) -> None:
-    if isinstance(path, str | os.PathLike) and not Path(path).is_file():
-        raise FileNotFoundError(f"{os.fspath(path)}: no such file")
-
-
 def _open(path: Any) -> pa.NativeFile:
     """A pyarrow input stream; ``.gz`` files are decompressed on the fly."""
     if isinstance(path, str | os.PathLike):
@@ -75,13 +70,21 @@ def _check_names(names: Sequence[str], name: str) -> None:
         seen[col] = i
 
 
-def _roles(target: Any, id_column: Any, time_column: Any, categorical: Any) -> dict[str, Any]:
-    return {
+def _start(
+    path: Any, target: Any, id_column: Any, time_column: Any, categorical: Any
+) -> tuple[str, dict[str, Any]]:
+    """What every reader does first: refuse a missing file, then ``(name, roles)``: the name
+    its errors quote, and the columns' roles for its :class:`ColumnPlan`."""
+    if isinstance(path, str | os.PathLike) and not Path(path).is_file():
+        raise FileNotFoundError(f"{os.fspath(path)}: no such file")
+    name = os.fspath(path) if isinstance(path, str | os.PathLike) else str(path)
+    roles = {
         "target": target,
         "id_column": id_column,
         "time_column": time_column,
         "categorical": categorical,
     }
+    return name, roles
 
 
 def read_csv(
@@ -104,10 +107,8 @@ def read_csv(
     row; the file line is row + 2), or with ``keep_bad=True`` is kept in ``Block.bad`` for the
     guards to quarantine (see :class:`~tidal.stream._arrow.ColumnPlan`).
     """
-    _check_exists(path)
-    roles = _roles(target, id_column, time_column, categorical)
+    name, roles = _start(path, target, id_column, time_column, categorical)
     roles.update(numeric=numeric, keep_bad=keep_bad)
-    name = os.fspath(path) if isinstance(path, str | os.PathLike) else str(path)
     parse = pacsv.ParseOptions()
 
     def reader(convert: pacsv.ConvertOptions) -> pacsv.CSVStreamingReader:
@@ -207,9 +208,7 @@ def read_parquet(
     """
     import pyarrow.parquet as pq
 
-    _check_exists(path)
-    roles = _roles(target, id_column, time_column, categorical)
-    name = os.fspath(path)
+    name, roles = _start(path, target, id_column, time_column, categorical)
     try:
         meta = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -242,9 +241,7 @@ def read_jsonl(
     >>> list(read_jsonl(path, target="y").rows())
     [({'a': 1.0}, 'up'), ({'a': 2.0}, 'down')]
     """
-    _check_exists(path)
-    roles = _roles(target, id_column, time_column, categorical)
-    name = os.fspath(path)
+    name, roles = _start(path, target, id_column, time_column, categorical)
     first = next(_json_chunks(path, name, block_size), None)
     if first is None:
         raise InputError(f"{name}: empty file: expected one JSON object per line", row=0)
