@@ -39,6 +39,7 @@ DataOpt = Annotated[Path | None, typer.Option(help="the service's data folder [d
 DbOpt = Annotated[str | None, typer.Option(help="registry URL [default: <data>/registry.sqlite]")]
 ByOpt = Annotated[str, typer.Option(help="who does it (kept in the audit log)")]
 WhyOpt = Annotated[str, typer.Option(help="why (kept in the audit log)")]
+NameArgument = Annotated[str, typer.Argument(help="the token's name")]
 
 
 def _store(config: Path | None, data: Path | None, db: str | None):  # noqa: ANN202
@@ -107,7 +108,7 @@ def list_(config: ConfigOption = None, data: DataOpt = None, db: DbOpt = None) -
 
 @token_app.command()
 def rotate(
-    name: Annotated[str, typer.Argument(help="the token's name")],
+    name: NameArgument,
     config: ConfigOption = None,
     data: DataOpt = None,
     db: DbOpt = None,
@@ -120,7 +121,7 @@ def rotate(
 
 @token_app.command()
 def revoke(
-    name: Annotated[str, typer.Argument(help="the token's name")],
+    name: NameArgument,
     config: ConfigOption = None,
     data: DataOpt = None,
     db: DbOpt = None,
