@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import clone, is_regressor
 
 from tidal._threads import bounded_threads
-from tidal.base import Classifier, Learner, Regressor, Tags
+from tidal.base import Classifier, Learner, Regressor, Tags, store_params
 from tidal.base.exceptions import ParameterError
 from tidal.batch._impute import MeanImputed, allows_nan
 from tidal.batch._policies import EveryN, RetrainPolicy
@@ -121,17 +121,7 @@ class BatchLearner(_Retraining, Learner):
         mode: str = "reproducible",
         n_jobs: int = 1,
     ):
-        self.estimator = estimator
-        self.retrain = retrain
-        self.window = window
-        self.half_life = half_life
-        self.deploy_delay = deploy_delay
-        self.deploy_delay_seconds = deploy_delay_seconds
-        self.time_column = time_column
-        self.min_rows = min_rows
-        self.store = store
-        self.mode = mode
-        self.n_jobs = n_jobs
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.base import ParameterError
+from tidal.base import ParameterError, store_params
 from tidal.stream.synth._base import CHUNK, Chunk, Generator, RowBuffer
 
 __all__ = ["ConceptDrift"]
@@ -37,11 +37,7 @@ class ConceptDrift(Generator):
         width: int = 1000,
         seed: int | None = None,
     ):
-        self.a = a
-        self.b = b
-        self.position = position
-        self.width = width
-        self.seed = seed
+        store_params(self, locals())
 
     @property
     def feature_names(self) -> tuple[str, ...]:

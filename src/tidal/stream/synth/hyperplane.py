@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.base import ParameterError
+from tidal.base import ParameterError, store_params
 from tidal.base.validation import check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
@@ -39,12 +39,7 @@ class Hyperplane(Generator):
         noise_percentage: float = 0.05,
         seed: int | None = None,
     ):
-        self.n_features = n_features
-        self.n_drift_features = n_drift_features
-        self.mag_change = mag_change
-        self.sigma = sigma
-        self.noise_percentage = noise_percentage
-        self.seed = seed
+        store_params(self, locals())
 
     @property
     def feature_names(self) -> tuple[str, ...]:

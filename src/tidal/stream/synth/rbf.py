@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.base import ParameterError
+from tidal.base import ParameterError, store_params
 from tidal.base.validation import check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
@@ -41,11 +41,7 @@ class RandomRBF(Generator):
         seed_model: int | None = None,
         seed_sample: int | None = None,
     ):
-        self.n_classes = n_classes
-        self.n_features = n_features
-        self.n_centroids = n_centroids
-        self.seed_model = seed_model
-        self.seed_sample = seed_sample
+        store_params(self, locals())
 
     @property
     def task(self) -> str:  # type: ignore[override]

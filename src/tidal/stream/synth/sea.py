@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tidal.base import store_params
 from tidal.base.validation import check_choice, check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
@@ -32,9 +33,7 @@ class SEA(Generator):
     """
 
     def __init__(self, variant: int = 0, noise: float = 0.0, seed: int | None = None):
-        self.variant = variant
-        self.noise = noise
-        self.seed = seed
+        store_params(self, locals())
 
     @property
     def feature_names(self) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tidal.base import store_params
 from tidal.base.validation import check_choice
 from tidal.stream.synth._base import CHUNK, Balancer, Chunk, Generator
 
@@ -48,9 +49,7 @@ class STAGGER(Generator):
         balance_classes: bool = False,
         seed: int | None = None,
     ):
-        self.classification_function = classification_function
-        self.balance_classes = balance_classes
-        self.seed = seed
+        store_params(self, locals())
 
     @property
     def feature_names(self) -> tuple[str, ...]:
