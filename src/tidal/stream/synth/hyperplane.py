@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from tidal.base import ParameterError, store_params
-from tidal.base.validation import check_real
+from tidal.base.validation import check_int, check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
 __all__ = ["Hyperplane"]
@@ -46,8 +46,7 @@ class Hyperplane(Generator):
         return tuple(f"x{j}" for j in range(self.n_features))
 
     def _check_params(self) -> None:
-        if not isinstance(self.n_features, int) or self.n_features < 2:
-            raise ParameterError(f"n_features == {self.n_features!r}, must be an integer >= 2")
+        check_int("n_features", self.n_features, 2)
         if not isinstance(self.n_drift_features, int) or not (
             0 <= self.n_drift_features <= self.n_features
         ):

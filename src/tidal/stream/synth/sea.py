@@ -32,12 +32,10 @@ class SEA(Generator):
     classification", KDD 2001.
     """
 
+    feature_names: tuple[str, ...] = ("x0", "x1", "x2")
+
     def __init__(self, variant: int = 0, noise: float = 0.0, seed: int | None = None):
         store_params(self, locals())
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return ("x0", "x1", "x2")
 
     def _check_params(self) -> None:
         check_choice("variant", self.variant, range(4))

@@ -8,7 +8,7 @@ import numpy as np
 
 from tidal.base import store_params
 from tidal.base.validation import check_choice
-from tidal.stream.synth._base import CHUNK, Balancer, Chunk, Generator
+from tidal.stream.synth._base import Chunk, Generator, drawn_chunks
 
 __all__ = ["STAGGER"]
 
@@ -43,6 +43,8 @@ class STAGGER(Generator):
     True
     """
 
+    feature_names: tuple[str, ...] = ("size", "color", "shape")
+
     def __init__(
         self,
         classification_function: int = 0,
@@ -50,10 +52,6 @@ class STAGGER(Generator):
         seed: int | None = None,
     ):
         store_params(self, locals())
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return ("size", "color", "shape")
 
     def _check_params(self) -> None:
         check_choice("classification_function", self.classification_function, range(3))
@@ -65,6 +63,4 @@ class STAGGER(Generator):
             X = rng.integers(0, 3, (n, 3)).astype(np.float64)
             return X, stagger_label(self.classification_function, X[:, 0], X[:, 1], X[:, 2])
 
-        balancer = Balancer(draw) if self.balance_classes else None
-        while True:
-            yield balancer.take(CHUNK) if balancer else draw(CHUNK)
+        yield from drawn_chunks(draw, self.balance_classes)
