@@ -13,6 +13,7 @@ from tidal.base._input import (
     read_columns,
     to_float,
 )
+from tidal.base._params import store_params
 from tidal.base.exceptions import (
     InputError,
     NotFittedError,
@@ -46,5 +47,6 @@ __all__ = [
     "read_columns",
     "read_state",
     "save_state",
+    "store_params",
     "to_float",
 ]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from tidal.base import Classifier, Learner, Regressor, Tags
+from tidal.base import Classifier, Learner, Regressor, Tags, store_params
 from tidal.base.exceptions import ParameterError
 from tidal.base.validation import check_int
 from tidal.batch._learner import BatchLearner
@@ -87,8 +87,7 @@ class Hybrid(Learner):
         return object.__new__(cls)
 
     def __init__(self, batch: Any = None, online: Any = None):
-        self.batch = batch
-        self.online = online
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         if not isinstance(self.batch, BatchLearner):

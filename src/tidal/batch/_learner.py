@@ -19,8 +19,9 @@ import numpy as np
 from sklearn.base import clone, is_regressor
 
 from tidal._threads import bounded_threads
-from tidal.base import Classifier, Learner, Regressor, Tags
+from tidal.base import Classifier, Learner, Regressor, Tags, store_params
 from tidal.base.exceptions import ParameterError
+from tidal.base.validation import check_int
 from tidal.batch._impute import MeanImputed, allows_nan
 from tidal.batch._policies import EveryN, RetrainPolicy
 from tidal.batch._retraining import _Retraining
@@ -121,17 +122,7 @@ class BatchLearner(_Retraining, Learner):
         mode: str = "reproducible",
         n_jobs: int = 1,
     ):
-        self.estimator = estimator
-        self.retrain = retrain
-        self.window = window
-        self.half_life = half_life
-        self.deploy_delay = deploy_delay
-        self.deploy_delay_seconds = deploy_delay_seconds
-        self.time_column = time_column
-        self.min_rows = min_rows
-        self.store = store
-        self.mode = mode
-        self.n_jobs = n_jobs
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ parameters
     def _check_params(self) -> None:
@@ -149,8 +140,7 @@ class BatchLearner(_Retraining, Learner):
             raise ParameterError(f"deploy_delay == {self.deploy_delay!r}, must be >= 0")
         if self.mode not in ("reproducible", "realistic"):
             raise ParameterError(f"mode == {self.mode!r}, must be 'reproducible' or 'realistic'")
-        if not isinstance(self.min_rows, int) or self.min_rows < 1:
-            raise ParameterError(f"min_rows == {self.min_rows!r}, must be an integer >= 1")
+        check_int("min_rows", self.min_rows, 1)
         if self.time_column is not None and self.time_column not in self.feature_names_in_:
             raise ParameterError(
                 f"time_column == {self.time_column!r} is not one of the features "

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from tidal.base import store_params
 from tidal.base.exceptions import ParameterError
 from tidal.base.validation import check_int, check_real
 
@@ -175,9 +176,7 @@ class MetricBelow(RetrainPolicy):
     """
 
     def __init__(self, threshold: float = 0.7, window: int = 500, regression: bool = False):
-        self.threshold = threshold
-        self.window = window
-        self.regression = regression
+        store_params(self, locals())
 
     def start(self) -> None:
         check_int("window", self.window, 1, owner="MetricBelow")

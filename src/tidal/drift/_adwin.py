@@ -23,6 +23,7 @@ from tidal._kernels.drift_adwin import (
     adwin_update_many,
 )
 from tidal._kernels.drift_many import ADWIN as _KIND
+from tidal.base import store_params
 from tidal.base.exceptions import InputError
 from tidal.base.validation import check_int, check_real
 from tidal.drift.base import _RUNTIME, DriftDetector, _compiled_entry
@@ -116,11 +117,7 @@ class ADWIN(DriftDetector):
         min_window_length: int = 5,
         grace_period: int = 10,
     ) -> None:
-        self.delta = delta
-        self.clock = clock
-        self.max_buckets = max_buckets
-        self.min_window_length = min_window_length
-        self.grace_period = grace_period
+        store_params(self, locals())
         self.drift_detected = False  # whether the last update signalled a drift
 
     def _check_params(self) -> None:

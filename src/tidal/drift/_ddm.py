@@ -12,6 +12,7 @@ from tidal._kernels.drift_stats import (
     ddm_reset,
     eddm_reset,
 )
+from tidal.base import store_params
 from tidal.base.exceptions import ParameterError
 from tidal.base.validation import check_int, check_real
 from tidal.drift.base import DriftDetector, WarningMixin
@@ -55,9 +56,7 @@ class DDM(WarningMixin, DriftDetector):
     def __init__(
         self, warm_start: int = 30, warning_threshold: float = 2.0, drift_threshold: float = 3.0
     ) -> None:
-        self.warm_start = warm_start
-        self.warning_threshold = warning_threshold
-        self.drift_threshold = drift_threshold
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         check_int("warm_start", self.warm_start, 0)
@@ -101,9 +100,7 @@ class EDDM(WarningMixin, DriftDetector):
     _reset_state = staticmethod(eddm_reset)
 
     def __init__(self, warm_start: int = 30, alpha: float = 0.95, beta: float = 0.9) -> None:
-        self.warm_start = warm_start
-        self.alpha = alpha
-        self.beta = beta
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         check_int("warm_start", self.warm_start, 0)

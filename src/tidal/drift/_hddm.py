@@ -14,6 +14,7 @@ from tidal._kernels.drift_stats import (
     hddm_a_reset,
     hddm_w_reset,
 )
+from tidal.base import store_params
 from tidal.base.validation import check_bool, check_real
 from tidal.drift.base import DriftDetector, WarningMixin
 
@@ -65,9 +66,7 @@ class HDDM_A(_HDDM):
         warning_confidence: float = 0.005,
         two_sided_test: bool = False,
     ) -> None:
-        self.drift_confidence = drift_confidence
-        self.warning_confidence = warning_confidence
-        self.two_sided_test = two_sided_test
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         self._check_confidences()
@@ -119,10 +118,7 @@ class HDDM_W(_HDDM):
         lambda_val: float = 0.05,
         two_sided_test: bool = False,
     ) -> None:
-        self.drift_confidence = drift_confidence
-        self.warning_confidence = warning_confidence
-        self.lambda_val = lambda_val
-        self.two_sided_test = two_sided_test
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         self._check_confidences()

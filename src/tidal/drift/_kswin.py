@@ -15,6 +15,7 @@ from tidal._kernels.drift_kswin import (
     kswin_state_size,
 )
 from tidal._kernels.drift_many import KSWIN as _KIND
+from tidal.base import store_params
 from tidal.base.exceptions import InputError, ParameterError
 from tidal.base.validation import check_int, check_real
 from tidal.drift.base import DriftDetector
@@ -93,11 +94,7 @@ class KSWIN(DriftDetector):
         seed: int | None = None,
         window: Any = None,
     ) -> None:
-        self.alpha = alpha
-        self.window_size = window_size
-        self.stat_size = stat_size
-        self.seed = seed
-        self.window = window
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         check_real("alpha", self.alpha, 0.0, 1.0, "()")

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tidal.base import Classifier, Learner, ParameterError, Regressor, Tags
+from tidal.base import Classifier, Learner, ParameterError, Regressor, Tags, store_params
 from tidal.base.validation import check_int
 from tidal.drift.base import DriftDetector
 
@@ -124,10 +124,7 @@ class Monitored(Learner):
         action: str = "alert",
         grace: int = 100,
     ) -> None:
-        self.learner = learner
-        self.detector = detector
-        self.action = action
-        self.grace = grace
+        store_params(self, locals())
 
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         return f"Monitored({self.learner!r}, detector={self.detector!r}, action={self.action!r})"

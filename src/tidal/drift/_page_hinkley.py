@@ -9,6 +9,7 @@ from tidal._kernels.drift_stats import (
     PAGE_HINKLEY_STATE_SIZE,
     page_hinkley_reset,
 )
+from tidal.base import store_params
 from tidal.base.exceptions import ParameterError
 from tidal.base.validation import check_int, check_real
 from tidal.drift.base import DriftDetector
@@ -58,11 +59,7 @@ class PageHinkley(DriftDetector):
         alpha: float = 1 - 0.0001,
         mode: str = "both",
     ) -> None:
-        self.min_instances = min_instances
-        self.delta = delta
-        self.threshold = threshold
-        self.alpha = alpha
-        self.mode = mode
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         check_int("min_instances", self.min_instances, 0)

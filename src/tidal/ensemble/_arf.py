@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from tidal._kernels import ensemble_forest as E
-from tidal.base import ParameterError, Tags
+from tidal.base import ParameterError, Tags, store_params
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.ensemble._members import ARFMembers
-from tidal.tree.base import store_params, with_river_nb
+from tidal.tree.base import with_river_nb
 
 __all__ = ["ARFClassifier"]
 

@@ -8,10 +8,10 @@ import numba
 import numpy as np
 
 from tidal._kernels import ensemble_forest_regressor as E
-from tidal.base import ParameterError, Regressor, Tags
+from tidal.base import ParameterError, Regressor, Tags, store_params
 from tidal.ensemble._members import ARFMembers, adwin_params
 from tidal.tree import HoeffdingTreeRegressor
-from tidal.tree.base import TreeView, store_params
+from tidal.tree.base import TreeView
 
 __all__ = ["ARFRegressor"]
 

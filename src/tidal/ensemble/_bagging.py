@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tidal._kernels import ensemble_forest as E
-from tidal.base import ParameterError, Tags
+from tidal.base import ParameterError, Tags, store_params
 from tidal.base.state import encode_params
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.tree import HoeffdingTreeClassifier
-from tidal.tree.base import store_params, with_river_nb
+from tidal.tree.base import with_river_nb
 
 __all__ = ["BaggingClassifier", "LeveragingBaggingClassifier"]
 

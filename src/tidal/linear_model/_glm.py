@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tidal._kernels import linear as K
-from tidal.base import Classifier, Regressor, Rows, Tags
+from tidal.base import Classifier, Regressor, Rows, Tags, store_params
 from tidal.base.exceptions import ParameterError
 from tidal.base.validation import check_real
 from tidal.linear_model._common import (
@@ -43,12 +43,7 @@ class _GLM:
         intercept_lr: float | Scheduler = 0.01,
         clip_gradient: float = 1e12,
     ):
-        self.optimizer = optimizer
-        self.l2 = l2
-        self.l1 = l1
-        self.intercept_init = intercept_init
-        self.intercept_lr = intercept_lr
-        self.clip_gradient = clip_gradient
+        store_params(self, locals())
 
     # the effective settings; Perceptron fixes some of them
     def _settings(self) -> tuple[Optimizer, float, float, float | Scheduler, float]:
@@ -218,8 +213,7 @@ class Perceptron(_GLM, Classifier):
     _threshold = 0.0
 
     def __init__(self, l2: float = 0.0, clip_gradient: float = 1e12):
-        self.l2 = l2
-        self.clip_gradient = clip_gradient
+        store_params(self, locals())
 
     def _settings(self) -> tuple[Optimizer, float, float, float | Scheduler, float]:
         return SGD(1.0), self.l2, 0.0, 1.0, self.clip_gradient

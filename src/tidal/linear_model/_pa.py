@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels import linear as K
-from tidal.base import Classifier, Regressor, Rows, Tags
+from tidal.base import Classifier, Regressor, Rows, Tags, store_params
 from tidal.base.exceptions import ParameterError
 from tidal.base.validation import check_real
 from tidal.linear_model._common import kernel_args, named_weights, state_array
@@ -85,9 +85,7 @@ class PAClassifier(_PA, Classifier):
     _classify = True
 
     def __init__(self, C: float = 1.0, mode: int = 1, learn_intercept: bool = True):
-        self.C = C
-        self.mode = mode
-        self.learn_intercept = learn_intercept
+        store_params(self, locals())
 
 
 class PARegressor(_PA, Regressor):
@@ -110,7 +108,4 @@ class PARegressor(_PA, Regressor):
     def __init__(
         self, C: float = 1.0, mode: int = 1, eps: float = 0.1, learn_intercept: bool = True
     ):
-        self.C = C
-        self.mode = mode
-        self.eps = eps
-        self.learn_intercept = learn_intercept
+        store_params(self, locals())

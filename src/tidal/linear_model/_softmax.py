@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels import linear as K
-from tidal.base import Classifier, Rows, Tags
+from tidal.base import Classifier, Rows, Tags, store_params
 from tidal.base.exceptions import StateError
 from tidal.base.validation import check_real
 from tidal.linear_model._common import cached_config, kernel_args, packed_optimizer, state_array
@@ -42,8 +42,7 @@ class SoftmaxRegression(Classifier):
         return [{}, {"optimizer": Adam(), "l2": 0.01}]
 
     def __init__(self, optimizer: Optimizer | None = None, l2: float = 0.0):
-        self.optimizer = optimizer
-        self.l2 = l2
+        store_params(self, locals())
 
     def _config(self) -> tuple[np.ndarray, np.ndarray]:
         return cached_config(self, self._build_config)

@@ -14,6 +14,7 @@ from tidal.base import (
     SchemaMismatchError,
     StateError,
     read_columns,
+    store_params,
 )
 from tidal.base.validation import check_int, check_real
 from tidal.monitor._stats import bin_counts, chi2_test, ks_test, psi, quantile_edges, wasserstein
@@ -82,13 +83,7 @@ class FeatureDriftMonitor:
         wasserstein_threshold: float = 0.25,
         categorical: Sequence[str] | None = None,
     ):
-        self.reference_size = reference_size
-        self.window_size = window_size
-        self.n_bins = n_bins
-        self.alpha = alpha
-        self.psi_threshold = psi_threshold
-        self.wasserstein_threshold = wasserstein_threshold
-        self.categorical = categorical
+        store_params(self, locals())
         self._check_params()
         self.reset()
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tidal._kernels import neighbors as K
-from tidal.base import Classifier, Regressor, Tags
+from tidal.base import Classifier, Regressor, Tags, store_params
 from tidal.base.validation import check_choice, check_int
 
 __all__ = ["KNNClassifier", "KNNRegressor"]
@@ -87,10 +87,7 @@ class KNNClassifier(_Window, Classifier):
         weighted: bool = True,
         softmax: bool = False,
     ) -> None:
-        self.n_neighbors = n_neighbors
-        self.window_size = window_size
-        self.weighted = weighted
-        self.softmax = softmax
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         self._check_window()
@@ -127,9 +124,7 @@ class KNNRegressor(_Window, Regressor):
         window_size: int = 1000,
         aggregation_method: str = "mean",
     ) -> None:
-        self.n_neighbors = n_neighbors
-        self.window_size = window_size
-        self.aggregation_method = aggregation_method
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         self._check_window()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tidal._kernels import linear as K
+from tidal.base import store_params
 from tidal.base.validation import check_real
 from tidal.optim.config import Config
 from tidal.optim.schedulers import Scheduler, as_scheduler
@@ -70,8 +71,7 @@ class AdaGrad(Optimizer):
     _code = K.ADAGRAD
 
     def __init__(self, lr: float | Scheduler = 0.1, eps: float = 1e-8):
-        self.lr = lr
-        self.eps = eps
+        store_params(self, locals())
 
     def _pack(self, H: np.ndarray, C: np.ndarray, owner: str) -> None:
         super()._pack(H, C, owner)
@@ -97,10 +97,7 @@ class Adam(Optimizer):
         beta_2: float = 0.999,
         eps: float = 1e-8,
     ):
-        self.lr = lr
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.eps = eps
+        store_params(self, locals())
 
     def _pack(self, H: np.ndarray, C: np.ndarray, owner: str) -> None:
         super()._pack(H, C, owner)
@@ -128,10 +125,7 @@ class FTRLProximal(Optimizer):
     _scheduled = False
 
     def __init__(self, alpha: float = 0.05, beta: float = 1.0, l1: float = 0.0, l2: float = 1.0):
-        self.alpha = alpha
-        self.beta = beta
-        self.l1 = l1
-        self.l2 = l2
+        store_params(self, locals())
 
     def _pack(self, H: np.ndarray, C: np.ndarray, owner: str) -> None:
         super()._pack(H, C, owner)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from tidal.base import store_params
 from tidal.base.validation import check_real
 from tidal.optim.config import Config
 
@@ -69,8 +70,7 @@ class InverseScaling(Scheduler):
     _code = 1
 
     def __init__(self, learning_rate: float = 0.01, power: float = 0.5):
-        self.learning_rate = learning_rate
-        self.power = power
+        store_params(self, locals())
 
     def get(self, t: int) -> float:
         return self.learning_rate / math.pow(t + 1, self.power)

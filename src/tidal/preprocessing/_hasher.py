@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import murmurhash3_32
 
 from tidal._kernels.preprocessing import feature_hash
-from tidal.base import Columns, Tags, check_finite, to_float
+from tidal.base import Columns, Tags, check_finite, store_params, to_float
 from tidal.base.validation import check_bool, check_int
 from tidal.preprocessing._base import PairTransformer
 
@@ -63,8 +63,7 @@ class FeatureHasher(PairTransformer):
     _tags = Tags(task="transformer", handles_categorical=True, unsupervised=True)
 
     def __init__(self, n_features: int = 256, alternate_sign: bool = True) -> None:
-        self.n_features = n_features
-        self.alternate_sign = alternate_sign
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         k = self.n_features

@@ -9,8 +9,9 @@ import numpy as np
 
 from tidal._kernels import tree_adaptive as KA
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
+from tidal.base import store_params
 from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier
-from tidal.tree.base import BlockInputs, pad_keys, store_params
+from tidal.tree.base import BlockInputs, pad_keys
 
 __all__ = ["HoeffdingAdaptiveTreeClassifier"]
 

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tidal._kernels import tree_hoeffding as K
-from tidal.base import Classifier, Tags
-from tidal.tree.base import BlockInputs, HoeffdingTree, store_params, with_river_nb
+from tidal.base import Classifier, Tags, store_params
+from tidal.tree.base import BlockInputs, HoeffdingTree, with_river_nb
 
 __all__ = ["HoeffdingTreeClassifier"]
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from tidal._kernels import tree_regressor as K
 from tidal._kernels.tree_regressor_ebst import EM_HEAD, EM_NEXT, EM_NFREE, N_EM
-from tidal.base import Regressor, Tags
-from tidal.tree.base import BlockInputs, HoeffdingTree, pad_keys, store_params
+from tidal.base import Regressor, Tags, store_params
+from tidal.tree.base import BlockInputs, HoeffdingTree, pad_keys
 
 __all__ = ["HoeffdingTreeRegressor"]
 

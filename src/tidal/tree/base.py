@@ -6,7 +6,6 @@
 - :class:`HoeffdingTree`: the base of the single trees: the parameters every Hoeffding tree
   checks and hands to its kernel, the state (the kernel's arrays by name), growing the arrays,
   and the block loop (run the kernel; when it stops for room, grow and run it again).
-- :func:`store_params` for the trees' and forests' long constructors.
 - Array helpers: :func:`pad`, :func:`pad_keys`, :func:`grow_categories`, :func:`grow_for_row`.
 
 A tree's arrays are a dict of numpy arrays; its class names them (``ARRAYS``, in the order its
@@ -35,17 +34,8 @@ __all__ = [
     "grow_for_row",
     "pad",
     "pad_keys",
-    "store_params",
     "with_river_nb",
 ]
-
-
-def store_params(model: Any, values: dict[str, Any]) -> None:
-    """Store a constructor's arguments, its ``locals()``, unchanged under their own names
-    (scikit-learn's rule, so that ``get_params`` and ``clone`` work)."""
-    for name, value in values.items():
-        if name not in ("self", "__class__"):
-            setattr(model, name, value)
 
 
 def pad(a: np.ndarray, axis: int, extra: int, fill: float = 0) -> np.ndarray:

@@ -11,7 +11,7 @@ from tidal.base import ParameterError
 from tidal.stream._block import Block
 from tidal.stream._source import Source
 
-__all__ = ["Generator", "RowBuffer", "Balancer"]
+__all__ = ["Generator", "RowBuffer", "Balancer", "drawn_chunks"]
 
 # Rows generated per internal step. Fixed, so the stream never depends on the block size.
 CHUNK = 2048
@@ -105,6 +105,14 @@ class RowBuffer:
         X, y = np.concatenate(self._X), np.concatenate(self._y)
         self._X, self._y, self._n = [X[k:]], [y[k:]], len(y) - k
         return X[:k], y[:k]
+
+
+def drawn_chunks(draw: Callable[[int], Chunk], balance_classes: bool) -> Iterator[Chunk]:
+    """The endless chunks of rows ``draw(n)`` gives, through a :class:`Balancer` when
+    ``balance_classes``."""
+    balancer = Balancer(draw) if balance_classes else None
+    while True:
+        yield balancer.take(CHUNK) if balancer else draw(CHUNK)
 
 
 class Balancer:

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tidal.base import store_params
 from tidal.base.validation import check_choice, check_real
-from tidal.stream.synth._base import CHUNK, Balancer, Chunk, Generator
+from tidal.stream.synth._base import Chunk, Generator, drawn_chunks
 
 __all__ = ["Agrawal"]
 
@@ -101,6 +102,8 @@ class Agrawal(Generator):
     perspective", IEEE TKDE 5(6), 1993.
     """
 
+    feature_names: tuple[str, ...] = NAMES
+
     def __init__(
         self,
         classification_function: int = 0,
@@ -108,14 +111,7 @@ class Agrawal(Generator):
         balance_classes: bool = False,
         seed: int | None = None,
     ):
-        self.classification_function = classification_function
-        self.perturbation = perturbation
-        self.balance_classes = balance_classes
-        self.seed = seed
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return NAMES
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         check_choice("classification_function", self.classification_function, range(10))
@@ -140,9 +136,7 @@ class Agrawal(Generator):
             y = np.where(group_a(self.classification_function, X), 0, 1)
             return X, y
 
-        balancer = Balancer(draw) if self.balance_classes else None
-        while True:
-            X, y = balancer.take(CHUNK) if balancer else draw(CHUNK)
+        for X, y in drawn_chunks(draw, self.balance_classes):
             if self.perturbation > 0:
                 self._perturb(X, rng)
             yield X, y

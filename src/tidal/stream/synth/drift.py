@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.base import ParameterError
+from tidal.base import ParameterError, store_params
+from tidal.base.validation import check_int
 from tidal.stream.synth._base import CHUNK, Chunk, Generator, RowBuffer
 
 __all__ = ["ConceptDrift"]
@@ -37,11 +38,7 @@ class ConceptDrift(Generator):
         width: int = 1000,
         seed: int | None = None,
     ):
-        self.a = a
-        self.b = b
-        self.position = position
-        self.width = width
-        self.seed = seed
+        store_params(self, locals())
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -60,8 +57,7 @@ class ConceptDrift(Generator):
                 f"a and b must have the same features: {self.a.feature_names} != "
                 f"{self.b.feature_names}"
             )
-        if not isinstance(self.position, int) or self.position < 0:
-            raise ParameterError(f"position == {self.position!r}, must be an integer >= 0")
+        check_int("position", self.position, 0)
         if not isinstance(self.width, int | float) or self.width < 1:
             raise ParameterError(f"width == {self.width!r}, must be >= 1")
 

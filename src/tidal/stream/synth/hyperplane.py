@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.base import ParameterError
-from tidal.base.validation import check_real
+from tidal.base import ParameterError, store_params
+from tidal.base.validation import check_int, check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
 __all__ = ["Hyperplane"]
@@ -39,20 +39,14 @@ class Hyperplane(Generator):
         noise_percentage: float = 0.05,
         seed: int | None = None,
     ):
-        self.n_features = n_features
-        self.n_drift_features = n_drift_features
-        self.mag_change = mag_change
-        self.sigma = sigma
-        self.noise_percentage = noise_percentage
-        self.seed = seed
+        store_params(self, locals())
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         return tuple(f"x{j}" for j in range(self.n_features))
 
     def _check_params(self) -> None:
-        if not isinstance(self.n_features, int) or self.n_features < 2:
-            raise ParameterError(f"n_features == {self.n_features!r}, must be an integer >= 2")
+        check_int("n_features", self.n_features, 2)
         if not isinstance(self.n_drift_features, int) or not (
             0 <= self.n_drift_features <= self.n_features
         ):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tidal.base import store_params
 from tidal.base.validation import check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
@@ -49,9 +50,7 @@ class LED(Generator):
         irrelevant_features: bool = False,
         seed: int | None = None,
     ):
-        self.noise_percentage = noise_percentage
-        self.irrelevant_features = irrelevant_features
-        self.seed = seed
+        store_params(self, locals())
 
     @property
     def feature_names(self) -> tuple[str, ...]:

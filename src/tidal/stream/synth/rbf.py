@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tidal.base import ParameterError
-from tidal.base.validation import check_real
+from tidal.base import ParameterError, store_params
+from tidal.base.validation import check_int, check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
 __all__ = ["RandomRBF", "RandomRBFDrift"]
@@ -41,11 +41,7 @@ class RandomRBF(Generator):
         seed_model: int | None = None,
         seed_sample: int | None = None,
     ):
-        self.n_classes = n_classes
-        self.n_features = n_features
-        self.n_centroids = n_centroids
-        self.seed_model = seed_model
-        self.seed_sample = seed_sample
+        store_params(self, locals())
 
     @property
     def task(self) -> str:  # type: ignore[override]
@@ -57,9 +53,7 @@ class RandomRBF(Generator):
 
     def _check_params(self) -> None:
         for name, low in (("n_classes", 2), ("n_features", 1), ("n_centroids", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < low:
-                raise ParameterError(f"{name} == {value!r}, must be an integer >= {low}")
+            check_int(name, getattr(self, name), low)
 
     def _model(self) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         rng = self._rng("seed_model")
@@ -115,9 +109,7 @@ class RandomRBFDrift(RandomRBF):
         seed_model: int | None = None,
         seed_sample: int | None = None,
     ):
-        super().__init__(n_classes, n_features, n_centroids, seed_model, seed_sample)
-        self.change_speed = change_speed
-        self.n_drift_centroids = n_drift_centroids
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tidal.base import store_params
 from tidal.base.validation import check_choice, check_real
 from tidal.stream.synth._base import CHUNK, Chunk, Generator
 
@@ -31,14 +32,10 @@ class SEA(Generator):
     classification", KDD 2001.
     """
 
-    def __init__(self, variant: int = 0, noise: float = 0.0, seed: int | None = None):
-        self.variant = variant
-        self.noise = noise
-        self.seed = seed
+    feature_names: tuple[str, ...] = ("x0", "x1", "x2")
 
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return ("x0", "x1", "x2")
+    def __init__(self, variant: int = 0, noise: float = 0.0, seed: int | None = None):
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         check_choice("variant", self.variant, range(4))

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from tidal.base import store_params
 from tidal.base.validation import check_choice
-from tidal.stream.synth._base import CHUNK, Balancer, Chunk, Generator
+from tidal.stream.synth._base import Chunk, Generator, drawn_chunks
 
 __all__ = ["STAGGER"]
 
@@ -42,19 +43,15 @@ class STAGGER(Generator):
     True
     """
 
+    feature_names: tuple[str, ...] = ("size", "color", "shape")
+
     def __init__(
         self,
         classification_function: int = 0,
         balance_classes: bool = False,
         seed: int | None = None,
     ):
-        self.classification_function = classification_function
-        self.balance_classes = balance_classes
-        self.seed = seed
-
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return ("size", "color", "shape")
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         check_choice("classification_function", self.classification_function, range(3))
@@ -66,6 +63,4 @@ class STAGGER(Generator):
             X = rng.integers(0, 3, (n, 3)).astype(np.float64)
             return X, stagger_label(self.classification_function, X[:, 0], X[:, 1], X[:, 2])
 
-        balancer = Balancer(draw) if self.balance_classes else None
-        while True:
-            yield balancer.take(CHUNK) if balancer else draw(CHUNK)
+        yield from drawn_chunks(draw, self.balance_classes)
