@@ -12,6 +12,9 @@ import time
 
 import pytest
 
+# --dist loadgroup groups by xdist_group marks again under pytest >= 9.2 (see the module)
+from tests.xdist_groups import pytest_collection_modifyitems  # noqa: F401
+
 _RAY_FIGURES: dict[str, float] = {}
 
 
