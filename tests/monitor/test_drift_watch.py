@@ -110,3 +110,18 @@ def test_compare_feeds_drift_as_rows_stream_by_equal_to_a_pass_over_the_file(del
     streamed = tap.summary(elec2())
     assert streamed == drift_of(elec2())
     assert streamed["checks"] > 50 and streamed["features"]  # Elec2's prices do drift
+
+
+def test_the_ks_p_value_is_computed_only_for_a_change_large_enough_to_report(monkeypatch):
+    from tidal.monitor import _watch
+
+    calls, real = [], _watch._ks_p
+    monkeypatch.setattr(_watch, "_ks_p", lambda a, b: calls.append(1) or real(a, b))
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(10_000, 8))
+    X[6_000:, 3] += 2.0
+    w = DriftWatch(NAMES)
+    w.update(X)
+    assert {e["feature"] for e in w.events} == {"x3"}
+    # the seven unchanged features never reach the reporting size: no p-value for them
+    assert 0 < len(calls) <= w.checks, (len(calls), w.checks)
