@@ -8,11 +8,43 @@ operations where it matters, so that splits and predictions agree with River.
 Powers are computed with a run-time exponent (``params_f[PF_HALF]``, ``params_f[PF_TWO]``):
 a literal ``x ** 0.5`` is turned into ``sqrt`` by LLVM, which differs from CPython's
 ``pow(x, 0.5)`` in the last bit for about 0.1 % of inputs.
+
+The block loop :func:`step` takes three named structures rather than dozens of positional arrays:
+
+- the block's rows, ``tidal.tree.base.BlockInputs`` (``Xp``/``Xl``: rows to predict and to
+  learn, nominal columns as category codes; ``y``: class codes; ``w``: weights; the flags
+  ``do_pred``, ``do_learn`` and ``same``: the predicted rows are the learned ones);
+- :data:`Settings`, what is fixed over a block: ``nominal_index`` (each feature's index among
+  the nominal ones, -1 for a numeric one), ``label_rank`` (each class code's rank in sorted
+  label order), ``float_params`` and ``int_params`` (the tree's parameters, indexed by the
+  ``PF_*`` and ``PI_*`` constants of ``tree_layout``);
+- :data:`TreeArrays`, the tree: the state's arrays under the state's names.
+
+=============  ===========================================================================
+field          what it holds (one row per node, per slot: an active leaf's statistics)
+=============  ===========================================================================
+``node_i``     per node: kind, feature, children, sibling, parent, depth, slot... (``NI_*``)
+``node_f``     per node: split value, branch category, weight at the last split attempt,
+               naive Bayes' and majority class's correct weights (``NF_*``)
+``stats``      per node and class: the weight seen (River's ``stats`` dict)
+``present``    per node and class: 0 when the class is not in the dict, else its position + 1
+``disabled``   per node and feature: 1 when the leaf does not monitor the feature
+``g``          per slot, feature and class: the Gaussian estimator (``G_*``)
+``fw``         per slot and feature: the weight the feature was seen with
+``rank``       per slot and feature: the order in which the leaf first saw the feature
+``nrank``      per slot: the number of features seen
+``cnt``        per slot, nominal feature, category and class: the weight seen
+``cnt_ord``    per slot, nominal feature and class: the class's position in River's dict
+``slot_free``  the stack of freed slots
+``meta_i``     the tree's integer bookkeeping (root, counts of nodes and leaves; ``MI_*``)
+``meta_f``     the tree's float bookkeeping (weight seen, size estimates; ``MF_*``)
+=============  ===========================================================================
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -107,6 +139,16 @@ from tidal._kernels.tree_split import (
     numeric_best,
     numeric_dists,
 )
+
+#: the tree's arrays, under the state's names (see the module docstring)
+TreeArrays = namedtuple("TreeArrays", (
+    "node_i", "node_f", "stats", "present", "disabled", "g", "fw", "rank", "nrank", "cnt",
+    "cnt_ord", "slot_free", "meta_i", "meta_f",
+))
+#: what :func:`step` takes besides the rows and the tree, fixed over a block
+Settings = namedtuple("Settings", ("nominal_index", "label_rank", "float_params", "int_params"))
+#: the named structures of the state :func:`step` takes after the settings, in order
+STATE = (TreeArrays,)
 
 # ----------------------------------------------------------------------------- small helpers
 
@@ -865,15 +907,20 @@ def scratch(Nn, F, C, maxc):
 
 
 @jit
-def step(
-    Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, nom_idx, label_rank, pf, pi, node_i,
-    node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f,
-):
-    """Predict then learn each row from ``start``; returns the row where it stopped.
+def step(rows, out, start, settings, tree):
+    """Predict then learn each row of ``rows`` from ``start`` (probabilities to ``out``);
+    returns the row where it stopped. ``settings`` is a :data:`Settings`, ``tree`` a
+    :data:`TreeArrays`.
 
     It stops early (before touching row ``i``) only when the node or slot arrays could be too
     small for that row; the caller grows them and calls again from that row.
     """
+    Xp, Xl, y, w = rows.Xp, rows.Xl, rows.y, rows.w
+    do_pred, do_learn, same_x = rows.do_pred, rows.do_learn, rows.same
+    nom_idx, label_rank = settings.nominal_index, settings.label_rank
+    pf, pi = settings.float_params, settings.int_params
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     n = out.shape[0]
     Nn = node_i.shape[0]
     Ns = g.shape[0]

@@ -8,6 +8,30 @@ squared loss, intercept rate 0.01), and for adaptive leaves ``node_f[k, NF_MC]``
 collects statistics owns a slot: the E-BST root of each numeric feature (``eroot``), the
 order in which its splitters were created (``rank``) and each category's target statistics
 (``ncat``).
+
+The block loop :func:`step` takes the block's rows (``tidal.tree.base.BlockInputs``; ``Xpr`` and
+``Xlr`` are the rows as the leaf models see them: numeric columns declared nominal keep their
+values there), a :data:`Settings` and a :data:`TreeArrays` (the state's arrays by name):
+
+=============  ===========================================================================
+field          what it holds
+=============  ===========================================================================
+``node_i``     per node: kind, feature, children, sibling, parent, depth, slot... (``NI_*``)
+``node_f``     per node: split value, branch category, weight at the last split attempt,
+               the adaptive leaf's decayed errors (``NF_*``)
+``nstat``      per node: the target's ``(n, mean, S)``
+``disabled``   per node and feature: 1 when the leaf does not monitor the feature
+``lm``         per node: the leaf model's weights, then its intercept
+``eroot``      per slot and feature: the root of the feature's E-BST in the pool (-1: none)
+``rank``       per slot and feature: the order in which the leaf's splitters were made
+``nrank``      per slot: the number of splitters made
+``ncat``       per slot, nominal feature and category: the target's ``(n, mean, S)``
+``slot_free``  the stack of freed slots
+``ef``/``ei``  the E-BST pool: per pool row, its float and int fields
+``emeta``      the pool's bookkeeping (rows used, free list, free count)
+``meta_i``     the tree's integer bookkeeping (``MI_*``)
+``meta_f``     the tree's float bookkeeping (``MF_*``)
+=============  ===========================================================================
 """
 
 from __future__ import annotations
@@ -15,6 +39,7 @@ from __future__ import annotations
 # the kernels' long argument lists stay packed
 # fmt: off
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -108,6 +133,21 @@ def _new_node(node_i, node_f, nstat, disabled, lm, meta_i, parent, depth):
     lm[k, :] = 0.0
     return k
 
+
+#: the tree's arrays, under the state's names (see the module docstring)
+TreeArrays = namedtuple("TreeArrays", (
+    "node_i", "node_f", "nstat", "disabled", "lm", "eroot", "rank", "nrank", "ncat", "slot_free",
+    "ef", "ei", "emeta", "meta_i", "meta_f",
+))
+#: what :func:`step` takes besides the rows and the tree, fixed over a block: each feature's
+#: index among the nominal ones (-1: numeric), whether the leaf models use each feature, River's
+#: sorted order of each nominal feature's category codes, and the float and int parameters
+#: (``PF_*``, ``PI_*``)
+Settings = namedtuple("Settings", (
+    "nominal_index", "model_features", "category_order", "float_params", "int_params",
+))
+#: the named structures of the state :func:`step` takes after the settings, in order
+STATE = (TreeArrays,)
 
 @jit
 def category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x):
@@ -503,17 +543,20 @@ def grow(node, clean, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
 
 
 @jit
-def step(
-    Xp, Xpr, Xl, Xlr, y, w, out, start, do_pred, do_learn, nom_idx, lm_use, cat_order, pf, pi,
-    node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta,
-    meta_i, meta_f,
-):
-    """Predict then learn each row from ``start``; returns the row where it stopped.
+def step(rows, out, start, settings, tree):
+    """Predict then learn each row of ``rows`` from ``start`` (predictions to ``out``); returns
+    the row where it stopped. ``settings`` is a :data:`Settings`, ``tree`` a :data:`TreeArrays`.
 
     It stops before row ``i`` only when the node, slot or E-BST arrays could be too small for
-    that row; the caller grows them and calls again from that row. ``Xpr``/``Xlr`` are the rows
-    as the leaf models see them (numeric columns declared nominal keep their values there).
+    that row; the caller grows them and calls again from that row.
     """
+    Xp, Xpr, Xl, Xlr, y, w = rows.Xp, rows.Xpr, rows.Xl, rows.Xlr, rows.y, rows.w
+    do_pred, do_learn = rows.do_pred, rows.do_learn
+    nom_idx, lm_use, cat_order = (settings.nominal_index, settings.model_features,
+                                  settings.category_order)
+    pf, pi = settings.float_params, settings.int_params
+    (node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta,
+     meta_i, meta_f) = tree
     n = out.shape[0]
     Nn = node_i.shape[0]
     Ns = eroot.shape[0]
