@@ -49,12 +49,14 @@ from tidal._kernels.tree_hoeffding import (
     TreeArrays,
     _argmax_present,
     _learn_leaf,
+    clear_slot_stats,
     grow,
     inlined,
     leaf_proba,
     predict_leaf,
     route_row,
     scratch,
+    sizes,
 )
 from tidal._kernels.tree_layout import (
     LEAF,
@@ -148,12 +150,7 @@ def clear_tree(node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt
     stats[t] = 0.0
     present[t] = 0
     disabled[t] = 0
-    g[t] = 0.0
-    fw[t] = 0.0
-    rank[t] = -1
-    nrank[t] = 0
-    cnt[t] = 0.0
-    cnt_ord[t] = -1
+    clear_slot_stats(g, fw, rank, nrank, cnt, cnt_ord, t)
     slot_free[t] = 0
     clear_meta(meta_i, meta_f, sub, t)
 
@@ -184,22 +181,18 @@ def tree_proba(tree, x, settings, out, bufs, info):
     predicted class code (River's ``predict_one``: first maximum in the leaf's dict order), -1
     for "None". ``bufs`` are ``tree_hoeffding.scratch``'s work arrays; ``info`` gets the leaf
     and ``leaf_proba``'s naive Bayes flag, for ``tree_learn``."""
-    node_i, node_f, stats, present = tree.node_i, tree.node_f, tree.stats, tree.present
-    g, fw, rank, cnt, cnt_ord = tree.g, tree.fw, tree.rank, tree.cnt, tree.cnt_ord
-    meta_i = tree.meta_i
     nom_idx, pf, pi = settings.nominal_index, settings.float_params, settings.int_params
     tw, work, order, votes = bufs[0], bufs[1], bufs[3], bufs[4]
     out[:] = 0.0
     info[0] = -1
     info[1] = -1
-    root = meta_i[MI_ROOT]
+    root = tree.meta_i[MI_ROOT]
     if root < 0:
         return -1
-    leaf = predict_leaf(node_i, node_f, stats, present, root, x, tw, work)
+    leaf = predict_leaf(tree.node_i, tree.node_f, tree.stats, tree.present, root, x, tw, work)
     info[0] = leaf
-    info[1] = leaf_proba(stats, present, leaf, x, node_i, node_f, g, fw, rank, cnt, cnt_ord,
-                         nom_idx, order, votes, out, pf, pi)  # fmt: skip
-    return _argmax_present(out, present, leaf)
+    info[1] = leaf_proba(tree, leaf, x, nom_idx, pf, pi, order, votes, out)
+    return _argmax_present(out, tree.present, leaf)
 
 
 @jit
@@ -237,12 +230,9 @@ def tree_learn(tree, sub, x, yc, wi, settings, maxf, rs, bufs, perm, info, nb_ou
         _sample_subspace(disabled, node, maxf, rs, perm)
         sub[node] = 1
     nb_done = info[1] if node == info[0] else -1
-    _learn_leaf(node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw,
-                rank, nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done,
-                nb_out)  # fmt: skip
+    _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi, order, votes, tmp, nb_done, nb_out)
     n0 = meta_i[MI_NNODES]
-    grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt,
-         cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)  # fmt: skip
+    grow(node, clean, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves)
     for k in range(n0, meta_i[MI_NNODES]):
         sub[k] = 0  # the leaves of a split draw their own subspace
     return node if clean and node_i[node, NI_KIND] == LEAF else -1
@@ -254,13 +244,13 @@ def adwin_estimation(s):
     return s[_ADWIN_TOTAL] / s[_ADWIN_WIDTH] if s[_ADWIN_WIDTH] > 0 else 0.0
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def run_members(ensemble, pos, pending, end, rows, settings, forest, members, out_m, est_hist):
-    """Run every member from ``pos[m]`` up to row ``end`` of the block ``rows`` (see the module
+@jit
+def run_member(m, ensemble, pos, pending, end, rows, settings, forest, members, out_m, est_hist):
+    """Run member ``m`` from ``pos[m]`` up to row ``end`` of the block ``rows`` (see the module
     docstring): ``ensemble`` a :data:`ForestSettings`, ``settings`` the trees'
     ``tree_hoeffding.Settings``, ``forest`` a :data:`ForestArrays`, ``members`` a
-    :data:`MemberArrays`; each member's probabilities go to ``out_m[m]``, leveraging bagging's
-    error estimates to ``est_hist[m]``."""
+    :data:`MemberArrays`; its probabilities go to ``out_m[m]``, leveraging bagging's error
+    estimates to ``est_hist[m]``. It touches only its own trees and rows of the member arrays."""
     mode, lb_method, weighted, lam, maxf, seed, t0, p_warn, p_drift = ensemble
     Xp, Xl, y, w = rows.Xp, rows.Xl, rows.y, rows.w
     do_pred, do_learn, same_x = rows.do_pred, rows.do_learn, rows.same
@@ -268,111 +258,112 @@ def run_members(ensemble, pos, pending, end, rows, settings, forest, members, ou
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free, meta_i,
      meta_f, sub) = forest  # fmt: skip
     fg, bg, bg_on, s_warn, s_drift, metric, counts = members
-    M = pos.shape[0]
     n = end
-    C = stats.shape[2]
-    F = fw.shape[2]
-    Nn = node_i.shape[1]
-    Ns = g.shape[1]
-    maxc = max(2, cnt.shape[3])
-    for m in prange(M):
-        if pending[m] >= 0:
-            continue
-        key = member_key(seed, m)
-        rs = np.zeros(1, dtype=np.uint64)
-        bufs = scratch(Nn, F, C, maxc)
-        tmp = bufs[5]
-        perm = np.empty(F, dtype=np.int64)
-        pr = np.empty(C)
-        info = np.full(2, -1, dtype=np.int64)
-        none = np.full(2, -1, dtype=np.int64)  # "no prediction to reuse": never written
-        i = pos[m]
-        while i < n:
-            t = fg[m]
-            if do_learn:
-                if needs_room(meta_i[t], Nn, Ns, maxc):
-                    break
-                if bg_on[m] == 1 and needs_room(meta_i[bg[m]], Nn, Ns, maxc):
-                    break
-            yp = -2
-            if do_pred:
-                yp = tree_proba(tree_of(forest, t), Xp[i], settings, pr, bufs, info)
-                scale = 1.0
-                if weighted and metric[m, 1] > 0 and metric[m, 0] > 0:
-                    scale = metric[m, 0] / metric[m, 1]
-                for c in range(C):
-                    out_m[m, i, c] = pr[c] * scale
-            if not do_learn:
-                i += 1
-                continue
-            if not (w[i] > 0.0):
-                if mode == MODE_LB:
-                    est_hist[m, i] = adwin_estimation(s_drift[m])
-                i += 1
-                continue
-            x = Xl[i]
-            yc = y[i]
-            _row_stream(key, t0 + i, rs)
-            have = do_pred and same_x  # pr and info hold the tree's prediction of this x
-            if (mode == MODE_ARF or (mode == MODE_LB and lb_method == LB_ME)) and not have:
-                yp = tree_proba(tree_of(forest, t), x, settings, pr, bufs, info)
-                have = True
-            if mode == MODE_ARF:
-                metric[m, 1] += 1.0
-                if yp == yc:
-                    metric[m, 0] += 1.0
-            k = 0
-            if mode == MODE_LB and lb_method != LB_BAG:
-                if lb_method == LB_ME:
-                    err = adwin_estimation(s_drift[m])
-                    if yp != yc:
-                        k = 1
-                    elif err != 1.0 and uniform(rs) < err / (1.0 - err):
-                        k = 1
-                elif lb_method == LB_HALF:
-                    k = 1 if uniform(rs) < 0.5 else 0
-                elif lb_method == LB_WT:
-                    k = 1 + poisson(1.0, rs)
-                else:
-                    k = 1 if poisson(1.0, rs) > 0 else 0
-            else:
-                k = poisson(lam, rs)
-            leaf = -1
-            if k > 0:
-                wk = k * w[i]
-                reuse = info if have else none
-                if mode == MODE_ARF and bg_on[m] == 1:
-                    b = bg[m]
-                    tree_learn(tree_of(forest, b), sub[b], x, yc, wk, settings, maxf, rs, bufs,
-                               perm, none, tmp)  # fmt: skip
-                leaf = tree_learn(tree_of(forest, t), sub[t], x, yc, wk, settings, maxf, rs, bufs,
-                                  perm, reuse, pr)  # fmt: skip
-                if mode == MODE_ARF:
-                    _arf_detect(m, yp != yc, members, p_warn, p_drift, forest)
-            if mode == MODE_LB:
-                # the member's prediction of the row it just learned, for its ADWIN
-                if k == 0 and have:
-                    yq = yp  # the tree has not changed since it predicted this row
-                elif leaf >= 0:  # known leaf: only its prediction is new
-                    tmp[:] = 0.0
-                    leaf_proba(stats[t], present[t], leaf, x, node_i[t], node_f[t], g[t], fw[t],
-                               rank[t], cnt[t], cnt_ord[t], nom_idx, bufs[3], bufs[4], tmp, pf,
-                               pi)  # fmt: skip
-                    yq = _argmax_present(tmp, present[t], leaf)
-                else:
-                    yq = tree_proba(tree_of(forest, t), x, settings, tmp, bufs, info)
-                before = adwin_estimation(s_drift[m])
-                up = False
-                if meta_i[t, MI_ROOT] >= 0:
-                    if adwin_update(p_drift, s_drift[m], 1.0 if yq != yc else 0.0):
-                        up = adwin_estimation(s_drift[m]) > before
-                est_hist[m, i] = adwin_estimation(s_drift[m])
-                if up:
-                    pending[m] = i
-                    i += 1
-                    break
+    Nn, Ns, C, F, maxc = sizes(tree_of(forest, 0))  # every tree has the same
+    if pending[m] >= 0:
+        return
+    key = member_key(seed, m)
+    rs = np.zeros(1, dtype=np.uint64)
+    bufs = scratch(Nn, F, C, maxc)
+    tmp = bufs[5]
+    perm = np.empty(F, dtype=np.int64)
+    pr = np.empty(C)
+    info = np.full(2, -1, dtype=np.int64)
+    none = np.full(2, -1, dtype=np.int64)  # "no prediction to reuse": never written
+    i = pos[m]
+    while i < n:
+        t = fg[m]
+        if do_learn:
+            if needs_room(meta_i[t], Nn, Ns, maxc):
+                break
+            if bg_on[m] == 1 and needs_room(meta_i[bg[m]], Nn, Ns, maxc):
+                break
+        yp = -2
+        if do_pred:
+            yp = tree_proba(tree_of(forest, t), Xp[i], settings, pr, bufs, info)
+            scale = 1.0
+            if weighted and metric[m, 1] > 0 and metric[m, 0] > 0:
+                scale = metric[m, 0] / metric[m, 1]
+            for c in range(C):
+                out_m[m, i, c] = pr[c] * scale
+        if not do_learn:
             i += 1
-        pos[m] = i
+            continue
+        if not (w[i] > 0.0):
+            if mode == MODE_LB:
+                est_hist[m, i] = adwin_estimation(s_drift[m])
+            i += 1
+            continue
+        x = Xl[i]
+        yc = y[i]
+        _row_stream(key, t0 + i, rs)
+        have = do_pred and same_x  # pr and info hold the tree's prediction of this x
+        if (mode == MODE_ARF or (mode == MODE_LB and lb_method == LB_ME)) and not have:
+            yp = tree_proba(tree_of(forest, t), x, settings, pr, bufs, info)
+            have = True
+        if mode == MODE_ARF:
+            metric[m, 1] += 1.0
+            if yp == yc:
+                metric[m, 0] += 1.0
+        k = 0
+        if mode == MODE_LB and lb_method != LB_BAG:
+            if lb_method == LB_ME:
+                err = adwin_estimation(s_drift[m])
+                if yp != yc:
+                    k = 1
+                elif err != 1.0 and uniform(rs) < err / (1.0 - err):
+                    k = 1
+            elif lb_method == LB_HALF:
+                k = 1 if uniform(rs) < 0.5 else 0
+            elif lb_method == LB_WT:
+                k = 1 + poisson(1.0, rs)
+            else:
+                k = 1 if poisson(1.0, rs) > 0 else 0
+        else:
+            k = poisson(lam, rs)
+        leaf = -1
+        if k > 0:
+            wk = k * w[i]
+            reuse = info if have else none
+            if mode == MODE_ARF and bg_on[m] == 1:
+                b = bg[m]
+                tree_learn(tree_of(forest, b), sub[b], x, yc, wk, settings, maxf, rs, bufs,
+                           perm, none, tmp)  # fmt: skip
+            leaf = tree_learn(tree_of(forest, t), sub[t], x, yc, wk, settings, maxf, rs, bufs,
+                              perm, reuse, pr)  # fmt: skip
+            if mode == MODE_ARF:
+                _arf_detect(m, yp != yc, members, p_warn, p_drift, forest)
+        if mode == MODE_LB:
+            # the member's prediction of the row it just learned, for its ADWIN
+            if k == 0 and have:
+                yq = yp  # the tree has not changed since it predicted this row
+            elif leaf >= 0:  # known leaf: only its prediction is new
+                tmp[:] = 0.0
+                leaf_proba(tree_of(forest, t), leaf, x, nom_idx, pf, pi, bufs[3], bufs[4],
+                           tmp)  # fmt: skip
+                yq = _argmax_present(tmp, present[t], leaf)
+            else:
+                yq = tree_proba(tree_of(forest, t), x, settings, tmp, bufs, info)
+            before = adwin_estimation(s_drift[m])
+            up = False
+            if meta_i[t, MI_ROOT] >= 0:
+                if adwin_update(p_drift, s_drift[m], 1.0 if yq != yc else 0.0):
+                    up = adwin_estimation(s_drift[m]) > before
+            est_hist[m, i] = adwin_estimation(s_drift[m])
+            if up:
+                pending[m] = i
+                i += 1
+                break
+        i += 1
+    pos[m] = i
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def run_members(ensemble, pos, pending, end, rows, settings, forest, members, out_m, est_hist):
+    """:func:`run_member` for every member, in parallel (numba threads)."""
+    for m in prange(pos.shape[0]):
+        run_member(m, ensemble, pos, pending, end, rows, settings, forest, members, out_m,
+                   est_hist)  # fmt: skip
 
 
 @inlined

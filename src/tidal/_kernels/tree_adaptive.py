@@ -34,6 +34,7 @@ import numpy as np
 
 from tidal._kernels import jit
 from tidal._kernels.drift_adwin import adwin_reset, adwin_update
+from tidal._kernels.ensemble_forest import poisson
 from tidal._kernels.tree_hoeffding import (
     TreeArrays,
     _argmax_present,
@@ -47,6 +48,7 @@ from tidal._kernels.tree_hoeffding import (
     leaf_total,
     predict_leaf,
     scratch,
+    sizes,
 )
 from tidal._kernels.tree_layout import (  # noqa: F401  (N_P*, P*_: re-exported for the learner)
     LEAF,
@@ -116,26 +118,11 @@ LeafCache = namedtuple("LeafCache", ("stamp", "epoch", "result", "raw", "scaled"
 
 
 @inlined
-def _uniform(rng):
-    """SplitMix64 in [0, 1): tidal's own stream (River's Mersenne Twister is not reproduced)."""
-    z = np.uint64(rng[0]) + np.uint64(0x9E3779B97F4A7C15)
-    rng[0] = np.int64(z)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) / 9007199254740992.0
-
-
-@inlined
 def _poisson1(rng):
-    """River's ``utils.random.poisson(1)`` (Knuth's product of uniforms)."""
-    lim = math.exp(-1.0)
-    k = 0
-    p = 1.0
-    while p > lim:
-        k += 1
-        p *= _uniform(rng)
-    return k - 1
+    """River's ``utils.random.poisson(1)`` (Knuth's product of uniforms) on tidal's own
+    SplitMix64 stream (River's Mersenne Twister is not reproduced): the forests' sampler, on
+    the tree's state ``rng`` (int64, read as uint64)."""
+    return poisson(1.0, rng.view(np.uint64))
 
 
 @jit
@@ -176,8 +163,7 @@ def _leaf_dist(node, x, tree, settings, merr, order, votes, cache):
         cres[node] = 2
         csc[node, :] = 0.0
         return False
-    r = leaf_proba(stats, present, node, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx,
-                   order, votes, out, pf, pi)
+    r = leaf_proba(tree, node, x, nom_idx, pf, pi, order, votes, out)
     cres[node] = r
     sc = csc[node]
     sc[:] = out
@@ -227,9 +213,7 @@ def _leaf_learn(node, x, yc, wi, tree, adaptive, cache, settings, work, tmp, buf
     _error(node, hit, adw, merr, ap)
     # the naive Bayes prediction just made (if it was one) serves the leaf's counters
     nb_done = cres[node] if cres[node] == 0 or cres[node] == 1 else -1
-    _learn_leaf(node, x, yc, wi, nom_idx, pf, pi2, node_i, node_f, stats, present, disabled, g, fw,
-                rank, nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done,
-                craw[node])
+    _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi2, order, votes, tmp, nb_done, craw[node])
     stamp[node] = -1
     ws = leaf_total(stats, present, node)
     if ws - node_f[node, NF_LAST] < pf[PF_GRACE]:
@@ -244,8 +228,7 @@ def _leaf_learn(node, x, yc, wi, tree, adaptive, cache, settings, work, tmp, buf
         return False
     k0 = meta_i[MI_NNODES]
     ep[0] += 1  # a split can (re)activate any leaf
-    _attempt_split(node, nom_idx, pf, pi2, node_i, node_f, stats, present, disabled, g, fw, rank,
-                   cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)
+    _attempt_split(node, tree, nom_idx, label_rank, pf, pi2, post, post_p, work, leaves)
     node_f[node, NF_LAST] = ws
     if node_i[node, NI_KIND] == LEAF:
         return False
@@ -350,11 +333,7 @@ def step(rows, out, start, settings, tree, adaptive):
      meta_i, meta_f) = tree
     adw, merr, alt, alt_of, hmeta, rng = adaptive
     n = out.shape[0]
-    Nn = node_i.shape[0]
-    Ns = g.shape[0]
-    C = stats.shape[1]
-    F = fw.shape[1]
-    maxc = max(2, cnt.shape[2])
+    Nn, Ns, C, F, maxc = sizes(tree)
     tw, work, leaves, order, votes, tmp, post, post_p = scratch(Nn, F, C, maxc)
     bufs = (order, votes, tw, leaves, post, post_p)
     cache = LeafCache(np.full(Nn, -1, dtype=np.int64), np.zeros(1, dtype=np.int64),

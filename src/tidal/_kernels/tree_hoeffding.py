@@ -125,11 +125,15 @@ from tidal._kernels.tree_layout import (  # noqa: F401  (re-exported for the lea
 )
 from tidal._kernels.tree_nodes import (
     append_child,
+    best_two,
     deactivate,
     hang_category_leaf,
+    hoeffding_bound,
+    leaves_to_deactivate,
     needs_room,
     new_node,
     release_slot,
+    stops_growing,
     take_slot,
 )
 from tidal._kernels.tree_split import (
@@ -204,15 +208,21 @@ def category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x):
     return leaf
 
 
+@inlined
+def clear_slot_stats(g, fw, rank, nrank, cnt, cnt_ord, k):
+    """Empty the splitter statistics at ``k``: a tree's slot ``k``, or a forest's tree ``k``."""
+    g[k] = 0.0
+    fw[k] = 0.0
+    rank[k] = -1
+    nrank[k] = 0
+    cnt[k] = 0.0
+    cnt_ord[k] = -1
+
+
 @jit
 def _alloc_slot(meta_i, slot_free, g, fw, rank, nrank, cnt, cnt_ord):
     s = take_slot(meta_i, slot_free)
-    g[s] = 0.0
-    fw[s] = 0.0
-    rank[s] = -1
-    nrank[s] = 0
-    cnt[s] = 0.0
-    cnt_ord[s] = -1
+    clear_slot_stats(g, fw, rank, nrank, cnt, cnt_ord, s)
     return s
 
 
@@ -357,10 +367,7 @@ def _moa_log_likelihood(g, cnt, s, f, j, c, xv):
 
 
 @inlined
-def _nb_proba(
-    stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out, pf,
-    moa,
-):
+def _nb_proba(tree, node, x, nom_idx, pf, moa, order, votes, out):
     """River's ``do_naive_bayes_prediction``; returns False when it predicts nothing.
 
     With ``moa`` the likelihoods are MOA's (``NaiveBayes.doNaiveBayesPrediction``): a class the
@@ -368,6 +375,8 @@ def _nb_proba(
     than the value, gets likelihood 0 (River skips such features instead); a category gets
     Laplace-smoothed frequencies. When every class has likelihood 0 it predicts nothing.
     """
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     C = stats.shape[1]
     total = leaf_total(stats, present, node)
     any_present = False
@@ -488,10 +497,11 @@ def _argmax_present(p, present, node):
 
 
 @inlined
-def leaf_proba(
-    stats, present, node, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
-    pf, pi,
-):
+def leaf_proba(tree, node, x, nom_idx, pf, pi, order, votes, out):
+    """The probabilities of leaf ``node`` of ``tree`` (a :data:`TreeArrays`) for ``x`` in
+    ``out``; returns 1 when naive Bayes gave them, 0 when it gave none (and the class counts
+    did), -1 when the leaf predicts by its class counts."""
+    stats, present, node_i, node_f = tree.stats, tree.present, tree.node_i, tree.node_f
     leaf_kind = pi[PI_LEAF]
     active = node_i[node, NI_ACTIVE] == 1
     use_nb = False
@@ -500,10 +510,7 @@ def leaf_proba(
     elif leaf_kind == 2:
         use_nb = active and node_f[node, NF_NB] >= node_f[node, NF_MC]
     if use_nb:
-        ok = _nb_proba(
-            stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
-            pf, pi[PI_NBMODE] == 1,
-        )
+        ok = _nb_proba(tree, node, x, nom_idx, pf, pi[PI_NBMODE] == 1, order, votes, out)
         if not ok and pi[PI_NBMODE] == 1:
             # every class has likelihood 0 (MOA then predicts nothing): the counts still know
             _mc_proba(stats, present, node, out)
@@ -514,12 +521,12 @@ def leaf_proba(
 
 # ----------------------------------------------------------------------------- learning
 @inlined
-def _learn_leaf(
-    node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
-    cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, nb_out,
-):
-    """Learn one row at a leaf. ``nb_done`` >= 0 when the naive Bayes prediction of this very
-    row at this leaf is already in ``nb_out`` (1) or was empty (0): it is not computed twice."""
+def _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi, order, votes, tmp, nb_done, nb_out):
+    """Learn one row at a leaf of ``tree`` (a :data:`TreeArrays`). ``nb_done`` >= 0 when the
+    naive Bayes prediction of this very row at this leaf is already in ``nb_out`` (1) or was
+    empty (0): it is not computed twice."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     active = node_i[node, NI_ACTIVE] == 1
     if pi[PI_LEAF] == 2 and active:
         any_present = False
@@ -533,10 +540,7 @@ def _learn_leaf(
             if _argmax_present(tmp, present, node) == yc:
                 node_f[node, NF_MC] += wi
         if nb_done < 0:
-            ok = _nb_proba(
-                stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes,
-                tmp, pf, pi[PI_NBMODE] == 1,
-            )
+            ok = _nb_proba(tree, node, x, nom_idx, pf, pi[PI_NBMODE] == 1, order, votes, tmp)
             if ok and _argmax_present(tmp, present, node) == yc:
                 node_f[node, NF_NB] += wi
         elif nb_done == 1 and _argmax_present(nb_out, present, node) == yc:
@@ -632,15 +636,10 @@ def _sizes(node_i, fw, cnt, meta_i):
 
 @jit
 def enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves):
-    a = meta_f[MF_ACTIVE_EST]
-    b = meta_f[MF_INACTIVE_EST]
-    o = meta_f[MF_OVERHEAD]
-    maxb = pf[PF_MAXBYTES]
-    tree_size = o * (a + meta_i[MI_NINACTIVE] * b)
-    if meta_i[MI_NINACTIVE] > 0 or tree_size > maxb:
-        if pi[PI_STOPMEM] == 1:
-            meta_i[MI_GROWTH] = 0
-            return
+    """River's ``_enforce_size_limit``; a leaf's promise is its weight outside its majority
+    class."""
+    if stops_growing(meta_i, meta_f, pf[PF_MAXBYTES], pi[PI_STOPMEM] == 1):
+        return
     L = _leaves_dfs(node_i, meta_i[MI_ROOT], leaves, work)
     promise = np.empty(L)
     for i in range(L):
@@ -654,25 +653,10 @@ def enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free
             promise[i] = t - mx
         else:
             promise[i] = 0.0
-    idx = np.argsort(promise, kind="mergesort")
-    max_active = 0
-    while max_active < L:
-        max_active += 1
-        if (max_active * a + (L - max_active) * b) * o > maxb:
-            max_active -= 1
-            break
-    cutoff = L - max_active
-    for i in range(L):
-        k = leaves[idx[i]]
-        if i < cutoff:
-            if node_i[k, NI_ACTIVE] == 1:
-                deactivate(node_i, k, meta_i, slot_free)
-                meta_i[MI_NINACTIVE] += 1
-                meta_i[MI_NACTIVE] -= 1
-        elif node_i[k, NI_ACTIVE] == 0 and node_i[k, NI_DEPTH] < pf[PF_MAXDEPTH]:
-            node_i[k, NI_ACTIVE] = 1
-            meta_i[MI_NACTIVE] += 1
-            meta_i[MI_NINACTIVE] -= 1
+    drop = leaves_to_deactivate(node_i, leaves[:L], promise, meta_i, meta_f, pf[PF_MAXBYTES],
+                                pf[PF_MAXDEPTH])  # fmt: skip
+    for k in drop:
+        deactivate(node_i, k, meta_i, slot_free)
 
 
 @jit
@@ -715,10 +699,11 @@ def _clear_feature(g, fw, rank, cnt, cnt_ord, s, f, j):
 
 
 @jit
-def _split(
-    node, kind, f, value, nom_idx, pf, node_i, node_f, stats, present, disabled, g, cnt, cnt_ord,
-    label_rank, meta_i, slot_free, post, post_p,
-):
+def _split(node, kind, f, value, tree, nom_idx, label_rank, pf, post, post_p):
+    """Split leaf ``node`` of ``tree`` on feature ``f`` (``kind``, at ``value``): its children
+    get the branches' class counts (``post``, ``post_p``), its slot goes back."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     s = node_i[node, NI_SLOT]
     j = nom_idx[f]
     if kind == NUMERIC:
@@ -758,10 +743,10 @@ def _split(
 
 
 @jit
-def _attempt_split(
-    node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt, cnt_ord,
-    label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves,
-):
+def _attempt_split(node, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves):
+    """River's ``_attempt_to_split`` at leaf ``node`` of ``tree`` (a :data:`TreeArrays`)."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     C = stats.shape[1]
     nonzero = 0
     for c in range(C):
@@ -821,21 +806,13 @@ def _attempt_split(
                 cand_kind[k] = NOMINAL_MULTIWAY if multi else NOMINAL_BINARY
                 cand_v[k] = v
             k += 1
-        # a stable ascending sort puts the last of equal merits at the end
-        best = 0
-        for i in range(k):
-            if cand_m[i] >= cand_m[best]:
-                best = i
+        best, second = best_two(cand_m, k)
         if k < 2:
             should = k > 0
         else:
-            second = -1
-            for i in range(k):
-                if i != best and (second < 0 or cand_m[i] >= cand_m[second]):
-                    second = i
             n_cls = n_present if n_present > 2 else 2
             rng = 1.0 if crit == 1 else math.log2(n_cls)
-            hb = math.sqrt((rng * rng * math.log(1.0 / pf[PF_DELTA])) / (2.0 * total))
+            hb = hoeffding_bound(rng, pf[PF_DELTA], total)
             if cand_m[best] - cand_m[second] > hb or hb < pf[PF_TAU]:
                 should = True
             if pi[PI_POOR] == 1 and pi[PI_LEAF] == 0:
@@ -851,10 +828,8 @@ def _attempt_split(
         meta_i[MI_NINACTIVE] += 1
         meta_i[MI_NACTIVE] -= 1
     else:
-        _split(
-            node, cand_kind[best], cand_f[best], cand_v[best], nom_idx, pf, node_i, node_f, stats,
-            present, disabled, g, cnt, cnt_ord, label_rank, meta_i, slot_free, post, post_p,
-        )
+        _split(node, cand_kind[best], cand_f[best], cand_v[best], tree, nom_idx, label_rank, pf,
+               post, post_p)
     enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves)
 
 
@@ -874,11 +849,12 @@ def route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi, t
 
 
 @inlined
-def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt,
-         cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves):  # fmt: skip
+def grow(node, clean, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves):
     """After leaf ``node`` learned a row: at the maximum depth, deactivate it; otherwise attempt
     a split once per grace period of weight (only after a row that went down by its own values,
     ``clean``). Then estimate the model's size once per ``memory_estimate_period``."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
         if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
             deactivate(node_i, node, meta_i, slot_free)
@@ -887,13 +863,20 @@ def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled,
         else:
             ws = leaf_total(stats, present, node)
             if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
-                _attempt_split(node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g,
-                               fw, rank, cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post,
-                               post_p, work, leaves)  # fmt: skip
+                _attempt_split(node, tree, nom_idx, label_rank, pf, pi, post, post_p, work,
+                               leaves)  # fmt: skip
                 node_f[node, NF_LAST] = ws
     if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
         _estimate_model_size(pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free,
                              work, leaves)  # fmt: skip
+
+
+@inlined
+def sizes(tree):
+    """``(Nn, Ns, C, F, maxc)``: the rows of a ``TreeArrays``'s node and slot arrays, its
+    classes, its features and its category codes (at least 2, for a binary split's children)."""
+    return (tree.node_i.shape[0], tree.g.shape[0], tree.stats.shape[1], tree.fw.shape[1],
+            max(2, tree.cnt.shape[2]))  # fmt: skip
 
 
 @jit
@@ -922,11 +905,7 @@ def step(rows, out, start, settings, tree):
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
      meta_i, meta_f) = tree
     n = out.shape[0]
-    Nn = node_i.shape[0]
-    Ns = g.shape[0]
-    C = stats.shape[1]
-    F = fw.shape[1]
-    maxc = max(2, cnt.shape[2])
+    Nn, Ns, C, F, maxc = sizes(tree)
     tw, work, leaves, order, votes, tmp, post, post_p = scratch(Nn, F, C, maxc)
     for i in range(start, n):
         if do_learn and needs_room(meta_i, Nn, Ns, maxc):
@@ -936,10 +915,7 @@ def step(rows, out, start, settings, tree):
         if do_pred and meta_i[MI_ROOT] >= 0:
             x = Xp[i]
             pred_leaf = predict_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
-            nb_done = leaf_proba(
-                stats, present, pred_leaf, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx,
-                order, votes, out[i], pf, pi,
-            )
+            nb_done = leaf_proba(tree, pred_leaf, x, nom_idx, pf, pi, order, votes, out[i])
         if not do_learn or not (w[i] > 0.0):
             continue
         x = Xl[i]
@@ -949,10 +925,6 @@ def step(rows, out, start, settings, tree):
                                 tw, work)  # fmt: skip
         if not (same_x and node == pred_leaf):
             nb_done = -1
-        _learn_leaf(
-            node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank,
-            nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, out[i],
-        )
-        grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank,
-             cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)
+        _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi, order, votes, tmp, nb_done, out[i])
+        grow(node, clean, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves)
     return n

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 # the kernels' long argument lists stay packed
 # fmt: off
-import math
 from collections import namedtuple
 
 import numpy as np
@@ -82,9 +81,13 @@ from tidal._kernels.tree_layout import (
 )
 from tidal._kernels.tree_nodes import (
     append_child,
+    best_two,
     hang_category_leaf,
+    hoeffding_bound,
+    leaves_to_deactivate,
     new_node,
     release_slot,
+    stops_growing,
     take_slot,
 )
 from tidal._kernels.tree_nodes import needs_room as tree_needs_room
@@ -355,20 +358,12 @@ def _attempt_split(
         cand_m[k] = m
         cand_v[k] = v
         k += 1
-    # a stable ascending sort puts the last of equal merits at the end
-    best = 0
-    for i in range(k):
-        if cand_m[i] >= cand_m[best]:
-            best = i
+    best, second = best_two(cand_m, k)
     should = False
     if k < 2:
         should = k > 0
     else:
-        second = -1
-        for i in range(k):
-            if i != best and (second < 0 or cand_m[i] >= cand_m[second]):
-                second = i
-        hb = math.sqrt((1.0 * 1.0 * math.log(1.0 / pf[PF_DELTA])) / (2.0 * pre[0]))
+        hb = hoeffding_bound(1.0, pf[PF_DELTA], pre[0])
         mb = cand_m[best]
         m2 = cand_m[second]
         if mb > 0.0 and (m2 / mb < 1.0 - hb or hb < pf[PF_TAU]):
@@ -413,37 +408,16 @@ def _attempt_split(
 def enforce_size_limit(pf, pi, node_i, meta_i, meta_f, slot_free, eroot, ef, ei, emeta, stack,
                        leaves):  # fmt: skip
     """River's ``_enforce_size_limit``; a regression leaf's promise is minus its depth."""
-    a = meta_f[MF_ACTIVE_EST]
-    b = meta_f[MF_INACTIVE_EST]
-    o = meta_f[MF_OVERHEAD]
-    maxb = pf[PF_MAXBYTES]
-    if meta_i[MI_NINACTIVE] > 0 or o * (a + meta_i[MI_NINACTIVE] * b) > maxb:
-        if pi[PI_STOPMEM] == 1:
-            meta_i[MI_GROWTH] = 0
-            return
+    if stops_growing(meta_i, meta_f, pf[PF_MAXBYTES], pi[PI_STOPMEM] == 1):
+        return
     L = _leaves_dfs(node_i, meta_i[MI_ROOT], leaves, stack)
     promise = np.empty(L)
     for i in range(L):
         promise[i] = -float(node_i[leaves[i], NI_DEPTH])
-    idx = np.argsort(promise, kind="mergesort")
-    max_active = 0
-    while max_active < L:
-        max_active += 1
-        if (max_active * a + (L - max_active) * b) * o > maxb:
-            max_active -= 1
-            break
-    cutoff = L - max_active
-    for i in range(L):
-        k = leaves[idx[i]]
-        if i < cutoff:
-            if node_i[k, NI_ACTIVE] == 1:
-                _deactivate(node_i, k, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-                meta_i[MI_NINACTIVE] += 1
-                meta_i[MI_NACTIVE] -= 1
-        elif node_i[k, NI_ACTIVE] == 0 and node_i[k, NI_DEPTH] < pf[PF_MAXDEPTH]:
-            node_i[k, NI_ACTIVE] = 1
-            meta_i[MI_NACTIVE] += 1
-            meta_i[MI_NINACTIVE] -= 1
+    drop = leaves_to_deactivate(node_i, leaves[:L], promise, meta_i, meta_f, pf[PF_MAXBYTES],
+                                pf[PF_MAXDEPTH])
+    for k in drop:
+        _deactivate(node_i, k, meta_i, slot_free, eroot, ef, ei, emeta, stack)
 
 
 @jit

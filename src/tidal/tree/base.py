@@ -9,10 +9,12 @@
 - :func:`store_params` for the trees' and forests' long constructors.
 - Array helpers: :func:`pad`, :func:`pad_keys`, :func:`grow_categories`, :func:`grow_for_row`.
 
-A tree's arrays are a dict of numpy arrays; its class names them (``ARRAYS``, in the order its
-kernel takes them) and says along which axis each grows (``NODE_AXIS``, ``SLOT_AXIS``,
-``POOL_AXIS``, ``CLASS_AXIS``, with ``FILL`` for the arrays not filled with 0). A forest holds
-the same arrays with a tree axis in front and reuses these names.
+A tree's arrays are a dict of numpy arrays; its class names them (``ARRAYS``, the state's
+keys) and says along which axis each grows (``NODE_AXIS``, ``SLOT_AXIS``, ``POOL_AXIS``,
+``CLASS_AXIS``, with ``FILL`` for the arrays not filled with 0). A forest holds the same arrays
+with a tree axis in front and reuses these names. The kernels take them as named tuples with
+the same names (the kernel module's ``TreeArrays``), built from the state in one place
+(:meth:`HoeffdingTree._kernel_state`).
 """
 
 from __future__ import annotations
