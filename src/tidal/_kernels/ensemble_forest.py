@@ -191,7 +191,9 @@ def tree_proba(tree, x, settings, out, bufs, info):
         return -1
     leaf = predict_leaf(tree.node_i, tree.node_f, tree.stats, tree.present, root, x, tw, work)
     info[0] = leaf
-    info[1] = leaf_proba(tree, leaf, x, nom_idx, pf, pi, order, votes, out)
+    info[1] = leaf_proba(tree.stats, tree.present, tree.node_i, tree.node_f, tree.g, tree.fw,
+                         tree.rank, tree.cnt, tree.cnt_ord, leaf, x, nom_idx, pf, pi, order, votes,
+                         out)  # fmt: skip
     return _argmax_present(out, tree.present, leaf)
 
 
@@ -230,9 +232,12 @@ def tree_learn(tree, sub, x, yc, wi, settings, maxf, rs, bufs, perm, info, nb_ou
         _sample_subspace(disabled, node, maxf, rs, perm)
         sub[node] = 1
     nb_done = info[1] if node == info[0] else -1
-    _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi, order, votes, tmp, nb_done, nb_out)
+    _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt,
+                cnt_ord, slot_free, meta_i, nom_idx, pf, pi, order, votes, tmp, nb_done,
+                nb_out)  # fmt: skip
     n0 = meta_i[MI_NNODES]
-    grow(node, clean, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves)
+    grow(node, clean, node_i, node_f, stats, present, fw, cnt, slot_free, meta_i, meta_f, tree,
+         nom_idx, label_rank, pf, pi, post, post_p, work, leaves)  # fmt: skip
     for k in range(n0, meta_i[MI_NNODES]):
         sub[k] = 0  # the leaves of a split draw their own subspace
     return node if clean and node_i[node, NI_KIND] == LEAF else -1
@@ -339,7 +344,8 @@ def run_member(m, ensemble, pos, pending, end, rows, settings, forest, members, 
                 yq = yp  # the tree has not changed since it predicted this row
             elif leaf >= 0:  # known leaf: only its prediction is new
                 tmp[:] = 0.0
-                leaf_proba(tree_of(forest, t), leaf, x, nom_idx, pf, pi, bufs[3], bufs[4],
+                leaf_proba(stats[t], present[t], node_i[t], node_f[t], g[t], fw[t], rank[t],
+                           cnt[t], cnt_ord[t], leaf, x, nom_idx, pf, pi, bufs[3], bufs[4],
                            tmp)  # fmt: skip
                 yq = _argmax_present(tmp, present[t], leaf)
             else:

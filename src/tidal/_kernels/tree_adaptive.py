@@ -163,7 +163,8 @@ def _leaf_dist(node, x, tree, settings, merr, order, votes, cache):
         cres[node] = 2
         csc[node, :] = 0.0
         return False
-    r = leaf_proba(tree, node, x, nom_idx, pf, pi, order, votes, out)
+    r = leaf_proba(stats, present, node_i, node_f, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf,
+                   pi, order, votes, out)  # fmt: skip
     cres[node] = r
     sc = csc[node]
     sc[:] = out
@@ -213,7 +214,9 @@ def _leaf_learn(node, x, yc, wi, tree, adaptive, cache, settings, work, tmp, buf
     _error(node, hit, adw, merr, ap)
     # the naive Bayes prediction just made (if it was one) serves the leaf's counters
     nb_done = cres[node] if cres[node] == 0 or cres[node] == 1 else -1
-    _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi2, order, votes, tmp, nb_done, craw[node])
+    _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt,
+                cnt_ord, slot_free, meta_i, nom_idx, pf, pi2, order, votes, tmp, nb_done,
+                craw[node])  # fmt: skip
     stamp[node] = -1
     ws = leaf_total(stats, present, node)
     if ws - node_f[node, NF_LAST] < pf[PF_GRACE]:

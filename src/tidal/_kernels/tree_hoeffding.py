@@ -367,7 +367,8 @@ def _moa_log_likelihood(g, cnt, s, f, j, c, xv):
 
 
 @inlined
-def _nb_proba(tree, node, x, nom_idx, pf, moa, order, votes, out):
+def _nb_proba(stats, present, node_i, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf, moa, order,
+              votes, out):  # fmt: skip
     """River's ``do_naive_bayes_prediction``; returns False when it predicts nothing.
 
     With ``moa`` the likelihoods are MOA's (``NaiveBayes.doNaiveBayesPrediction``): a class the
@@ -375,8 +376,6 @@ def _nb_proba(tree, node, x, nom_idx, pf, moa, order, votes, out):
     than the value, gets likelihood 0 (River skips such features instead); a category gets
     Laplace-smoothed frequencies. When every class has likelihood 0 it predicts nothing.
     """
-    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-     meta_i, meta_f) = tree
     C = stats.shape[1]
     total = leaf_total(stats, present, node)
     any_present = False
@@ -497,11 +496,12 @@ def _argmax_present(p, present, node):
 
 
 @inlined
-def leaf_proba(tree, node, x, nom_idx, pf, pi, order, votes, out):
-    """The probabilities of leaf ``node`` of ``tree`` (a :data:`TreeArrays`) for ``x`` in
-    ``out``; returns 1 when naive Bayes gave them, 0 when it gave none (and the class counts
-    did), -1 when the leaf predicts by its class counts."""
-    stats, present, node_i, node_f = tree.stats, tree.present, tree.node_i, tree.node_f
+def leaf_proba(stats, present, node_i, node_f, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf, pi,
+               order, votes, out):  # fmt: skip
+    """The probabilities of leaf ``node`` for ``x`` in ``out``; returns 1 when naive Bayes gave
+    them, 0 when it gave none (and the class counts did), -1 when the leaf predicts by its class
+    counts. The tree's arrays come one by one (as in :data:`TreeArrays`): this runs per row, and
+    taking a tuple of arrays there costs reference counting on every row."""
     leaf_kind = pi[PI_LEAF]
     active = node_i[node, NI_ACTIVE] == 1
     use_nb = False
@@ -510,7 +510,8 @@ def leaf_proba(tree, node, x, nom_idx, pf, pi, order, votes, out):
     elif leaf_kind == 2:
         use_nb = active and node_f[node, NF_NB] >= node_f[node, NF_MC]
     if use_nb:
-        ok = _nb_proba(tree, node, x, nom_idx, pf, pi[PI_NBMODE] == 1, order, votes, out)
+        ok = _nb_proba(stats, present, node_i, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf,
+                       pi[PI_NBMODE] == 1, order, votes, out)  # fmt: skip
         if not ok and pi[PI_NBMODE] == 1:
             # every class has likelihood 0 (MOA then predicts nothing): the counts still know
             _mc_proba(stats, present, node, out)
@@ -521,12 +522,12 @@ def leaf_proba(tree, node, x, nom_idx, pf, pi, order, votes, out):
 
 # ----------------------------------------------------------------------------- learning
 @inlined
-def _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi, order, votes, tmp, nb_done, nb_out):
-    """Learn one row at a leaf of ``tree`` (a :data:`TreeArrays`). ``nb_done`` >= 0 when the
-    naive Bayes prediction of this very row at this leaf is already in ``nb_out`` (1) or was
-    empty (0): it is not computed twice."""
-    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-     meta_i, meta_f) = tree
+def _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
+                cnt, cnt_ord, slot_free, meta_i, nom_idx, pf, pi, order, votes, tmp, nb_done,
+                nb_out):  # fmt: skip
+    """Learn one row at a leaf (the tree's arrays one by one, as in :data:`leaf_proba`).
+    ``nb_done`` >= 0 when the naive Bayes prediction of this very row at this leaf is already in
+    ``nb_out`` (1) or was empty (0): it is not computed twice."""
     active = node_i[node, NI_ACTIVE] == 1
     if pi[PI_LEAF] == 2 and active:
         any_present = False
@@ -540,7 +541,8 @@ def _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi, order, votes, tmp, nb_do
             if _argmax_present(tmp, present, node) == yc:
                 node_f[node, NF_MC] += wi
         if nb_done < 0:
-            ok = _nb_proba(tree, node, x, nom_idx, pf, pi[PI_NBMODE] == 1, order, votes, tmp)
+            ok = _nb_proba(stats, present, node_i, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf,
+                           pi[PI_NBMODE] == 1, order, votes, tmp)  # fmt: skip
             if ok and _argmax_present(tmp, present, node) == yc:
                 node_f[node, NF_NB] += wi
         elif nb_done == 1 and _argmax_present(nb_out, present, node) == yc:
@@ -849,12 +851,13 @@ def route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi, t
 
 
 @inlined
-def grow(node, clean, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves):
+def grow(node, clean, node_i, node_f, stats, present, fw, cnt, slot_free, meta_i, meta_f, tree,
+         nom_idx, label_rank, pf, pi, post, post_p, work, leaves):  # fmt: skip
     """After leaf ``node`` learned a row: at the maximum depth, deactivate it; otherwise attempt
     a split once per grace period of weight (only after a row that went down by its own values,
-    ``clean``). Then estimate the model's size once per ``memory_estimate_period``."""
-    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-     meta_i, meta_f) = tree
+    ``clean``). Then estimate the model's size once per ``memory_estimate_period``. The arrays
+    used on every row come one by one, ``tree`` (the same arrays as a :data:`TreeArrays`) only
+    reaches the split attempt."""
     if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
         if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
             deactivate(node_i, node, meta_i, slot_free)
@@ -915,7 +918,8 @@ def step(rows, out, start, settings, tree):
         if do_pred and meta_i[MI_ROOT] >= 0:
             x = Xp[i]
             pred_leaf = predict_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
-            nb_done = leaf_proba(tree, pred_leaf, x, nom_idx, pf, pi, order, votes, out[i])
+            nb_done = leaf_proba(stats, present, node_i, node_f, g, fw, rank, cnt, cnt_ord,
+                                 pred_leaf, x, nom_idx, pf, pi, order, votes, out[i])  # fmt: skip
         if not do_learn or not (w[i] > 0.0):
             continue
         x = Xl[i]
@@ -925,6 +929,9 @@ def step(rows, out, start, settings, tree):
                                 tw, work)  # fmt: skip
         if not (same_x and node == pred_leaf):
             nb_done = -1
-        _learn_leaf(node, x, yc, wi, tree, nom_idx, pf, pi, order, votes, tmp, nb_done, out[i])
-        grow(node, clean, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves)
+        _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
+                    cnt, cnt_ord, slot_free, meta_i, nom_idx, pf, pi, order, votes, tmp, nb_done,
+                    out[i])  # fmt: skip
+        grow(node, clean, node_i, node_f, stats, present, fw, cnt, slot_free, meta_i, meta_f, tree,
+             nom_idx, label_rank, pf, pi, post, post_p, work, leaves)  # fmt: skip
     return n
