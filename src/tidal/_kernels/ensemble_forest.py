@@ -236,8 +236,9 @@ def tree_learn(tree, sub, x, yc, wi, settings, maxf, rs, bufs, perm, info, nb_ou
                 cnt_ord, slot_free, meta_i, nom_idx, pf, pi, order, votes, tmp, nb_done,
                 nb_out)  # fmt: skip
     n0 = meta_i[MI_NNODES]
-    grow(node, clean, node_i, node_f, stats, present, fw, cnt, slot_free, meta_i, meta_f, tree,
-         nom_idx, label_rank, pf, pi, post, post_p, work, leaves)  # fmt: skip
+    grow(node, clean, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord,
+         slot_free, meta_i, meta_f, nom_idx, label_rank, pf, pi, post, post_p, work,
+         leaves)  # fmt: skip
     for k in range(n0, meta_i[MI_NNODES]):
         sub[k] = 0  # the leaves of a split draw their own subspace
     return node if clean and node_i[node, NI_KIND] == LEAF else -1

@@ -851,13 +851,14 @@ def route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi, t
 
 
 @inlined
-def grow(node, clean, node_i, node_f, stats, present, fw, cnt, slot_free, meta_i, meta_f, tree,
-         nom_idx, label_rank, pf, pi, post, post_p, work, leaves):  # fmt: skip
+def grow(node, clean, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord,
+         slot_free, meta_i, meta_f, nom_idx, label_rank, pf, pi, post, post_p, work,
+         leaves):  # fmt: skip
     """After leaf ``node`` learned a row: at the maximum depth, deactivate it; otherwise attempt
     a split once per grace period of weight (only after a row that went down by its own values,
-    ``clean``). Then estimate the model's size once per ``memory_estimate_period``. The arrays
-    used on every row come one by one, ``tree`` (the same arrays as a :data:`TreeArrays`) only
-    reaches the split attempt."""
+    ``clean``). Then estimate the model's size once per ``memory_estimate_period``. The tree's
+    arrays come one by one (see :func:`leaf_proba`); only a split attempt gets a
+    :data:`TreeArrays` of them."""
     if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
         if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
             deactivate(node_i, node, meta_i, slot_free)
@@ -866,6 +867,8 @@ def grow(node, clean, node_i, node_f, stats, present, fw, cnt, slot_free, meta_i
         else:
             ws = leaf_total(stats, present, node)
             if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
+                tree = TreeArrays(node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
+                                  cnt, cnt_ord, slot_free, meta_i, meta_f)  # fmt: skip
                 _attempt_split(node, tree, nom_idx, label_rank, pf, pi, post, post_p, work,
                                leaves)  # fmt: skip
                 node_f[node, NF_LAST] = ws
@@ -932,6 +935,7 @@ def step(rows, out, start, settings, tree):
         _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
                     cnt, cnt_ord, slot_free, meta_i, nom_idx, pf, pi, order, votes, tmp, nb_done,
                     out[i])  # fmt: skip
-        grow(node, clean, node_i, node_f, stats, present, fw, cnt, slot_free, meta_i, meta_f, tree,
-             nom_idx, label_rank, pf, pi, post, post_p, work, leaves)  # fmt: skip
+        grow(node, clean, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt,
+             cnt_ord, slot_free, meta_i, meta_f, nom_idx, label_rank, pf, pi, post, post_p, work,
+             leaves)  # fmt: skip
     return n
