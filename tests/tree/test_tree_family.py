@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 import tidal
+from tidal._kernels import ensemble_forest as E
+from tidal._kernels import ensemble_forest_regressor as ER
 from tidal.ensemble import ARFClassifier, ARFRegressor, BaggingClassifier
 from tidal.tree import (
     HoeffdingAdaptiveTreeClassifier,
@@ -71,6 +73,25 @@ def test_a_forest_holds_its_tree_class_arrays_with_a_tree_axis(forest, tree):
     for k in tree.ARRAYS:
         assert forest._forest[k].ndim == one._tree[k].ndim + 1, k
         assert forest._forest[k].dtype == one._tree[k].dtype, k
+
+
+@pytest.mark.parametrize(
+    "cls", [HoeffdingTreeClassifier, HoeffdingTreeRegressor, HoeffdingAdaptiveTreeClassifier]
+)
+def test_the_kernel_takes_every_state_array_once_by_its_name(cls):
+    # the kernel's named structures are built from the state by their field names
+    model = cls(grace_period=5).learn_many(np.eye(6)[:, :2], np.arange(6) % 2)
+    names = [name for structure in cls.K.STATE for name in structure._fields]
+    assert sorted(names) == sorted(model._tree)
+
+
+@pytest.mark.parametrize(
+    ("forest", "kernel"),
+    [(ARFClassifier(n_models=2, seed=1), E), (ARFRegressor(n_models=2, seed=1), ER)],
+)
+def test_a_forest_kernel_takes_every_tree_array_once_by_its_name(forest, kernel):
+    forest.learn_many(np.eye(6)[:, :2], np.arange(6) % 2)
+    assert sorted(kernel.ForestArrays._fields) == sorted(forest._forest)
 
 
 def test_forest_members_get_every_tree_parameter_the_forest_has():

@@ -50,6 +50,7 @@ from tidal._kernels.tree_layout import (
 )
 from tidal._kernels.tree_regressor import (
     PI_LEAF,
+    TreeArrays,
     _learn_leaf,
     grow,
     leaf_value,
@@ -64,11 +65,8 @@ __all__ = [
     "clear_tree", "run_members", "run_members_serial",
 ]
 
-#: the forest's arrays: ``tree_regressor.step``'s, a tree axis in front, and ``sub``
-ForestArrays = namedtuple("ForestArrays", (
-    "node_i", "node_f", "nstat", "disabled", "lm", "eroot", "rank", "nrank", "ncat", "slot_free",
-    "ef", "ei", "emeta", "meta_i", "meta_f", "sub",
-))
+#: the forest's arrays: ``tree_regressor``'s ``TreeArrays``, a tree axis in front, and ``sub``
+ForestArrays = namedtuple("ForestArrays", (*TreeArrays._fields, "sub"))
 #: the members' arrays: trees, detectors and their states, error statistics, counters
 MemberArrays = namedtuple("MemberArrays", (
     "fg", "bg", "bg_on", "s_warn", "s_drift", "dnorm", "metric", "counts",

@@ -7,17 +7,36 @@ alternate leaf of a branch (``alt``) and, for an alternate leaf, the branch it m
 single leaf, and when that leaf splits the new split replaces the branch at once (River hands the
 alternate its branch's parent); after a replacement the detached branch's path still learns the
 row, as in River's recursion, and its slots are freed afterwards.
+
+The block loop :func:`step` takes the block's rows (``tidal.tree.base.BlockInputs``), a
+:data:`Settings`, the classifier tree's ``TreeArrays`` and the adaptive tree's own
+:data:`AdaptiveArrays`:
+
+================  ========================================================================
+field             what it holds
+================  ========================================================================
+``adw``           per node: the ADWIN state of its errors
+``merr``          per node: ``(n, mean)`` of its 0/1 errors
+``alt``           per branch: its alternate leaf (-1: none)
+``alt_of``        per alternate leaf: the branch it may replace (-1: none)
+``hmeta``         counts of alternates, pruned and switched branches; the deepest node; whether
+                  bootstrap sampling is on (``HM_*``)
+``rng``           the state of the bootstrap's random numbers
+================  ========================================================================
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from tidal._kernels import jit
 from tidal._kernels.drift_adwin import adwin_reset, adwin_update
+from tidal._kernels.ensemble_forest import poisson
 from tidal._kernels.tree_hoeffding import (
+    TreeArrays,
     _argmax_present,
     _attempt_split,
     _branch,
@@ -29,8 +48,9 @@ from tidal._kernels.tree_hoeffding import (
     leaf_total,
     predict_leaf,
     scratch,
+    sizes,
 )
-from tidal._kernels.tree_layout import (
+from tidal._kernels.tree_layout import (  # noqa: F401  (N_P*, P*_: re-exported for the learner)
     LEAF,
     MF_WSEEN,
     MI_NACTIVE,
@@ -39,6 +59,8 @@ from tidal._kernels.tree_layout import (
     MI_NINACTIVE,
     MI_NNODES,
     MI_ROOT,
+    N_PF,
+    N_PI,
     NF_EDGE,
     NF_LAST,
     NI_ACTIVE,
@@ -49,9 +71,17 @@ from tidal._kernels.tree_layout import (
     NI_PARENT,
     NI_SIB,
     NOMINAL_MULTIWAY,
+    PF_DELTA,
     PF_GRACE,
+    PF_MAXBYTES,
     PF_MAXDEPTH,
+    PF_MEMPERIOD,
+    PF_TAU,
+    PI_BINARY,
     PI_LEAF,
+    PI_POOR,
+    PI_PREPRUNE,
+    PI_STOPMEM,
 )
 from tidal._kernels.tree_nodes import append_child, deactivate
 
@@ -69,30 +99,30 @@ N_HF = 2
 # the leaves of a HAT always keep naive Bayes' and the majority class's correct weights
 PI_LEAF_NBA = (PI_LEAF, 2)
 
+
 # fmt: off
-
-
-@inlined
-def _uniform(rng):
-    """SplitMix64 in [0, 1): tidal's own stream (River's Mersenne Twister is not reproduced)."""
-    z = np.uint64(rng[0]) + np.uint64(0x9E3779B97F4A7C15)
-    rng[0] = np.int64(z)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) / 9007199254740992.0
+#: the adaptive tree's own arrays, under the state's names (see the module docstring)
+AdaptiveArrays = namedtuple("AdaptiveArrays", ("adw", "merr", "alt", "alt_of", "hmeta", "rng"))
+#: what :func:`step` takes besides the rows and the trees, fixed over a block: the classifier
+#: tree's settings (``tree_hoeffding.Settings``), ``learn_int_params`` (``int_params`` with
+#: the leaf prediction the leaves learn with: always "nba"), the nodes' ADWIN parameters and
+#: ``switch_params`` (``HF_*``: the switch significance and the drift window threshold)
+Settings = namedtuple("Settings", (
+    "nominal_index", "label_rank", "float_params", "int_params", "learn_int_params",
+    "adwin_params", "switch_params",
+))
+#: the named structures of the state :func:`step` takes after the settings, in order
+STATE = (TreeArrays, AdaptiveArrays)
+#: the leaves' distributions computed in the current epoch (see :func:`_leaf_dist`)
+LeafCache = namedtuple("LeafCache", ("stamp", "epoch", "result", "raw", "scaled"))
 
 
 @inlined
 def _poisson1(rng):
-    """River's ``utils.random.poisson(1)`` (Knuth's product of uniforms)."""
-    lim = math.exp(-1.0)
-    k = 0
-    p = 1.0
-    while p > lim:
-        k += 1
-        p *= _uniform(rng)
-    return k - 1
+    """River's ``utils.random.poisson(1)`` (Knuth's product of uniforms) on tidal's own
+    SplitMix64 stream (River's Mersenne Twister is not reproduced): the forests' sampler, on
+    the tree's state ``rng`` (int64, read as uint64)."""
+    return poisson(1.0, rng.view(np.uint64))
 
 
 @jit
@@ -108,7 +138,7 @@ def _init_nodes(k0, k1, node_i, adw, merr, alt, alt_of, hmeta):
 
 
 @inlined
-def _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q):
+def _leaf_dist(node, x, tree, settings, merr, order, votes, cache):
     """``AdaLeafClassifier.prediction``: the leaf's distribution scaled by 1 / (sum * err**2),
     left in ``csc[node]`` (``craw[node]`` unscaled); False when it is empty.
 
@@ -117,8 +147,9 @@ def _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q):
     once per epoch ``ep[0]``, which moves on at each row and at each split attempt (a leaf that
     learns drops its own copy)."""
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-     meta_i, meta_f, nom_idx) = A
-    stamp, ep, cres, craw, csc = Q
+     meta_i, meta_f) = tree
+    nom_idx, pf, pi = settings.nominal_index, settings.float_params, settings.int_params
+    stamp, ep, cres, craw, csc = cache
     if stamp[node] == ep[0]:
         return cres[node] == 1 or cres[node] == -1
     stamp[node] = ep[0]
@@ -132,8 +163,8 @@ def _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q):
         cres[node] = 2
         csc[node, :] = 0.0
         return False
-    r = leaf_proba(stats, present, node, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx,
-                   order, votes, out, pf, pi)
+    r = leaf_proba(stats, present, node_i, node_f, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf,
+                   pi, order, votes, out)  # fmt: skip
     cres[node] = r
     sc = csc[node]
     sc[:] = out
@@ -165,25 +196,27 @@ def _error(node, y_pred_ok, adw, merr, ap):
 
 
 @inlined
-def _leaf_learn(node, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp, bufs):
+def _leaf_learn(node, x, yc, wi, tree, adaptive, cache, settings, work, tmp, bufs):
     """``AdaLeafClassifier.learn_one``; returns True when the leaf split."""
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-     meta_i, meta_f, nom_idx) = A
-    adw, merr, alt, alt_of, hmeta, rng = H
+     meta_i, meta_f) = tree
+    nom_idx, label_rank = settings.nominal_index, settings.label_rank
+    pf, pi2, ap = settings.float_params, settings.learn_int_params, settings.adwin_params
+    adw, merr, alt, alt_of, hmeta, rng = adaptive
     order, votes, tw, leaves, post, post_p = bufs
     if hmeta[HM_BOOT] == 1:
         k = _poisson1(rng)
         if k > 0:
             wi = wi * k
-    stamp, ep, cres, craw, csc = Q
-    ok = _leaf_dist(node, x, A, pf, pi, merr, order, votes, Q)
+    stamp, ep, cres, craw, csc = cache
+    ok = _leaf_dist(node, x, tree, settings, merr, order, votes, cache)
     hit = ok and _argmax_present(csc[node], present, node) == yc
     _error(node, hit, adw, merr, ap)
     # the naive Bayes prediction just made (if it was one) serves the leaf's counters
     nb_done = cres[node] if cres[node] == 0 or cres[node] == 1 else -1
-    _learn_leaf(node, x, yc, wi, nom_idx, pf, pi2, node_i, node_f, stats, present, disabled, g, fw,
-                rank, nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done,
-                craw[node])
+    _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt,
+                cnt_ord, slot_free, meta_i, nom_idx, pf, pi2, order, votes, tmp, nb_done,
+                craw[node])  # fmt: skip
     stamp[node] = -1
     ws = leaf_total(stats, present, node)
     if ws - node_f[node, NF_LAST] < pf[PF_GRACE]:
@@ -198,8 +231,7 @@ def _leaf_learn(node, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp
         return False
     k0 = meta_i[MI_NNODES]
     ep[0] += 1  # a split can (re)activate any leaf
-    _attempt_split(node, nom_idx, pf, pi2, node_i, node_f, stats, present, disabled, g, fw, rank,
-                   cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)
+    _attempt_split(node, tree, nom_idx, label_rank, pf, pi2, post, post_p, work, leaves)
     node_f[node, NF_LAST] = ws
     if node_i[node, NI_KIND] == LEAF:
         return False
@@ -260,11 +292,11 @@ def _free_subtree(node_i, root, meta_i, slot_free, alt, work):
 
 
 @inlined
-def _predict(x, A, H, Q, pf, pi, bufs, out):
+def _predict(x, tree, adaptive, cache, settings, bufs, out):
     """``predict_proba_one``: the scaled distributions of the leaf and of every alternate met."""
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-     meta_i, meta_f, nom_idx) = A
-    adw, merr, alt, alt_of, hmeta, rng = H
+     meta_i, meta_f) = tree
+    adw, merr, alt, alt_of, hmeta, rng = adaptive
     order, votes, tw, leaves, post, post_p = bufs
     C = stats.shape[1]
     for c in range(C):
@@ -274,9 +306,9 @@ def _predict(x, A, H, Q, pf, pi, bufs, out):
         leaf = node
         if node_i[node, NI_KIND] != LEAF:
             leaf = alt[node]
-        if leaf >= 0 and _leaf_dist(leaf, x, A, pf, pi, merr, order, votes, Q):
+        if leaf >= 0 and _leaf_dist(leaf, x, tree, settings, merr, order, votes, cache):
             for c in range(C):
-                out[c] += Q[4][leaf, c]
+                out[c] += cache.scaled[leaf, c]
         if node_i[node, NI_KIND] == LEAF:
             break
         b = _branch(node_i, node_f, node, x)
@@ -292,24 +324,24 @@ def _predict(x, A, H, Q, pf, pi, bufs, out):
 
 
 @jit
-def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi, pi2, ap, hf, A,
-         H):
-    """Predict then learn each row from ``start``; returns the row where it stopped (the caller
-    grows the arrays and calls again from there)."""
+def step(rows, out, start, settings, tree, adaptive):
+    """Predict then learn each row of ``rows`` from ``start`` (probabilities to ``out``);
+    returns the row where it stopped (the caller grows the arrays and calls again from there).
+    ``settings`` is a :data:`Settings`, ``tree`` the tree's ``TreeArrays``, ``adaptive`` its
+    :data:`AdaptiveArrays`."""
+    Xp, Xl, y, w = rows.Xp, rows.Xl, rows.y, rows.w
+    do_pred, do_learn, same_x = rows.do_pred, rows.do_learn, rows.same
+    ap, hf = settings.adwin_params, settings.switch_params
     (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
-     meta_i, meta_f, nom_idx) = A
-    adw, merr, alt, alt_of, hmeta, rng = H
+     meta_i, meta_f) = tree
+    adw, merr, alt, alt_of, hmeta, rng = adaptive
     n = out.shape[0]
-    Nn = node_i.shape[0]
-    Ns = g.shape[0]
-    C = stats.shape[1]
-    F = fw.shape[1]
-    maxc = max(2, cnt.shape[2])
+    Nn, Ns, C, F, maxc = sizes(tree)
     tw, work, leaves, order, votes, tmp, post, post_p = scratch(Nn, F, C, maxc)
     bufs = (order, votes, tw, leaves, post, post_p)
-    Q = (np.full(Nn, -1, dtype=np.int64), np.zeros(1, dtype=np.int64),
-         np.zeros(Nn, dtype=np.int64), np.empty((Nn, C)), np.empty((Nn, C)))
-    ep = Q[1]
+    cache = LeafCache(np.full(Nn, -1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+                      np.zeros(Nn, dtype=np.int64), np.empty((Nn, C)), np.empty((Nn, C)))
+    ep = cache.epoch
     dead = np.empty(Nn, dtype=np.int64)
     dead_kind = np.zeros(Nn, dtype=np.int64)  # 1: a branch switched for its alternate
     for i in range(start, n):
@@ -322,7 +354,7 @@ def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi
         root = meta_i[MI_ROOT]
         ep[0] += 1
         if do_pred and root >= 0:
-            _predict(Xp[i], A, H, Q, pf, pi, bufs, out[i])
+            _predict(Xp[i], tree, adaptive, cache, settings, bufs, out[i])
         if not do_learn or not (w[i] > 0.0):
             continue
         if not same_x:
@@ -347,8 +379,8 @@ def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi
             lf = predict_leaf(node_i, node_f, stats, present, node, x, tw, leaves)
         while node_i[node, NI_KIND] != LEAF:
             B = node
-            ok = _leaf_dist(lf, x, A, pf, pi, merr, bufs[0], bufs[1], Q)
-            hit = ok and _argmax_present(Q[4][lf], present, lf) == yc
+            ok = _leaf_dist(lf, x, tree, settings, merr, bufs[0], bufs[1], cache)
+            hit = ok and _argmax_present(cache.scaled[lf], present, lf) == yc
             stats[B, yc] += wi
             if present[B, yc] == 0:
                 present[B, yc] = present[B].max() + 1
@@ -397,8 +429,7 @@ def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi
                 alt[B] = -1
                 switched_root = False
             if a >= 0:
-                split = _leaf_learn(a, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp,
-                                    bufs)
+                split = _leaf_learn(a, x, yc, wi, tree, adaptive, cache, settings, work, tmp, bufs)
                 if split and alt_of[a] == B:
                     _replace(node_i, node_f, meta_i, parent, B, a)
                     alt_of[a] = -1
@@ -420,7 +451,7 @@ def step(Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, label_rank, pf, pi
                 meta_i[MI_NACTIVE] += 1
             else:
                 node = _most_common_child(node_i, stats, present, B, tw, leaves)
-        _leaf_learn(node, x, yc, wi, A, H, Q, pf, pi, pi2, ap, label_rank, work, tmp, bufs)
+        _leaf_learn(node, x, yc, wi, tree, adaptive, cache, settings, work, tmp, bufs)
         for d in range(n_dead):
             k = _free_subtree(node_i, dead[d], meta_i, slot_free, alt, work)
             if dead_kind[d] == 1:

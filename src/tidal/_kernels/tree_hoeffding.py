@@ -8,11 +8,43 @@ operations where it matters, so that splits and predictions agree with River.
 Powers are computed with a run-time exponent (``params_f[PF_HALF]``, ``params_f[PF_TWO]``):
 a literal ``x ** 0.5`` is turned into ``sqrt`` by LLVM, which differs from CPython's
 ``pow(x, 0.5)`` in the last bit for about 0.1 % of inputs.
+
+The block loop :func:`step` takes three named structures rather than dozens of positional arrays:
+
+- the block's rows, ``tidal.tree.base.BlockInputs`` (``Xp``/``Xl``: rows to predict and to
+  learn, nominal columns as category codes; ``y``: class codes; ``w``: weights; the flags
+  ``do_pred``, ``do_learn`` and ``same``: the predicted rows are the learned ones);
+- :data:`Settings`, what is fixed over a block: ``nominal_index`` (each feature's index among
+  the nominal ones, -1 for a numeric one), ``label_rank`` (each class code's rank in sorted
+  label order), ``float_params`` and ``int_params`` (the tree's parameters, indexed by the
+  ``PF_*`` and ``PI_*`` constants of ``tree_layout``);
+- :data:`TreeArrays`, the tree: the state's arrays under the state's names.
+
+=============  ===========================================================================
+field          what it holds (one row per node, per slot: an active leaf's statistics)
+=============  ===========================================================================
+``node_i``     per node: kind, feature, children, sibling, parent, depth, slot... (``NI_*``)
+``node_f``     per node: split value, branch category, weight at the last split attempt,
+               naive Bayes' and majority class's correct weights (``NF_*``)
+``stats``      per node and class: the weight seen (River's ``stats`` dict)
+``present``    per node and class: 0 when the class is not in the dict, else its position + 1
+``disabled``   per node and feature: 1 when the leaf does not monitor the feature
+``g``          per slot, feature and class: the Gaussian estimator (``G_*``)
+``fw``         per slot and feature: the weight the feature was seen with
+``rank``       per slot and feature: the order in which the leaf first saw the feature
+``nrank``      per slot: the number of features seen
+``cnt``        per slot, nominal feature, category and class: the weight seen
+``cnt_ord``    per slot, nominal feature and class: the class's position in River's dict
+``slot_free``  the stack of freed slots
+``meta_i``     the tree's integer bookkeeping (root, counts of nodes and leaves; ``MI_*``)
+``meta_f``     the tree's float bookkeeping (weight seen, size estimates; ``MF_*``)
+=============  ===========================================================================
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -93,11 +125,15 @@ from tidal._kernels.tree_layout import (  # noqa: F401  (re-exported for the lea
 )
 from tidal._kernels.tree_nodes import (
     append_child,
+    best_two,
     deactivate,
     hang_category_leaf,
+    hoeffding_bound,
+    leaves_to_deactivate,
     needs_room,
     new_node,
     release_slot,
+    stops_growing,
     take_slot,
 )
 from tidal._kernels.tree_split import (
@@ -107,6 +143,16 @@ from tidal._kernels.tree_split import (
     numeric_best,
     numeric_dists,
 )
+
+#: the tree's arrays, under the state's names (see the module docstring)
+TreeArrays = namedtuple("TreeArrays", (
+    "node_i", "node_f", "stats", "present", "disabled", "g", "fw", "rank", "nrank", "cnt",
+    "cnt_ord", "slot_free", "meta_i", "meta_f",
+))
+#: what :func:`step` takes besides the rows and the tree, fixed over a block
+Settings = namedtuple("Settings", ("nominal_index", "label_rank", "float_params", "int_params"))
+#: the named structures of the state :func:`step` takes after the settings, in order
+STATE = (TreeArrays,)
 
 # ----------------------------------------------------------------------------- small helpers
 
@@ -162,15 +208,21 @@ def category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x):
     return leaf
 
 
+@inlined
+def clear_slot_stats(g, fw, rank, nrank, cnt, cnt_ord, k):
+    """Empty the splitter statistics at ``k``: a tree's slot ``k``, or a forest's tree ``k``."""
+    g[k] = 0.0
+    fw[k] = 0.0
+    rank[k] = -1
+    nrank[k] = 0
+    cnt[k] = 0.0
+    cnt_ord[k] = -1
+
+
 @jit
 def _alloc_slot(meta_i, slot_free, g, fw, rank, nrank, cnt, cnt_ord):
     s = take_slot(meta_i, slot_free)
-    g[s] = 0.0
-    fw[s] = 0.0
-    rank[s] = -1
-    nrank[s] = 0
-    cnt[s] = 0.0
-    cnt_ord[s] = -1
+    clear_slot_stats(g, fw, rank, nrank, cnt, cnt_ord, s)
     return s
 
 
@@ -315,10 +367,8 @@ def _moa_log_likelihood(g, cnt, s, f, j, c, xv):
 
 
 @inlined
-def _nb_proba(
-    stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out, pf,
-    moa,
-):
+def _nb_proba(stats, present, node_i, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf, moa, order,
+              votes, out):  # fmt: skip
     """River's ``do_naive_bayes_prediction``; returns False when it predicts nothing.
 
     With ``moa`` the likelihoods are MOA's (``NaiveBayes.doNaiveBayesPrediction``): a class the
@@ -446,10 +496,12 @@ def _argmax_present(p, present, node):
 
 
 @inlined
-def leaf_proba(
-    stats, present, node, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
-    pf, pi,
-):
+def leaf_proba(stats, present, node_i, node_f, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf, pi,
+               order, votes, out):  # fmt: skip
+    """The probabilities of leaf ``node`` for ``x`` in ``out``; returns 1 when naive Bayes gave
+    them, 0 when it gave none (and the class counts did), -1 when the leaf predicts by its class
+    counts. The tree's arrays come one by one (as in :data:`TreeArrays`): this runs per row, and
+    taking a tuple of arrays there costs reference counting on every row."""
     leaf_kind = pi[PI_LEAF]
     active = node_i[node, NI_ACTIVE] == 1
     use_nb = False
@@ -458,10 +510,8 @@ def leaf_proba(
     elif leaf_kind == 2:
         use_nb = active and node_f[node, NF_NB] >= node_f[node, NF_MC]
     if use_nb:
-        ok = _nb_proba(
-            stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes, out,
-            pf, pi[PI_NBMODE] == 1,
-        )
+        ok = _nb_proba(stats, present, node_i, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf,
+                       pi[PI_NBMODE] == 1, order, votes, out)  # fmt: skip
         if not ok and pi[PI_NBMODE] == 1:
             # every class has likelihood 0 (MOA then predicts nothing): the counts still know
             _mc_proba(stats, present, node, out)
@@ -472,12 +522,12 @@ def leaf_proba(
 
 # ----------------------------------------------------------------------------- learning
 @inlined
-def _learn_leaf(
-    node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
-    cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, nb_out,
-):
-    """Learn one row at a leaf. ``nb_done`` >= 0 when the naive Bayes prediction of this very
-    row at this leaf is already in ``nb_out`` (1) or was empty (0): it is not computed twice."""
+def _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
+                cnt, cnt_ord, slot_free, meta_i, nom_idx, pf, pi, order, votes, tmp, nb_done,
+                nb_out):  # fmt: skip
+    """Learn one row at a leaf (the tree's arrays one by one, as in :data:`leaf_proba`).
+    ``nb_done`` >= 0 when the naive Bayes prediction of this very row at this leaf is already in
+    ``nb_out`` (1) or was empty (0): it is not computed twice."""
     active = node_i[node, NI_ACTIVE] == 1
     if pi[PI_LEAF] == 2 and active:
         any_present = False
@@ -491,10 +541,8 @@ def _learn_leaf(
             if _argmax_present(tmp, present, node) == yc:
                 node_f[node, NF_MC] += wi
         if nb_done < 0:
-            ok = _nb_proba(
-                stats, present, node, x, node_i, g, fw, rank, cnt, cnt_ord, nom_idx, order, votes,
-                tmp, pf, pi[PI_NBMODE] == 1,
-            )
+            ok = _nb_proba(stats, present, node_i, g, fw, rank, cnt, cnt_ord, node, x, nom_idx, pf,
+                           pi[PI_NBMODE] == 1, order, votes, tmp)  # fmt: skip
             if ok and _argmax_present(tmp, present, node) == yc:
                 node_f[node, NF_NB] += wi
         elif nb_done == 1 and _argmax_present(nb_out, present, node) == yc:
@@ -590,15 +638,10 @@ def _sizes(node_i, fw, cnt, meta_i):
 
 @jit
 def enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves):
-    a = meta_f[MF_ACTIVE_EST]
-    b = meta_f[MF_INACTIVE_EST]
-    o = meta_f[MF_OVERHEAD]
-    maxb = pf[PF_MAXBYTES]
-    tree_size = o * (a + meta_i[MI_NINACTIVE] * b)
-    if meta_i[MI_NINACTIVE] > 0 or tree_size > maxb:
-        if pi[PI_STOPMEM] == 1:
-            meta_i[MI_GROWTH] = 0
-            return
+    """River's ``_enforce_size_limit``; a leaf's promise is its weight outside its majority
+    class."""
+    if stops_growing(meta_i, meta_f, pf[PF_MAXBYTES], pi[PI_STOPMEM] == 1):
+        return
     L = _leaves_dfs(node_i, meta_i[MI_ROOT], leaves, work)
     promise = np.empty(L)
     for i in range(L):
@@ -612,25 +655,10 @@ def enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free
             promise[i] = t - mx
         else:
             promise[i] = 0.0
-    idx = np.argsort(promise, kind="mergesort")
-    max_active = 0
-    while max_active < L:
-        max_active += 1
-        if (max_active * a + (L - max_active) * b) * o > maxb:
-            max_active -= 1
-            break
-    cutoff = L - max_active
-    for i in range(L):
-        k = leaves[idx[i]]
-        if i < cutoff:
-            if node_i[k, NI_ACTIVE] == 1:
-                deactivate(node_i, k, meta_i, slot_free)
-                meta_i[MI_NINACTIVE] += 1
-                meta_i[MI_NACTIVE] -= 1
-        elif node_i[k, NI_ACTIVE] == 0 and node_i[k, NI_DEPTH] < pf[PF_MAXDEPTH]:
-            node_i[k, NI_ACTIVE] = 1
-            meta_i[MI_NACTIVE] += 1
-            meta_i[MI_NINACTIVE] -= 1
+    drop = leaves_to_deactivate(node_i, leaves[:L], promise, meta_i, meta_f, pf[PF_MAXBYTES],
+                                pf[PF_MAXDEPTH])  # fmt: skip
+    for k in drop:
+        deactivate(node_i, k, meta_i, slot_free)
 
 
 @jit
@@ -673,10 +701,11 @@ def _clear_feature(g, fw, rank, cnt, cnt_ord, s, f, j):
 
 
 @jit
-def _split(
-    node, kind, f, value, nom_idx, pf, node_i, node_f, stats, present, disabled, g, cnt, cnt_ord,
-    label_rank, meta_i, slot_free, post, post_p,
-):
+def _split(node, kind, f, value, tree, nom_idx, label_rank, pf, post, post_p):
+    """Split leaf ``node`` of ``tree`` on feature ``f`` (``kind``, at ``value``): its children
+    get the branches' class counts (``post``, ``post_p``), its slot goes back."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     s = node_i[node, NI_SLOT]
     j = nom_idx[f]
     if kind == NUMERIC:
@@ -716,10 +745,10 @@ def _split(
 
 
 @jit
-def _attempt_split(
-    node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt, cnt_ord,
-    label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves,
-):
+def _attempt_split(node, tree, nom_idx, label_rank, pf, pi, post, post_p, work, leaves):
+    """River's ``_attempt_to_split`` at leaf ``node`` of ``tree`` (a :data:`TreeArrays`)."""
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     C = stats.shape[1]
     nonzero = 0
     for c in range(C):
@@ -779,21 +808,13 @@ def _attempt_split(
                 cand_kind[k] = NOMINAL_MULTIWAY if multi else NOMINAL_BINARY
                 cand_v[k] = v
             k += 1
-        # a stable ascending sort puts the last of equal merits at the end
-        best = 0
-        for i in range(k):
-            if cand_m[i] >= cand_m[best]:
-                best = i
+        best, second = best_two(cand_m, k)
         if k < 2:
             should = k > 0
         else:
-            second = -1
-            for i in range(k):
-                if i != best and (second < 0 or cand_m[i] >= cand_m[second]):
-                    second = i
             n_cls = n_present if n_present > 2 else 2
             rng = 1.0 if crit == 1 else math.log2(n_cls)
-            hb = math.sqrt((rng * rng * math.log(1.0 / pf[PF_DELTA])) / (2.0 * total))
+            hb = hoeffding_bound(rng, pf[PF_DELTA], total)
             if cand_m[best] - cand_m[second] > hb or hb < pf[PF_TAU]:
                 should = True
             if pi[PI_POOR] == 1 and pi[PI_LEAF] == 0:
@@ -809,10 +830,8 @@ def _attempt_split(
         meta_i[MI_NINACTIVE] += 1
         meta_i[MI_NACTIVE] -= 1
     else:
-        _split(
-            node, cand_kind[best], cand_f[best], cand_v[best], nom_idx, pf, node_i, node_f, stats,
-            present, disabled, g, cnt, cnt_ord, label_rank, meta_i, slot_free, post, post_p,
-        )
+        _split(node, cand_kind[best], cand_f[best], cand_v[best], tree, nom_idx, label_rank, pf,
+               post, post_p)
     enforce_size_limit(pf, pi, node_i, stats, present, meta_i, meta_f, slot_free, work, leaves)
 
 
@@ -832,11 +851,14 @@ def route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi, t
 
 
 @inlined
-def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank, cnt,
-         cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves):  # fmt: skip
+def grow(node, clean, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord,
+         slot_free, meta_i, meta_f, nom_idx, label_rank, pf, pi, post, post_p, work,
+         leaves):  # fmt: skip
     """After leaf ``node`` learned a row: at the maximum depth, deactivate it; otherwise attempt
     a split once per grace period of weight (only after a row that went down by its own values,
-    ``clean``). Then estimate the model's size once per ``memory_estimate_period``."""
+    ``clean``). Then estimate the model's size once per ``memory_estimate_period``. The tree's
+    arrays come one by one (see :func:`leaf_proba`); only a split attempt gets a
+    :data:`TreeArrays` of them."""
     if clean and meta_i[MI_GROWTH] == 1 and node_i[node, NI_ACTIVE] == 1:
         if node_i[node, NI_DEPTH] >= pf[PF_MAXDEPTH]:
             deactivate(node_i, node, meta_i, slot_free)
@@ -845,13 +867,22 @@ def grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled,
         else:
             ws = leaf_total(stats, present, node)
             if ws - node_f[node, NF_LAST] >= pf[PF_GRACE]:
-                _attempt_split(node, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g,
-                               fw, rank, cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post,
-                               post_p, work, leaves)  # fmt: skip
+                tree = TreeArrays(node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
+                                  cnt, cnt_ord, slot_free, meta_i, meta_f)  # fmt: skip
+                _attempt_split(node, tree, nom_idx, label_rank, pf, pi, post, post_p, work,
+                               leaves)  # fmt: skip
                 node_f[node, NF_LAST] = ws
     if meta_f[MF_WSEEN] % pf[PF_MEMPERIOD] == 0:
         _estimate_model_size(pf, pi, node_i, stats, present, fw, cnt, meta_i, meta_f, slot_free,
                              work, leaves)  # fmt: skip
+
+
+@inlined
+def sizes(tree):
+    """``(Nn, Ns, C, F, maxc)``: the rows of a ``TreeArrays``'s node and slot arrays, its
+    classes, its features and its category codes (at least 2, for a binary split's children)."""
+    return (tree.node_i.shape[0], tree.g.shape[0], tree.stats.shape[1], tree.fw.shape[1],
+            max(2, tree.cnt.shape[2]))  # fmt: skip
 
 
 @jit
@@ -865,21 +896,22 @@ def scratch(Nn, F, C, maxc):
 
 
 @jit
-def step(
-    Xp, Xl, y, w, out, start, do_pred, do_learn, same_x, nom_idx, label_rank, pf, pi, node_i,
-    node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free, meta_i, meta_f,
-):
-    """Predict then learn each row from ``start``; returns the row where it stopped.
+def step(rows, out, start, settings, tree):
+    """Predict then learn each row of ``rows`` from ``start`` (probabilities to ``out``);
+    returns the row where it stopped. ``settings`` is a :data:`Settings`, ``tree`` a
+    :data:`TreeArrays`.
 
     It stops early (before touching row ``i``) only when the node or slot arrays could be too
     small for that row; the caller grows them and calls again from that row.
     """
+    Xp, Xl, y, w = rows.Xp, rows.Xl, rows.y, rows.w
+    do_pred, do_learn, same_x = rows.do_pred, rows.do_learn, rows.same
+    nom_idx, label_rank = settings.nominal_index, settings.label_rank
+    pf, pi = settings.float_params, settings.int_params
+    (node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt, cnt_ord, slot_free,
+     meta_i, meta_f) = tree
     n = out.shape[0]
-    Nn = node_i.shape[0]
-    Ns = g.shape[0]
-    C = stats.shape[1]
-    F = fw.shape[1]
-    maxc = max(2, cnt.shape[2])
+    Nn, Ns, C, F, maxc = sizes(tree)
     tw, work, leaves, order, votes, tmp, post, post_p = scratch(Nn, F, C, maxc)
     for i in range(start, n):
         if do_learn and needs_room(meta_i, Nn, Ns, maxc):
@@ -889,10 +921,8 @@ def step(
         if do_pred and meta_i[MI_ROOT] >= 0:
             x = Xp[i]
             pred_leaf = predict_leaf(node_i, node_f, stats, present, meta_i[MI_ROOT], x, tw, work)
-            nb_done = leaf_proba(
-                stats, present, pred_leaf, x, node_i, node_f, g, fw, rank, cnt, cnt_ord, nom_idx,
-                order, votes, out[i], pf, pi,
-            )
+            nb_done = leaf_proba(stats, present, node_i, node_f, g, fw, rank, cnt, cnt_ord,
+                                 pred_leaf, x, nom_idx, pf, pi, order, votes, out[i])  # fmt: skip
         if not do_learn or not (w[i] > 0.0):
             continue
         x = Xl[i]
@@ -902,10 +932,10 @@ def step(
                                 tw, work)  # fmt: skip
         if not (same_x and node == pred_leaf):
             nb_done = -1
-        _learn_leaf(
-            node, x, yc, wi, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank,
-            nrank, cnt, cnt_ord, slot_free, meta_i, order, votes, tmp, nb_done, out[i],
-        )
-        grow(node, clean, nom_idx, pf, pi, node_i, node_f, stats, present, disabled, g, fw, rank,
-             cnt, cnt_ord, label_rank, meta_i, meta_f, slot_free, post, post_p, work, leaves)
+        _learn_leaf(node, x, yc, wi, node_i, node_f, stats, present, disabled, g, fw, rank, nrank,
+                    cnt, cnt_ord, slot_free, meta_i, nom_idx, pf, pi, order, votes, tmp, nb_done,
+                    out[i])  # fmt: skip
+        grow(node, clean, node_i, node_f, stats, present, disabled, g, fw, rank, nrank, cnt,
+             cnt_ord, slot_free, meta_i, meta_f, nom_idx, label_rank, pf, pi, post, post_p, work,
+             leaves)  # fmt: skip
     return n

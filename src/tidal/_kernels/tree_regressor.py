@@ -8,13 +8,37 @@ squared loss, intercept rate 0.01), and for adaptive leaves ``node_f[k, NF_MC]``
 collects statistics owns a slot: the E-BST root of each numeric feature (``eroot``), the
 order in which its splitters were created (``rank``) and each category's target statistics
 (``ncat``).
+
+The block loop :func:`step` takes the block's rows (``tidal.tree.base.BlockInputs``; ``Xpr`` and
+``Xlr`` are the rows as the leaf models see them: numeric columns declared nominal keep their
+values there), a :data:`Settings` and a :data:`TreeArrays` (the state's arrays by name):
+
+=============  ===========================================================================
+field          what it holds
+=============  ===========================================================================
+``node_i``     per node: kind, feature, children, sibling, parent, depth, slot... (``NI_*``)
+``node_f``     per node: split value, branch category, weight at the last split attempt,
+               the adaptive leaf's decayed errors (``NF_*``)
+``nstat``      per node: the target's ``(n, mean, S)``
+``disabled``   per node and feature: 1 when the leaf does not monitor the feature
+``lm``         per node: the leaf model's weights, then its intercept
+``eroot``      per slot and feature: the root of the feature's E-BST in the pool (-1: none)
+``rank``       per slot and feature: the order in which the leaf's splitters were made
+``nrank``      per slot: the number of splitters made
+``ncat``       per slot, nominal feature and category: the target's ``(n, mean, S)``
+``slot_free``  the stack of freed slots
+``ef``/``ei``  the E-BST pool: per pool row, its float and int fields
+``emeta``      the pool's bookkeeping (rows used, free list, free count)
+``meta_i``     the tree's integer bookkeeping (``MI_*``)
+``meta_f``     the tree's float bookkeeping (``MF_*``)
+=============  ===========================================================================
 """
 
 from __future__ import annotations
 
 # the kernels' long argument lists stay packed
 # fmt: off
-import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -57,9 +81,13 @@ from tidal._kernels.tree_layout import (
 )
 from tidal._kernels.tree_nodes import (
     append_child,
+    best_two,
     hang_category_leaf,
+    hoeffding_bound,
+    leaves_to_deactivate,
     new_node,
     release_slot,
+    stops_growing,
     take_slot,
 )
 from tidal._kernels.tree_nodes import needs_room as tree_needs_room
@@ -108,6 +136,21 @@ def _new_node(node_i, node_f, nstat, disabled, lm, meta_i, parent, depth):
     lm[k, :] = 0.0
     return k
 
+
+#: the tree's arrays, under the state's names (see the module docstring)
+TreeArrays = namedtuple("TreeArrays", (
+    "node_i", "node_f", "nstat", "disabled", "lm", "eroot", "rank", "nrank", "ncat", "slot_free",
+    "ef", "ei", "emeta", "meta_i", "meta_f",
+))
+#: what :func:`step` takes besides the rows and the tree, fixed over a block: each feature's
+#: index among the nominal ones (-1: numeric), whether the leaf models use each feature, River's
+#: sorted order of each nominal feature's category codes, and the float and int parameters
+#: (``PF_*``, ``PI_*``)
+Settings = namedtuple("Settings", (
+    "nominal_index", "model_features", "category_order", "float_params", "int_params",
+))
+#: the named structures of the state :func:`step` takes after the settings, in order
+STATE = (TreeArrays,)
 
 @jit
 def category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x):
@@ -315,20 +358,12 @@ def _attempt_split(
         cand_m[k] = m
         cand_v[k] = v
         k += 1
-    # a stable ascending sort puts the last of equal merits at the end
-    best = 0
-    for i in range(k):
-        if cand_m[i] >= cand_m[best]:
-            best = i
+    best, second = best_two(cand_m, k)
     should = False
     if k < 2:
         should = k > 0
     else:
-        second = -1
-        for i in range(k):
-            if i != best and (second < 0 or cand_m[i] >= cand_m[second]):
-                second = i
-        hb = math.sqrt((1.0 * 1.0 * math.log(1.0 / pf[PF_DELTA])) / (2.0 * pre[0]))
+        hb = hoeffding_bound(1.0, pf[PF_DELTA], pre[0])
         mb = cand_m[best]
         m2 = cand_m[second]
         if mb > 0.0 and (m2 / mb < 1.0 - hb or hb < pf[PF_TAU]):
@@ -373,37 +408,16 @@ def _attempt_split(
 def enforce_size_limit(pf, pi, node_i, meta_i, meta_f, slot_free, eroot, ef, ei, emeta, stack,
                        leaves):  # fmt: skip
     """River's ``_enforce_size_limit``; a regression leaf's promise is minus its depth."""
-    a = meta_f[MF_ACTIVE_EST]
-    b = meta_f[MF_INACTIVE_EST]
-    o = meta_f[MF_OVERHEAD]
-    maxb = pf[PF_MAXBYTES]
-    if meta_i[MI_NINACTIVE] > 0 or o * (a + meta_i[MI_NINACTIVE] * b) > maxb:
-        if pi[PI_STOPMEM] == 1:
-            meta_i[MI_GROWTH] = 0
-            return
+    if stops_growing(meta_i, meta_f, pf[PF_MAXBYTES], pi[PI_STOPMEM] == 1):
+        return
     L = _leaves_dfs(node_i, meta_i[MI_ROOT], leaves, stack)
     promise = np.empty(L)
     for i in range(L):
         promise[i] = -float(node_i[leaves[i], NI_DEPTH])
-    idx = np.argsort(promise, kind="mergesort")
-    max_active = 0
-    while max_active < L:
-        max_active += 1
-        if (max_active * a + (L - max_active) * b) * o > maxb:
-            max_active -= 1
-            break
-    cutoff = L - max_active
-    for i in range(L):
-        k = leaves[idx[i]]
-        if i < cutoff:
-            if node_i[k, NI_ACTIVE] == 1:
-                _deactivate(node_i, k, meta_i, slot_free, eroot, ef, ei, emeta, stack)
-                meta_i[MI_NINACTIVE] += 1
-                meta_i[MI_NACTIVE] -= 1
-        elif node_i[k, NI_ACTIVE] == 0 and node_i[k, NI_DEPTH] < pf[PF_MAXDEPTH]:
-            node_i[k, NI_ACTIVE] = 1
-            meta_i[MI_NACTIVE] += 1
-            meta_i[MI_NINACTIVE] -= 1
+    drop = leaves_to_deactivate(node_i, leaves[:L], promise, meta_i, meta_f, pf[PF_MAXBYTES],
+                                pf[PF_MAXDEPTH])
+    for k in drop:
+        _deactivate(node_i, k, meta_i, slot_free, eroot, ef, ei, emeta, stack)
 
 
 @jit
@@ -503,17 +517,20 @@ def grow(node, clean, nom_idx, lm_use, cat_order, pf, pi, node_i, node_f, nstat,
 
 
 @jit
-def step(
-    Xp, Xpr, Xl, Xlr, y, w, out, start, do_pred, do_learn, nom_idx, lm_use, cat_order, pf, pi,
-    node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta,
-    meta_i, meta_f,
-):
-    """Predict then learn each row from ``start``; returns the row where it stopped.
+def step(rows, out, start, settings, tree):
+    """Predict then learn each row of ``rows`` from ``start`` (predictions to ``out``); returns
+    the row where it stopped. ``settings`` is a :data:`Settings`, ``tree`` a :data:`TreeArrays`.
 
     It stops before row ``i`` only when the node, slot or E-BST arrays could be too small for
-    that row; the caller grows them and calls again from that row. ``Xpr``/``Xlr`` are the rows
-    as the leaf models see them (numeric columns declared nominal keep their values there).
+    that row; the caller grows them and calls again from that row.
     """
+    Xp, Xpr, Xl, Xlr, y, w = rows.Xp, rows.Xpr, rows.Xl, rows.Xlr, rows.y, rows.w
+    do_pred, do_learn = rows.do_pred, rows.do_learn
+    nom_idx, lm_use, cat_order = (settings.nominal_index, settings.model_features,
+                                  settings.category_order)
+    pf, pi = settings.float_params, settings.int_params
+    (node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta,
+     meta_i, meta_f) = tree
     n = out.shape[0]
     Nn = node_i.shape[0]
     Ns = eroot.shape[0]

@@ -94,23 +94,23 @@ class TreeEnsemble(Forest, Classifier):
         self._n_resets = int(state["n_resets"])
 
     # the kernel hook --------------------------------------------------------------------
-    def _run_kernel(self, pos, pending, end, Xp, Xl, yv, wv, out_m, est, flags, params) -> None:  # noqa: ANN001, E501
+    def _run_kernel(self, pos, pending, end, rows, settings, out_m, est) -> None:  # noqa: ANN001
         f, mb = self._forest, self._members
-        E.run_members(
+        ensemble = E.ForestSettings(
             self._mode, self._lb_method(), self._weighted(), self._lambda(), self._maxf,
-            self._seed, self._t, pos, pending, end, Xp, Xl, yv, wv, *flags, self._nom_idx, *params,
-            *(f[k] for k in self._tree_keys()), mb["fg"], mb["bg"], mb["bg_on"], self._p_warn,
-            self._p_drift, mb["s_warn"], mb["s_drift"], mb["metric"], mb["counts"], out_m, est,
+            self._seed, self._t, self._p_warn, self._p_drift,
         )  # fmt: skip
+        forest = E.ForestArrays(*(f[k] for k in E.ForestArrays._fields))
+        members = E.MemberArrays(*(mb[k] for k in E.MemberArrays._fields))
+        E.run_members(ensemble, pos, pending, end, rows, settings, forest, members, out_m, est)
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         n = out.shape[0]
         learn = X_learn is not None
-        Xp, Xl, _, _, yv, wv, *flags = self._block_inputs(X_pred, X_learn, y, w)
+        rows = self._block_inputs(X_pred, X_learn, y, w)
         F = self.n_features_in_
         ht = self._ht()
-        pf, pi = ht._params_arrays()
-        params = (ht._label_rank(), pf, pi)
+        settings = ht.K.Settings(self._nom_idx, ht._label_rank(), *ht._params_arrays())
         self._maxf = self._max_features(F)
         warn, drift = self._detector_deltas()
         self._p_warn, self._p_drift = adwin_params(warn), adwin_params(drift)
@@ -125,7 +125,7 @@ class TreeEnsemble(Forest, Classifier):
         stretch = self._lb_stretch if learn and self._mode == E.MODE_LB else n
         end = min(n, stretch)
         while True:
-            self._run_kernel(pos, pending, end, Xp, Xl, yv, wv, out_m, est, flags, params)
+            self._run_kernel(pos, pending, end, rows, settings, out_m, est)
             if ((pending < 0) & (pos < end)).any():  # stopped for room
                 self._grow()
             elif (pending >= 0).any():

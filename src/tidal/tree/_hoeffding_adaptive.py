@@ -15,7 +15,7 @@ from tidal.tree.base import BlockInputs, pad_keys
 
 __all__ = ["HoeffdingAdaptiveTreeClassifier"]
 
-_HAT = ("adw", "merr", "alt", "alt_of", "hmeta", "rng")
+_HAT = KA.AdaptiveArrays._fields  # ("adw", "merr", "alt", "alt_of", "hmeta", "rng")
 _HAT_NODE = ("adw", "merr", "alt", "alt_of")  # a row per node
 # River's drift.ADWIN() defaults: delta, clock, max_buckets, min_window_length, grace_period
 _ADWIN = np.array([0.002, 32.0, 5.0, 5.0, 10.0])
@@ -240,17 +240,11 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
             pad_keys(s, self.SLOT_AXIS, 0, max(Ns, D + 1), self.FILL)
 
     # ------------------------------------------------------------------ the kernel hook
+    K = KA  # its own block loop; the parameter indices are the classifier tree's
+
     def _block_args(self, inp: BlockInputs) -> tuple:
-        label_rank, pf, pi = super()._block_args(inp)
+        nom_idx, label_rank, pf, pi = super()._block_args(inp)
         pi2 = pi.copy()
         pi2[KA.PI_LEAF_NBA[0]] = KA.PI_LEAF_NBA[1]  # HAT leaves always keep both counts
         hf = np.array([self.switch_significance, float(self.drift_window_threshold)])
-        return label_rank, pf, pi, pi2, _ADWIN, hf
-
-    def _kernel_step(self, inp: BlockInputs, out: np.ndarray, i: int, args: tuple) -> int:
-        s = self._tree
-        A = (*(s[k] for k in self.ARRAYS), self._nom_idx)
-        H = tuple(s[k] for k in _HAT)
-        return KA.step(
-            inp.Xp, inp.Xl, inp.y, inp.w, out, i, inp.do_pred, inp.do_learn, inp.same, *args, A, H
-        )
+        return KA.Settings(nom_idx, label_rank, pf, pi, pi2, _ADWIN, hf)

@@ -217,11 +217,4 @@ class HoeffdingTreeClassifier(HoeffdingTree, Classifier):
 
     # ------------------------------------------------------------------ the kernel hook
     def _block_args(self, inp: BlockInputs) -> tuple:
-        return (self._label_rank(), *self._params_arrays())
-
-    def _kernel_step(self, inp: BlockInputs, out: np.ndarray, i: int, args: tuple) -> int:
-        s = self._tree
-        return K.step(
-            inp.Xp, inp.Xl, inp.y, inp.w, out, i, inp.do_pred, inp.do_learn, inp.same,
-            self._nom_idx, *args, *(s[k] for k in self.ARRAYS),
-        )  # fmt: skip
+        return K.Settings(self._nom_idx, self._label_rank(), *self._params_arrays())

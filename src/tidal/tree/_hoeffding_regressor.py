@@ -180,11 +180,4 @@ class HoeffdingTreeRegressor(HoeffdingTree, Regressor):
 
     def _block_args(self, inp: BlockInputs) -> tuple:
         cat_order = self._category_order(self._tree["ncat"].shape[2])
-        return (self._lm_use(), cat_order, *self._params_arrays())
-
-    def _kernel_step(self, inp: BlockInputs, out: np.ndarray, i: int, args: tuple) -> int:
-        s = self._tree
-        return K.step(
-            inp.Xp, inp.Xpr, inp.Xl, inp.Xlr, inp.y, inp.w, out, i, inp.do_pred, inp.do_learn,
-            self._nom_idx, *args, *(s[k] for k in self.ARRAYS),
-        )  # fmt: skip
+        return K.Settings(self._nom_idx, self._lm_use(), cat_order, *self._params_arrays())

@@ -8,10 +8,12 @@
   and the block loop (run the kernel; when it stops for room, grow and run it again).
 - Array helpers: :func:`pad`, :func:`pad_keys`, :func:`grow_categories`, :func:`grow_for_row`.
 
-A tree's arrays are a dict of numpy arrays; its class names them (``ARRAYS``, in the order its
-kernel takes them) and says along which axis each grows (``NODE_AXIS``, ``SLOT_AXIS``,
-``POOL_AXIS``, ``CLASS_AXIS``, with ``FILL`` for the arrays not filled with 0). A forest holds
-the same arrays with a tree axis in front and reuses these names.
+A tree's arrays are a dict of numpy arrays; its class names them (``ARRAYS``, the state's
+keys) and says along which axis each grows (``NODE_AXIS``, ``SLOT_AXIS``, ``POOL_AXIS``,
+``CLASS_AXIS``, with ``FILL`` for the arrays not filled with 0). A forest holds the same arrays
+with a tree axis in front and reuses these names. The kernels take them as named tuples with
+the same names (the kernel module's ``TreeArrays``), built from the state in one place
+(:meth:`HoeffdingTree._kernel_state`).
 """
 
 from __future__ import annotations
@@ -213,7 +215,9 @@ def _require(model: Any, ok: bool, name: str, rule: str) -> None:
 class HoeffdingTree(NominalColumns, TreeView):
     """Base of the compiled Hoeffding trees. A subclass names its kernel's arrays and axes (see
     the module), its leaf predictions (``LEAVES``), and implements :meth:`_check_own`,
-    :meth:`_own_params`, :meth:`new_arrays` and :meth:`_kernel_step` (one call of its kernel)."""
+    :meth:`_own_params`, :meth:`new_arrays` and :meth:`_block_args` (its kernel's settings;
+    the kernel ``K.step`` takes the block's :class:`BlockInputs`, the settings and the state's
+    named structures ``K.STATE``)."""
 
     ARRAYS: tuple[str, ...]
     NODE_AXIS: tuple[str, ...]
@@ -334,19 +338,22 @@ class HoeffdingTree(NominalColumns, TreeView):
         grow_for_row(self._tree, type(self), 0)
 
     def _block_args(self, inp: BlockInputs) -> tuple:
-        """What the kernel takes besides the rows and the tree, fixed over a block."""
-        return self._params_arrays()
-
-    def _kernel_step(self, inp: BlockInputs, out: np.ndarray, i: int, args: tuple) -> int:
-        """Run the kernel from row ``i``; return the row where it stopped."""
+        """What the kernel takes besides the rows and the tree, fixed over a block: its
+        ``K.Settings`` (a named tuple)."""
         raise NotImplementedError
+
+    def _kernel_state(self) -> tuple:
+        """The tree's arrays as the kernel's named structures (``K.STATE``: ``TreeArrays``,
+        then any the tree adds), taken from the state by their names."""
+        return tuple(cls(*(self._tree[k] for k in cls._fields)) for cls in self.K.STATE)
 
     def _step_arrays(self, X_pred, X_learn, y, w, out) -> None:  # noqa: ANN001
         inp = self._block_inputs(X_pred, X_learn, y, w)
-        args = self._block_args(inp)
+        settings = self._block_args(inp)
         i = 0
         while True:
-            i = self._kernel_step(inp, out, i, args)
+            # the state again after each growth: growing replaces arrays
+            i = self.K.step(inp, out, i, settings, *self._kernel_state())
             if i >= out.shape[0]:
                 break
             self._grow()
