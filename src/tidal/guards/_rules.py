@@ -11,7 +11,7 @@ from tidal._kernels.guards import (
     bounds_check_grow,
     robust_z,
 )
-from tidal.base import ParameterError
+from tidal.base import ParameterError, store_params
 from tidal.guards._rule import Rule, _bad_values, _positive
 from tidal.guards._rules_stream import (
     DuplicateId,
@@ -128,10 +128,7 @@ class OutOfRange(Rule):
         policy: str = "quarantine",
     ):
         super().__init__(policy=policy)
-        self.bounds = bounds
-        self.k = k
-        self.alpha = alpha
-        self.growing = growing
+        store_params(self, locals())
 
     def check_params(self, schema: Schema) -> None:
         super().check_params(schema)
@@ -224,8 +221,7 @@ class Outlier(Rule):
 
     def __init__(self, *, threshold: float = 12.0, alpha: float = 0.005, policy: str = "flag"):
         super().__init__(policy=policy)
-        self.threshold = threshold
-        self.alpha = alpha
+        store_params(self, locals())
 
     def check_params(self, schema: Schema) -> None:
         super().check_params(schema)

@@ -14,7 +14,7 @@ from tidal._kernels.guards import (
     burst_update,
     first_seen_max,
 )
-from tidal.base import ParameterError
+from tidal.base import ParameterError, store_params
 from tidal.guards._rule import Rule, _positive
 
 if TYPE_CHECKING:
@@ -87,8 +87,7 @@ class TimestampOrder(Rule):
         self, *, tolerance: float = 0.0, max_age: float | None = None, policy: str = "quarantine"
     ):
         super().__init__(policy=policy)
-        self.tolerance = tolerance
-        self.max_age = max_age
+        store_params(self, locals())
 
     def check_params(self, schema: Schema) -> None:
         super().check_params(schema)
@@ -143,13 +142,7 @@ class _Burst(Rule):
         policy: str = "flag",
     ):
         super().__init__(policy=policy)
-        self.alpha_fast = alpha_fast
-        self.alpha_slow = alpha_slow
-        self.delta = delta
-        self.min_rate = min_rate
-        self.warmup = warmup
-        self.max_duration = max_duration
-        self.release = release
+        store_params(self, locals())
 
     def check_params(self, schema: Schema) -> None:
         super().check_params(schema)
