@@ -265,3 +265,11 @@ def test_nan_is_imputed_for_an_estimator_that_refuses_it_and_passed_to_one_that_
         out = m.step_many(data, y)
         assert m.n_retrains_ == 3 and (out[400:] == y[400:]).mean() > 0.7
         assert np.isfinite(m.predict_proba_many(X[:5])).all()
+
+
+def test_flush_and_costs_of_a_learner_that_never_learned():
+    """compare flushes every batch learner to measure its bytes on disk, also one whose first
+    block was refused (an AttributeError before): nothing learned, nothing kept."""
+    model = BatchClassifier(LogisticRegression())
+    assert model.flush() is model
+    assert (model.is_fitted, model.bytes_kept_) == (False, 0)

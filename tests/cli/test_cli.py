@@ -149,3 +149,18 @@ def test_a_command_group_called_alone_prints_its_help(group, commands):
     result = runner.invoke(app, group)
     assert "Usage: " in result.output
     assert all(f" {name} " in result.output for name in commands), result.output
+
+
+def test_compare_measures_costs_of_a_batch_learner_whose_first_block_was_refused(tmp_path):
+    """A NaN in a one-hot encoded text column stops the batch learner at its first block; its
+    cost columns are then 'nothing kept, nothing trained', not an AttributeError warning."""
+    csv = tmp_path / "bad.csv"
+    csv.write_text("a,b,y\n1,2,0\n3,,1\n4,x,0\n5,6,1\n")
+    out = tmp_path / "out.json"
+    result = runner.invoke(
+        app, ["compare", str(csv), "--target", "y", "--models", "batch-lr", "--json", str(out)]
+    )
+    assert "costs not measured" not in result.output, result.output
+    row = next(r for r in json.loads(out.read_text())["results"] if r["learner"] == "batch-lr")
+    assert row["status"] == "error" and "column 'b'" in row["error"]
+    assert (row["bytes_kept"], row["retrains"], row["staleness_mean"]) == (0, 0, None)

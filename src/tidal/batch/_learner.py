@@ -237,7 +237,7 @@ class BatchLearner(_Retraining, Learner):
 
     def flush(self) -> BatchLearner:
         """Write rows kept in memory to the on-disk store. Returns ``self``."""
-        if self.n_learned_ > max(self._flushed, self._first):
+        if self.is_fitted and self.n_learned_ > max(self._flushed, self._first):
             self._flush()
         return self
 

@@ -163,10 +163,11 @@ class CostMeter:
 
     def summary(self) -> dict[str, Any]:
         """The cost columns of the learner's row in the results."""
-        batches = self.batches()
+        # a batch learner whose first block was refused never started: it kept and trained nothing
+        batches = [b for b in self.batches() if b.is_fitted]
         for b in batches:
             b.flush()  # bytes kept are measured on disk
-        stale = self._staleness()
+        stale = self._staleness() if batches or self.family != "batch" else None
         if self.predicted:
             latency = self.predict_cpu / self.predicted
         elif self.sampled_rows:
