@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
+from functools import partial
+from typing import ClassVar
 
 import numpy as np
 
 from tidal.base import ParameterError
+from tidal.base.validation import check_choice
 from tidal.stream._block import Block
 from tidal.stream._source import Source
 
-__all__ = ["Generator", "RowBuffer", "Balancer", "drawn_chunks"]
+__all__ = ["Generator", "ConceptFunctions", "RowBuffer", "Balancer", "drawn_chunks", "flip_labels"]
 
 # Rows generated per internal step. Fixed, so the stream never depends on the block size.
 CHUNK = 2048
@@ -22,10 +25,11 @@ Chunk = tuple[np.ndarray, np.ndarray]
 class Generator:
     """Base class: an infinite, seeded stream produced in fixed chunks of rows.
 
-    Subclasses define ``feature_names``, ``task`` and ``_stream()`` (an infinite iterator of
-    ``(X, y)`` chunks) and validate their parameters in ``_check_params``. A seed of None is
-    drawn once, the first time the generator is used, so every Source taken from the same
-    generator object holds the same rows.
+    Subclasses define ``task``, ``_stream()`` (an infinite iterator of ``(X, y)`` chunks) and
+    either ``n_features`` (the features are then ``x0``, ``x1``, ...) or ``feature_names``, and
+    validate their parameters in ``_check_params``. A seed of None is drawn once, the first
+    time the generator is used, so every Source taken from the same generator object holds
+    the same rows.
 
     >>> from tidal.stream.synth import SEA
     >>> gen = SEA(variant=2, seed=5)
@@ -38,9 +42,11 @@ class Generator:
     task: str = "binary"
     target: str = "y"
 
+    n_features: int
+
     @property
     def feature_names(self) -> tuple[str, ...]:
-        raise NotImplementedError
+        return tuple(f"x{j}" for j in range(self.n_features))
 
     def _check_params(self) -> None:
         """Raise ParameterError for a parameter out of its domain."""
@@ -85,6 +91,45 @@ class Generator:
             task=self.task,
             limit=int(n),
         )
+
+
+class ConceptFunctions(Generator):
+    """A generator of MOA's kind with numbered concepts: ``classification_function`` picks one
+    of ``n_functions`` labelling rules, ``balance_classes`` makes labels alternate 1, 0, 1, ...
+
+    Subclasses draw rows independently of each other in ``_draw(rng, n)``; ``_chunks`` hands
+    them out (balanced when asked) from one generator ``rng``.
+    """
+
+    n_functions: ClassVar[int]
+    classification_function: int
+    balance_classes: bool
+
+    def _check_params(self) -> None:
+        check_choice(
+            "classification_function", self.classification_function, range(self.n_functions)
+        )
+
+    def _draw(self, rng: np.random.Generator, n: int) -> Chunk:
+        raise NotImplementedError
+
+    def _chunks(self, rng: np.random.Generator) -> Iterator[Chunk]:
+        return drawn_chunks(partial(self._draw, rng), self.balance_classes)
+
+    def _stream(self) -> Iterator[Chunk]:
+        return self._chunks(self._rng())
+
+
+def flip_labels(y: np.ndarray, rng: np.random.Generator, probability: float) -> np.ndarray:
+    """Flip each binary label of ``y`` in place with ``probability``. Returns ``y``.
+
+    Nothing is drawn when ``probability`` is 0, so a noiseless stream's later draws (and
+    hence its rows) are the same as if it had no noise step at all.
+    """
+    if probability > 0:
+        flip = rng.random(len(y)) < probability
+        y[flip] = 1 - y[flip]
+    return y
 
 
 class RowBuffer:

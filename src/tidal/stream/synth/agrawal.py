@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from tidal.base import store_params
-from tidal.base.validation import check_choice, check_real
-from tidal.stream.synth._base import Chunk, Generator, drawn_chunks
+from tidal.base.validation import check_real
+from tidal.stream.synth._base import Chunk, ConceptFunctions
 
 __all__ = ["Agrawal"]
 
@@ -23,6 +23,14 @@ def _by_age(age: np.ndarray, young: np.ndarray, middle: np.ndarray, old: np.ndar
     return np.where(age < 40, young, np.where(age < 60, middle, old))
 
 
+# group A's salary (or total income) band for the young (< 40), the middle-aged and the old
+_INCOME_BANDS = ((5e4, 1e5), (7.5e4, 1.25e5), (2.5e4, 7.5e4))
+
+
+def _in_income_band(age: np.ndarray, income: np.ndarray) -> np.ndarray:
+    return _by_age(age, *(_between(income, low, high) for low, high in _INCOME_BANDS))
+
+
 def group_a(function: int, X: np.ndarray) -> np.ndarray:
     """True where a row belongs to group A under ``function`` (0-based; the paper's F1-F10)."""
     salary, commission, age, elevel, _car, _zip, hvalue, hyears, loan = X.T
@@ -30,10 +38,7 @@ def group_a(function: int, X: np.ndarray) -> np.ndarray:
     if function == 0:
         return (age < 40) | (age >= 60)
     if function == 1:
-        return _by_age(
-            age, _between(salary, 5e4, 1e5), _between(salary, 7.5e4, 1.25e5),
-            _between(salary, 2.5e4, 7.5e4),
-        )  # fmt: skip
+        return _in_income_band(age, salary)
     if function == 2:
         return _by_age(age, elevel <= 1, (elevel >= 1) & (elevel <= 3), elevel >= 2)
     if function == 3:
@@ -48,23 +53,18 @@ def group_a(function: int, X: np.ndarray) -> np.ndarray:
             np.where(elevel >= 2, _between(salary, 5e4, 1e5), _between(salary, 2.5e4, 7.5e4)),
         )
     if function == 4:
-        return _by_age(
-            age,
-            np.where(
-                _between(salary, 5e4, 1e5), _between(loan, 1e5, 3e5), _between(loan, 2e5, 4e5)
-            ),
-            np.where(
-                _between(salary, 7.5e4, 1.25e5), _between(loan, 2e5, 4e5), _between(loan, 3e5, 5e5)
-            ),
-            np.where(
-                _between(salary, 2.5e4, 7.5e4), _between(loan, 3e5, 5e5), _between(loan, 1e5, 3e5)
-            ),
+        low, mid, high = (
+            _between(loan, 1e5, 3e5),
+            _between(loan, 2e5, 4e5),
+            _between(loan, 3e5, 5e5),
+        )
+        # in the salary band of its age group the loan band rises with age; outside it, the
+        # band is one step higher (the old's wrapping round to the lowest)
+        return np.where(
+            _in_income_band(age, salary), _by_age(age, low, mid, high), _by_age(age, mid, high, low)
         )
     if function == 5:
-        return _by_age(
-            age, _between(total, 5e4, 1e5), _between(total, 7.5e4, 1.25e5),
-            _between(total, 2.5e4, 7.5e4),
-        )  # fmt: skip
+        return _in_income_band(age, total)
     if function == 6:
         disposable = 2.0 * total / 3.0 - loan / 5.0 - 20000.0
     elif function == 7:
@@ -77,7 +77,7 @@ def group_a(function: int, X: np.ndarray) -> np.ndarray:
     return disposable > 0
 
 
-class Agrawal(Generator):
+class Agrawal(ConceptFunctions):
     """Agrawal loan stream: 9 features, binary target; ``y = 0`` is the paper's group A.
 
     Features (as in MOA's AgrawalGenerator): salary uniform on [20k, 150k); commission 0 if
@@ -103,6 +103,7 @@ class Agrawal(Generator):
     """
 
     feature_names: tuple[str, ...] = NAMES
+    n_functions = 10
 
     def __init__(
         self,
@@ -114,29 +115,29 @@ class Agrawal(Generator):
         store_params(self, locals())
 
     def _check_params(self) -> None:
-        check_choice("classification_function", self.classification_function, range(10))
+        super()._check_params()
         check_real("perturbation", self.perturbation, 0.0, 1.0)
+
+    def _draw(self, rng: np.random.Generator, n: int) -> Chunk:
+        salary = 20000.0 + 130000.0 * rng.random(n)
+        commission = np.where(salary >= 75000.0, 0.0, 10000.0 + 65000.0 * rng.random(n))
+        age = rng.integers(20, 81, n)
+        elevel = rng.integers(0, 5, n)
+        car = rng.integers(1, 21, n)
+        zipcode = rng.integers(0, 9, n)
+        hvalue = (9.0 - zipcode) * 100000.0 * (0.5 + rng.random(n))
+        hyears = rng.integers(1, 31, n)
+        loan = 500000.0 * rng.random(n)
+        X = np.column_stack(
+            [salary, commission, age, elevel, car, zipcode, hvalue, hyears, loan]
+        ).astype(np.float64)
+        y = np.where(group_a(self.classification_function, X), 0, 1)
+        return X, y
 
     def _stream(self) -> Iterator[Chunk]:
         rng = self._rng()
-
-        def draw(n: int) -> Chunk:
-            salary = 20000.0 + 130000.0 * rng.random(n)
-            commission = np.where(salary >= 75000.0, 0.0, 10000.0 + 65000.0 * rng.random(n))
-            age = rng.integers(20, 81, n)
-            elevel = rng.integers(0, 5, n)
-            car = rng.integers(1, 21, n)
-            zipcode = rng.integers(0, 9, n)
-            hvalue = (9.0 - zipcode) * 100000.0 * (0.5 + rng.random(n))
-            hyears = rng.integers(1, 31, n)
-            loan = 500000.0 * rng.random(n)
-            X = np.column_stack(
-                [salary, commission, age, elevel, car, zipcode, hvalue, hyears, loan]
-            ).astype(np.float64)
-            y = np.where(group_a(self.classification_function, X), 0, 1)
-            return X, y
-
-        for X, y in drawn_chunks(draw, self.balance_classes):
+        # the perturbation moves the rows handed out, after balancing, with the same rng
+        for X, y in self._chunks(rng):
             if self.perturbation > 0:
                 self._perturb(X, rng)
             yield X, y

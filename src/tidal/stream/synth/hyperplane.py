@@ -8,7 +8,7 @@ import numpy as np
 
 from tidal.base import ParameterError, store_params
 from tidal.base.validation import check_int, check_real
-from tidal.stream.synth._base import CHUNK, Chunk, Generator
+from tidal.stream.synth._base import CHUNK, Chunk, Generator, flip_labels
 
 __all__ = ["Hyperplane"]
 
@@ -41,10 +41,6 @@ class Hyperplane(Generator):
     ):
         store_params(self, locals())
 
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return tuple(f"x{j}" for j in range(self.n_features))
-
     def _check_params(self) -> None:
         check_int("n_features", self.n_features, 2)
         if not isinstance(self.n_drift_features, int) or not (
@@ -73,9 +69,7 @@ class Hyperplane(Generator):
             W = np.tile(w, (CHUNK, 1))
             W[1:, :k] += moved[:-1]
             y = (np.einsum("ij,ij->i", X, W) >= 0.5 * W.sum(axis=1)).astype(np.int64)
-            if self.noise_percentage > 0:
-                flip = rng.random(CHUNK) < self.noise_percentage
-                y[flip] = 1 - y[flip]
+            flip_labels(y, rng, self.noise_percentage)
             w[:k] += moved[-1]
             direction = direction * turned[-1]
             yield X, y

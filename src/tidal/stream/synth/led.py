@@ -53,8 +53,8 @@ class LED(Generator):
         store_params(self, locals())
 
     @property
-    def feature_names(self) -> tuple[str, ...]:
-        return tuple(f"x{j}" for j in range(24 if self.irrelevant_features else 7))
+    def n_features(self) -> int:  # type: ignore[override]
+        return 24 if self.irrelevant_features else 7
 
     def _check_params(self) -> None:
         check_real("noise_percentage", self.noise_percentage, 0.0, 1.0)

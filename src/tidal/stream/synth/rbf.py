@@ -47,10 +47,6 @@ class RandomRBF(Generator):
     def task(self) -> str:  # type: ignore[override]
         return "binary" if self.n_classes == 2 else "multiclass"
 
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        return tuple(f"x{j}" for j in range(self.n_features))
-
     def _check_params(self) -> None:
         for name, low in (("n_classes", 2), ("n_features", 1), ("n_centroids", 1)):
             check_int(name, getattr(self, name), low)

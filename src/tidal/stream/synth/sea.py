@@ -8,7 +8,7 @@ import numpy as np
 
 from tidal.base import store_params
 from tidal.base.validation import check_choice, check_real
-from tidal.stream.synth._base import CHUNK, Chunk, Generator
+from tidal.stream.synth._base import CHUNK, Chunk, Generator, flip_labels
 
 __all__ = ["SEA"]
 
@@ -32,7 +32,7 @@ class SEA(Generator):
     classification", KDD 2001.
     """
 
-    feature_names: tuple[str, ...] = ("x0", "x1", "x2")
+    n_features = 3
 
     def __init__(self, variant: int = 0, noise: float = 0.0, seed: int | None = None):
         store_params(self, locals())
@@ -47,7 +47,4 @@ class SEA(Generator):
         while True:
             X = rng.uniform(0.0, 10.0, (CHUNK, 3))
             y = (X[:, 0] + X[:, 1] > threshold).astype(np.int64)
-            if self.noise > 0:
-                flip = rng.random(CHUNK) < self.noise
-                y[flip] = 1 - y[flip]
-            yield X, y
+            yield X, flip_labels(y, rng, self.noise)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 
 from tidal.base import store_params
-from tidal.base.validation import check_choice
-from tidal.stream.synth._base import Chunk, Generator, drawn_chunks
+from tidal.stream.synth._base import Chunk, ConceptFunctions
 
 __all__ = ["STAGGER"]
 
@@ -29,7 +26,7 @@ def stagger_label(
     return hit.astype(np.int64)
 
 
-class STAGGER(Generator):
+class STAGGER(ConceptFunctions):
     """STAGGER: ``size``, ``color``, ``shape`` each uniform on {0, 1, 2}; binary target.
 
     Codes: size 0/1/2 = small/medium/large, color 0/1/2 = red/blue/green, shape
@@ -44,6 +41,7 @@ class STAGGER(Generator):
     """
 
     feature_names: tuple[str, ...] = ("size", "color", "shape")
+    n_functions = 3
 
     def __init__(
         self,
@@ -53,14 +51,6 @@ class STAGGER(Generator):
     ):
         store_params(self, locals())
 
-    def _check_params(self) -> None:
-        check_choice("classification_function", self.classification_function, range(3))
-
-    def _stream(self) -> Iterator[Chunk]:
-        rng = self._rng()
-
-        def draw(n: int) -> Chunk:
-            X = rng.integers(0, 3, (n, 3)).astype(np.float64)
-            return X, stagger_label(self.classification_function, X[:, 0], X[:, 1], X[:, 2])
-
-        yield from drawn_chunks(draw, self.balance_classes)
+    def _draw(self, rng: np.random.Generator, n: int) -> Chunk:
+        X = rng.integers(0, 3, (n, 3)).astype(np.float64)
+        return X, stagger_label(self.classification_function, X[:, 0], X[:, 1], X[:, 2])
