@@ -22,7 +22,9 @@ __all__ = ["HDDM_A", "HDDM_W"]
 
 
 class _HDDM(WarningMixin, DriftDetector):
-    def _check_confidences(self) -> None:
+    """What HDDM_A and HDDM_W share: the two confidence levels and the two-sided option."""
+
+    def _check_params(self) -> None:
         check_real("drift_confidence", self.drift_confidence, 0.0, 1.0, "()")
         check_real("warning_confidence", self.warning_confidence, 0.0, 1.0, "()")
         check_bool("two_sided_test", self.two_sided_test)
@@ -67,9 +69,6 @@ class HDDM_A(_HDDM):
         two_sided_test: bool = False,
     ) -> None:
         store_params(self, locals())
-
-    def _check_params(self) -> None:
-        self._check_confidences()
 
     def _param_array(self) -> np.ndarray:
         dc, wc = self.drift_confidence, self.warning_confidence
@@ -121,7 +120,7 @@ class HDDM_W(_HDDM):
         store_params(self, locals())
 
     def _check_params(self) -> None:
-        self._check_confidences()
+        super()._check_params()
         check_real("lambda_val", self.lambda_val, 0.0, 1.0, "(]")
 
     def _param_array(self) -> np.ndarray:
