@@ -25,10 +25,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import carray, types
-from numba.core.extending import intrinsic
+from numba import carray
 
 from tidal._kernels import jit, njit
+from tidal._kernels.drift_buffer import detector_at, f64_ptr
 
 ADWIN_LEVELS = 64  # 5 * 2**63 values: more than a float64 width can count exactly
 _DRIFT, _WARNING, _TOTAL, _VARIANCE, _WIDTH, _TOTAL_WIDTH = 0, 1, 2, 3, 4, 5
@@ -381,18 +381,6 @@ def adwin_update_many(p: np.ndarray, s: np.ndarray, xs: np.ndarray, alarms: np.n
     return _run(p, s, xs, alarms)
 
 
-@intrinsic
-def _f64_ptr(typingctx, addr):  # type: ignore[no-untyped-def]
-    """Reinterpret an integer address as a float64 pointer (the caller keeps the memory alive).
-    (``drift_many`` has the same helper; it imports this module, so this one cannot import it.)"""
-    sig = types.CPointer(types.float64)(addr)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(types.float64)))
-
-    return sig, codegen
-
-
 # not nogil: releasing and re-taking the GIL would cost more than a few updates
 @njit(cache=True)
 def adwin_update_at(addr: int, xs_addr: int, n: int) -> int:
@@ -403,12 +391,8 @@ def adwin_update_at(addr: int, xs_addr: int, n: int) -> int:
     check (``clock - tick``). Called by the Python ``ADWIN.update`` with the values it kept
     pending: integer arguments avoid the cost of passing arrays from Python.
     """
-    head = carray(_f64_ptr(addr), 3)
-    buf = carray(_f64_ptr(addr), int(head[2]))
-    n_params = int(head[1])
-    p = buf[3 : 3 + n_params]
-    s = buf[3 + n_params :]
-    _run(p, s, carray(_f64_ptr(xs_addr), n), np.empty(0, dtype=np.int64))
+    _, p, s = detector_at(addr)
+    _run(p, s, carray(f64_ptr(xs_addr), n), np.empty(0, dtype=np.int64))
     if s[_DRIFT] != 0.0:
         return 0
     return int(p[1] - s[_TICK])

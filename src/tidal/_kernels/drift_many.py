@@ -8,11 +8,11 @@ a single compiled loop serves all of them.
 from __future__ import annotations
 
 import numpy as np
-from numba import carray, config, types
-from numba.core.extending import intrinsic
+from numba import carray, config
 
 from tidal._kernels import jit, njit
 from tidal._kernels.drift_adwin import adwin_update
+from tidal._kernels.drift_buffer import detector_at, f64_ptr
 from tidal._kernels.drift_kswin import kswin_update
 from tidal._kernels.drift_stats import (
     ddm_update,
@@ -23,17 +23,6 @@ from tidal._kernels.drift_stats import (
 )
 
 ADWIN, DDM, EDDM, PAGE_HINKLEY, KSWIN, HDDM_A, HDDM_W = range(7)
-
-
-@intrinsic
-def _f64_ptr(typingctx, addr):  # type: ignore[no-untyped-def]
-    """Reinterpret an integer address as a float64 pointer (the caller keeps the array alive)."""
-    sig = types.CPointer(types.float64)(addr)
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(types.float64)))
-
-    return sig, codegen
 
 
 if config.DISABLE_JIT:  # plain Python run (debugging): no pointers
@@ -47,7 +36,7 @@ else:
     def _uncounted(a: np.ndarray) -> np.ndarray:
         """A view of the contiguous ``a`` without a reference count: passing it down the calls
         costs no atomic operations (with ``a`` itself, they cost more than most updates)."""
-        return carray(_f64_ptr(a.ctypes.data), a.shape[0])
+        return carray(f64_ptr(a.ctypes.data), a.shape[0])
 
 
 @jit
@@ -98,11 +87,8 @@ def drift_update_at(addr: int, x: float) -> int:
     """
     if x - x != 0.0:
         return 2
-    head = carray(_f64_ptr(addr), 3)
-    buf = carray(_f64_ptr(addr), int(head[2]))
-    n_params = int(head[1])
-    drift = drift_update(int(head[0]), buf[3 : 3 + n_params], buf[3 + n_params :], x)
-    return 1 if drift else 0
+    kind, p, s = detector_at(addr)
+    return 1 if drift_update(kind, p, s, x) else 0
 
 
 def drift_update_python(det, x: float) -> int:  # type: ignore[no-untyped-def]
