@@ -41,16 +41,18 @@ from typing import Any
 
 from tidal.base import InputError
 from tidal.service.errors import ServiceError
-from tidal.service.host import LearnResult, PredictResult, item_row, learn_items
-from tidal.service.host import refuse_non_finite as _refuse_non_finite
+from tidal.service.items import (
+    LearnResult,
+    PredictResult,
+    item_row,
+    learn_items,
+    plain,
+    refuse_non_finite,
+)
 from tidal.service.pending import PendingPredictions
 from tidal.service.wal import WalError, write_atomic
 
 __all__ = ["KeyedHost", "keyed_host"]
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
 
 
 class _NoIds:
@@ -130,7 +132,7 @@ class KeyedHost:
     def _columns(self, rows: list[Any], fix: bool) -> dict[str, list[Any]]:
         """The rows as columns (the key first), each row checked: a usable key, finite
         numbers, and the model's features (``fix``: a first learn sets them)."""
-        _refuse_non_finite(rows)
+        refuse_non_finite(rows)
         want = self.features
         for i, row in enumerate(rows):
             k = row.get(self.key)
@@ -191,7 +193,7 @@ class KeyedHost:
             self._pending.journal(base, rows)
         else:
             ids = [f"{base}{i:x}" for i in range(len(rows))]
-        return PredictResult([_plain(p) for p in preds], ids, self.model_version())
+        return PredictResult([plain(p) for p in preds], ids, self.model_version())
 
     def learn(
         self,
