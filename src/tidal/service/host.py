@@ -27,7 +27,6 @@ import copy
 import logging
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ from tidal.service.items import (
     plain,
     refuse_non_finite,
 )
-from tidal.service.pending import PendingPredictions
+from tidal.service.pending import PendingPredictions, new_base, prediction_ids
 from tidal.service.persist import _Persisted, _Recovery
 from tidal.service.snapshots import SnapshotStore
 from tidal.service.wal import WalError, WriteAheadLog
@@ -197,12 +196,11 @@ class ModelHost(_Recovery, _Persisted):
                 preds = self.model.predict_many(rows).tolist()
                 probs = None
             version = self.model_version()
-            # one random draw per request keeps ids unique across restarts and cheap per row
-            base = uuid.uuid4().hex[:20]
+            base = new_base()
             if keep:
                 ids = self._pending.remember(base, rows)
             else:
-                ids = [f"{base}{i:x}" for i in range(len(rows))]
+                ids = prediction_ids(base, len(rows))
         finally:
             self._lock.release()
         if keep:  # in the journal before the client has the ids: a restart keeps them

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ from tidal.service.items import (
     plain,
     refuse_non_finite,
 )
-from tidal.service.pending import PendingPredictions
+from tidal.service.pending import PendingPredictions, new_base, prediction_ids
 from tidal.service.wal import WalError, write_atomic
 
 __all__ = ["KeyedHost", "keyed_host"]
@@ -186,13 +185,13 @@ class KeyedHost:
             preds = self.cluster.predict_many(cols, default=None) if rows else []
         except ShardUnavailableError as e:
             raise ServiceError(503, str(e), [], "unavailable") from e
-        base = uuid.uuid4().hex[:20]
+        base = new_base()
         if keep:
             with self._lock:
                 ids = self._pending.remember(base, rows)
             self._pending.journal(base, rows)
         else:
-            ids = [f"{base}{i:x}" for i in range(len(rows))]
+            ids = prediction_ids(base, len(rows))
         return PredictResult([plain(p) for p in preds], ids, self.model_version())
 
     def learn(
@@ -209,7 +208,7 @@ class KeyedHost:
         from tidal.distributed import ShardUnavailableError
 
         rows, pids, eids = learn_items(len(labels), rows, prediction_ids, event_ids)
-        x, ids, fresh = [], [], uuid.uuid4().hex[:20]
+        x, ids, fresh = [], [], new_base()
         for i, (row, pid, eid) in enumerate(zip(rows, pids, eids, strict=True)):
             with self._lock:
                 row = item_row(i, row, pid, self._pending, self.pending_ttl)
