@@ -3,7 +3,8 @@
 - import cycles: every import statement counts (module level, inside functions, under
   ``TYPE_CHECKING``), and a submodule importing its own package is an edge like any other;
 - no module imports another package's private module (``tidal.X._y`` from outside ``tidal.X``);
-- every exception class tidal defines is a :class:`tidal.base.TidalError`.
+- every exception class tidal defines is a :class:`tidal.base.TidalError`;
+- no module outside ``_kernels/`` is over 500 lines (issue 15), bar the exceptions named below.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ MAX_CYCLES = 1
 #: cross-package private imports that another change removes: the Hoeffding tree family gets a
 #: public (within tidal) module for the forests (issue 15, deliverable 3); empty this when it lands.
 PENDING_PRIVATE: set[tuple[str, str]] = set()
+
+#: the longest a module outside ``tidal/_kernels`` may be (issue 15): past it, a module holds
+#: more than one thing, and one of them wants its own name. (Kernels are exempt: a numba kernel
+#: and the helpers it inlines compile as one unit and are read together.)
+MAX_MODULE_LINES = 500
+
+#: modules allowed past MAX_MODULE_LINES, each with its reason. Empty: none is.
+LONG_MODULES: dict[str, str] = {}
 
 
 def _module_name(path: Path) -> str:
@@ -118,6 +127,18 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted((c for c in found if len(c) > 1), key=len, reverse=True)
 
 
+def long_modules(limit: int = MAX_MODULE_LINES) -> dict[str, int]:
+    """``{module: lines}`` for each module outside ``tidal._kernels`` longer than ``limit``."""
+    found = {}
+    for name, path in _modules().items():
+        if name == "tidal._kernels" or name.startswith("tidal._kernels."):
+            continue
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            found[name] = lines
+    return found
+
+
 def private_cross_imports() -> list[str]:
     """``module:line imports target`` for each import of a private module of another package."""
     modules = _modules()
@@ -148,6 +169,19 @@ def test_import_cycles_at_most_one() -> None:
 def test_no_import_of_another_packages_private_module() -> None:
     found = private_cross_imports()
     assert not found, "re-export what is shared from the package:\n" + "\n".join(found)
+
+
+def test_no_module_over_500_lines_outside_the_kernels() -> None:
+    found = {m: n for m, n in long_modules().items() if m not in LONG_MODULES}
+    assert not found, f"split these (or name them in LONG_MODULES with the reason): {found}"
+    # an exception that no longer needs to be one is taken off the list
+    assert not set(LONG_MODULES) - set(long_modules()), "LONG_MODULES names a short module"
+
+
+def test_the_length_check_sees_long_modules_and_skips_the_kernels() -> None:
+    # the check means something only if it finds a long module and leaves the kernels alone
+    assert "tidal.service.runtime" in long_modules(limit=100)
+    assert not any(m.startswith("tidal._kernels") for m in long_modules(limit=100))
 
 
 def _all_modules() -> list[str]:

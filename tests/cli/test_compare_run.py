@@ -60,6 +60,16 @@ def test_output_paths_are_checked_before_the_run(csv, tmp_path, monkeypatch, opt
     assert f"{option} {bad}: folder" in result.output and "does not exist" in result.output
 
 
+@pytest.mark.parametrize("grid", [[], ["--seeds", "2"]], ids=["single", "grid"])
+def test_models_naming_nothing_is_refused_before_the_run(csv, monkeypatch, grid):
+    # the grid too: a verdict on the baselines alone answers nothing that was asked
+    monkeypatch.setattr(tidal.evaluate, "prequential", _ran)
+    monkeypatch.setattr(tidal.evaluate, "run_grid", _ran)
+    result = runner.invoke(app, ["compare", str(csv), "-t", "label", "-m", " , ", *grid])
+    assert result.exit_code == 2, result.output
+    assert "no models given" in result.output
+
+
 def test_duplicate_column_names_give_one_clear_line(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text("a,b,a,y\n1,2,3,0\n4,5,6,1\n")

@@ -1,3 +1,4 @@
+import pytest
 from typer.testing import CliRunner
 
 from tidal.cli import app
@@ -32,3 +33,17 @@ def test_serve_refuses_a_data_folder_another_process_owns(tmp_path):
         lock.release()
     assert result.exit_code == 2
     assert str(tmp_path) in result.output
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["token", "create", "--role", "read"]], ids=["serve", "token"]
+)
+def test_a_missing_service_extra_is_one_line_naming_the_install(tmp_path, monkeypatch, command):
+    import sys
+
+    for module in ("tidal.service", "tidal.service.config", "tidal.registry"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if fastapi & co. were missing
+    result = runner.invoke(app, [*command, "--data", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("error: ")
+    assert "pip install 'tidal[service]'" in result.output

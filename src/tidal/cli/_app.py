@@ -14,12 +14,10 @@ from rich.table import Table
 from tidal.base.exceptions import TidalError
 from tidal.cli._compare_setup import (
     check_outputs,
-    default_models,
-    finished,
+    exit_unless_finished,
     make_console,
+    model_specs,
     progress_bar,
-    split_models,
-    with_baselines,
 )
 from tidal.cli._options import JsonOutOption, TargetOption, command_group
 from tidal.cli._render import fail
@@ -77,10 +75,7 @@ def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any
 
         check_key(source, key, path)
         models = models or key_models(task or "multiclass")
-    specs = split_models(models) if models else default_models(task or "multiclass", total)
-    if not specs:
-        raise typer.BadParameter("no models given")
-    specs = with_baselines(specs, task or "multiclass")
+    specs = model_specs(models, task or "multiclass", total)
     first = next(iter(source), None)
     categorical = bool(first is not None and first.categories)
     learners = {spec: zoo.make(spec, categorical=categorical, task=task) for spec in specs}
@@ -143,9 +138,7 @@ def run_compare(options: CompareOptions | str, *args: Any, **fields: Any) -> Any
             f"{results.meta['rows_done']:,} rows (saved where asked)"
         )
         raise typer.Exit(code=130)
-    if not finished(results):
-        console.print("[red]no model finished the run[/red] (see the errors above)")
-        raise typer.Exit(code=1)
+    exit_unless_finished(console, results)
     return results
 
 

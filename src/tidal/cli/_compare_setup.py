@@ -1,11 +1,12 @@
-"""What `tidal compare` and its grid share: the default models, the baselines, the checks of
-the output files, and whether a run finished."""
+"""What `tidal compare` and its grid share: the models to run (the defaults, the baselines),
+the checks of the output files, and the exit when no model finished."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -16,8 +17,10 @@ __all__ = [
     "RETRAINS",
     "check_outputs",
     "default_models",
+    "exit_unless_finished",
     "finished",
     "make_console",
+    "model_specs",
     "progress_bar",
     "split_models",
     "with_baselines",
@@ -85,6 +88,20 @@ def with_baselines(specs: list[str], task: str) -> list[str]:
     return specs + [b for b in wanted if b not in have and b in zoo.names()]
 
 
+def model_specs(models: str | None, task: str, n_rows: int | None) -> list[str]:
+    """What a comparison runs: the zoo names in ``models`` (comma-separated), else the defaults
+    for ``task`` on a stream of ``n_rows`` rows, plus the baselines they lack. ParameterError
+    when ``models`` names none (a verdict on the baselines alone answers nothing asked).
+
+    >>> model_specs("lr, nb", "binary", 1000)
+    ['lr', 'nb', 'majority', 'nochange']
+    """
+    specs = split_models(models) if models else default_models(task, n_rows)
+    if not specs:
+        raise ParameterError(f"--models {models!r}: no models given")
+    return with_baselines(specs, task)
+
+
 def check_outputs(paths: dict[str, Path | None]) -> None:
     """Each output file can be written: its folder exists and is writable, it is not a folder."""
     import os
@@ -106,3 +123,10 @@ def finished(results: Any) -> bool:
     rows = results.rows
     models = [r for r in rows if r.get("family") != "baseline"] or rows
     return any((r.get("status") or ("error" if r.get("error") else "ok")) == "ok" for r in models)
+
+
+def exit_unless_finished(console: Console, results: Any) -> None:
+    """Say so and exit with code 1 when no model ran to the end (:func:`finished`)."""
+    if not finished(results):
+        console.print("[red]no model finished the run[/red] (see the errors above)")
+        raise typer.Exit(code=1)

@@ -17,12 +17,10 @@ from rich.table import Table
 from tidal.base.exceptions import ParameterError
 from tidal.cli._compare_setup import (
     check_outputs,
-    default_models,
-    finished,
+    exit_unless_finished,
     make_console,
+    model_specs,
     progress_bar,
-    split_models,
-    with_baselines,
 )
 
 if TYPE_CHECKING:
@@ -121,8 +119,7 @@ def run_grid_compare(paths: list[str], opts: CompareOptions, seeds: int, ray: st
         raise ParameterError(f"--seeds {seeds}: expected a number of seeds >= 1")
     sources = [open_source(p, target, time_column) for p in paths]  # every file, before the run
     task = opts.task or sources[0].task or "multiclass"
-    specs = split_models(opts.models) if opts.models else default_models(task, sources[0].n_rows)
-    specs = with_baselines(specs, task)
+    specs = model_specs(opts.models, task, sources[0].n_rows)
     for spec in specs:
         zoo.make(spec, task=task)  # a bad name or parameter fails now, not in a task
     seed_list = [zoo.DEFAULT_SEED + i for i in range(seeds)]
@@ -152,10 +149,7 @@ def run_grid_compare(paths: list[str], opts: CompareOptions, seeds: int, ray: st
     if grid.partial:
         console.print("[yellow]interrupted:[/yellow] the cells done are kept (saved where asked)")
         raise typer.Exit(code=130)
-
-    if not finished(first):
-        console.print("[red]no model finished the run[/red] (see the errors above)")
-        raise typer.Exit(code=1)
+    exit_unless_finished(console, first)
     return grid
 
 

@@ -24,6 +24,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def service_extra_missing(err: ImportError) -> typer.Exit:
+    """The exit of a command that needs the service extra (serve, token) when it is missing."""
+    return fail(f"{err}; install the service extra: pip install 'tidal[service]'")
+
+
 def format_bytes(n: float) -> str:
     """Bytes in a human unit.
 

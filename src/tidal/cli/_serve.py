@@ -62,7 +62,7 @@ def serve(
     With --key, each model is learned per value of that column, in --shards shards (Ray actors
     with --ray, each with its own log and snapshots); batch models refit in another process
     (a Ray task with --ray)."""
-    from tidal.cli._render import fail
+    from tidal.cli._render import fail, service_extra_missing
 
     try:
         from tidal.service import (
@@ -72,8 +72,8 @@ def serve(
             load_config,
             run,
         )
-    except ImportError as err:  # the service extra is not installed
-        raise fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
+    except ImportError as err:
+        raise service_extra_missing(err) from None
     overrides = {
         "data": data,
         "host": host,

@@ -43,13 +43,13 @@ NameArgument = Annotated[str, typer.Argument(help="the token's name")]
 
 
 def _store(config: Path | None, data: Path | None, db: str | None):  # noqa: ANN202
-    from tidal.cli._render import fail
+    from tidal.cli._render import fail, service_extra_missing
 
     try:
         from tidal.registry import Registry
         from tidal.service.config import load_config
     except ImportError as err:
-        raise fail(f"{err}; install the service extra: pip install 'tidal[service]'") from None
+        raise service_extra_missing(err) from None
     try:
         cfg = load_config(config, overrides={"data": data, "db": db})
         url = cfg.db or f"sqlite:///{Path(cfg.data).resolve() / 'registry.sqlite'}"

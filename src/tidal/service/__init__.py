@@ -26,7 +26,8 @@ from tidal.service.config import (
     build_model,
     load_config,
 )
-from tidal.service.host import LearnResult, ModelHost, PredictResult, UnknownPredictionError
+from tidal.service.host import ModelHost
+from tidal.service.items import LearnResult, PredictResult, UnknownPredictionError
 from tidal.service.lock import DataFolderLock, DataFolderLockedError
 from tidal.service.runtime import Metrics, Service
 from tidal.service.snapshots import Snapshot, SnapshotStore

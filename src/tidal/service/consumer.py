@@ -46,8 +46,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidal.base import TidalError
-from tidal.service.host import FrozenError, ModelHost, UnknownPredictionError
+from tidal.service.host import FrozenError, ModelHost
 from tidal.service.ids import EVENT_ID
+from tidal.service.items import UnknownPredictionError
 from tidal.service.wal import WalError
 
 __all__ = ["ConsumerStats", "DecodeError", "StreamConsumer", "decode_entry"]

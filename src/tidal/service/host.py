@@ -25,24 +25,30 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from tidal.base import Classifier, InputError, TidalError, learner_from_state
 from tidal.metrics import headline
 from tidal.service.ids import LearnedIds, event_key, legacy_key
-from tidal.service.pending import PendingPredictions
+from tidal.service.items import (
+    LearnResult,
+    PredictResult,
+    UnknownPredictionError,
+    item_row,
+    learn_items,
+    plain,
+    refuse_non_finite,
+)
+from tidal.service.pending import PendingPredictions, new_base, prediction_ids
 from tidal.service.persist import _Persisted, _Recovery
 from tidal.service.snapshots import SnapshotStore
 from tidal.service.wal import WalError, WriteAheadLog
 
+# the answers and the error of a request live in tidal.service.items (KeyedHost shares them);
+# still importable from here, where they were first defined
 __all__ = ["FrozenError", "LearnResult", "ModelHost", "PredictResult", "UnknownPredictionError"]
 
 log = logging.getLogger("tidal.service")
@@ -54,66 +60,6 @@ class FrozenError(TidalError, RuntimeError):
     >>> FrozenError("frozen: rolling accuracy 0.61 < floor 0.70").args[0][:6]
     'frozen'
     """
-
-
-class UnknownPredictionError(TidalError, LookupError):
-    """A label came for a prediction id this host does not hold (never made, or expired).
-
-    >>> UnknownPredictionError("abc", 0).index
-    0
-    """
-
-    def __init__(self, prediction_id: str, index: int) -> None:
-        super().__init__(
-            f"item {index}: unknown prediction_id {prediction_id!r}: never made by this model, "
-            "or older than the retention bound (pending_max / pending_ttl); send the features "
-            "with the label instead"
-        )
-        self.prediction_id = prediction_id
-        self.index = index
-
-
-@dataclass
-class PredictResult:
-    """Predictions for a list of rows, their ids, and the model version that made them.
-
-    >>> PredictResult([1.5], ["id0"], {"registry_version": None, "seq": 3}).predictions
-    [1.5]
-    """
-
-    predictions: list[Any]
-    prediction_ids: list[str]
-    version: dict[str, Any]
-    probabilities: list[dict[str, float]] | None = None
-
-
-@dataclass
-class LearnResult:
-    """What a learn request did: events learned, their sequence numbers, skipped duplicates.
-
-    >>> LearnResult(2, 5, 6, {"registry_version": None, "seq": 6}).already_learned
-    []
-    """
-
-    learned: int
-    first_seq: int | None
-    last_seq: int | None
-    version: dict[str, Any]
-    already_learned: list[int] = field(default_factory=list)
-    #: guarded models only: items quarantined, a verdict per item, rule hits in this request
-    quarantined: int = 0
-    verdicts: list[dict[str, Any]] | None = None
-    guard_rules: dict[str, int] = field(default_factory=dict)
-    #: (predictions, labels) of the first rows learned, made just before learning them
-    #: (``learn(probe=n)``; None when not asked or not fitted): the dashboard scores them
-    probe: tuple[list[Any], list[Any]] | None = None
-    #: per item: the sequence number it was learned at (now, or before for a repeated id);
-    #: None for an item quarantined
-    seqs: list[int | None] = field(default_factory=list)
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 class ModelHost(_Recovery, _Persisted):
@@ -242,20 +188,19 @@ class ModelHost(_Recovery, _Persisted):
         try:
             if isinstance(self.model, Classifier):
                 proba = self.model.predict_proba_many(rows)
-                keys = [str(_plain(c)) for c in self.model.classes_]
+                keys = [str(plain(c)) for c in self.model.classes_]
                 # the learner's own decoding (ties as it breaks them); None where it knows nothing
-                preds = [_plain(p) for p in self.model.decode_proba(proba, fill_empty=False)]
+                preds = [plain(p) for p in self.model.decode_proba(proba, fill_empty=False)]
                 probs = [dict(zip(keys, row)) for row in proba.tolist()]
             else:
                 preds = self.model.predict_many(rows).tolist()
                 probs = None
             version = self.model_version()
-            # one random draw per request keeps ids unique across restarts and cheap per row
-            base = uuid.uuid4().hex[:20]
+            base = new_base()
             if keep:
                 ids = self._pending.remember(base, rows)
             else:
-                ids = [f"{base}{i:x}" for i in range(len(rows))]
+                ids = prediction_ids(base, len(rows))
         finally:
             self._lock.release()
         if keep:  # in the journal before the client has the ids: a restart keeps them
@@ -401,7 +346,7 @@ class ModelHost(_Recovery, _Persisted):
             pred = self.model.predict_many(x[:n])
         except Exception:  # noqa: BLE001
             return None
-        return [_plain(p) for p in pred], y[:n]
+        return [plain(p) for p in pred], y[:n]
 
     def warm_up(self) -> None:
         """Run one learn and one predict on a probe row with a copy of the model, so compiled
@@ -412,7 +357,7 @@ class ModelHost(_Recovery, _Persisted):
             state = copy.deepcopy(self.model.state_dict())
             m = self.model
             feats = list(m.feature_names_in_) if m.is_fitted else ["x"]
-            classes = [_plain(c) for c in getattr(m, "classes_", [])] if m.is_fitted else []
+            classes = [plain(c) for c in getattr(m, "classes_", [])] if m.is_fitted else []
             kept = self._pending.newest_row()
         label = classes[0] if classes else (0 if isinstance(m, Classifier) else 0.0)
         # the rolling metric the dashboard and the shadows score with: loaded here as well
@@ -465,43 +410,3 @@ class ModelHost(_Recovery, _Persisted):
         self.wal.close()
         if hasattr(self, "_pending"):
             self._pending.close()
-
-
-def learn_items(n: int, *columns: list[Any] | None) -> list[list[Any]]:
-    """Each of a learn's optional item columns (rows, prediction ids, event ids) as a list of
-    ``n`` (None: ``n`` Nones); raises ValueError naming the lengths when one differs."""
-    out = [list(c) if c is not None else [None] * n for c in columns]
-    if any(len(c) != n for c in out):
-        raise ValueError(f"{n} labels, but item columns of lengths {[len(c) for c in out]}")
-    return out
-
-
-def item_row(
-    i: int, row: dict[str, Any] | None, pid: str | None, pending: PendingPredictions, ttl: float
-) -> dict[str, Any]:
-    """The features of learn item ``i``: the row predicted under ``pid`` when it is set
-    (UnknownPredictionError when ``pending`` does not hold it, or has held it longer than
-    ``ttl`` seconds), else ``row`` (ValueError when that is None too)."""
-    if pid is None:
-        if row is None:
-            raise ValueError(f"item {i}: give features or a prediction_id")
-        return row
-    entry = pending.get(pid)
-    if entry is None or time.monotonic() - entry[1] > ttl:
-        raise UnknownPredictionError(pid, i)
-    return entry[0]
-
-
-def refuse_non_finite(rows: list[dict[str, Any]]) -> None:
-    """Raise InputError naming row and feature for a NaN or infinite value: the log and the
-    journals are JSON, and a model that imputes would otherwise learn what cannot be logged. A
-    missing feature is sent by leaving it out of the row."""
-    for i, row in enumerate(rows):
-        for k, v in row.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                raise InputError(
-                    f"row {i}: feature {k!r}: expected a finite number, got {v!r} (leave a "
-                    "missing feature out of the row)",
-                    column=k,
-                    row=i,
-                )

@@ -35,22 +35,23 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
 from tidal.base import InputError
 from tidal.service.errors import ServiceError
-from tidal.service.host import LearnResult, PredictResult, item_row, learn_items
-from tidal.service.host import refuse_non_finite as _refuse_non_finite
-from tidal.service.pending import PendingPredictions
+from tidal.service.items import (
+    LearnResult,
+    PredictResult,
+    item_row,
+    learn_items,
+    plain,
+    refuse_non_finite,
+)
+from tidal.service.pending import PendingPredictions, new_base, prediction_ids
 from tidal.service.wal import WalError, write_atomic
 
 __all__ = ["KeyedHost", "keyed_host"]
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if hasattr(v, "item") and not isinstance(v, str | bytes) else v
 
 
 class _NoIds:
@@ -130,7 +131,7 @@ class KeyedHost:
     def _columns(self, rows: list[Any], fix: bool) -> dict[str, list[Any]]:
         """The rows as columns (the key first), each row checked: a usable key, finite
         numbers, and the model's features (``fix``: a first learn sets them)."""
-        _refuse_non_finite(rows)
+        refuse_non_finite(rows)
         want = self.features
         for i, row in enumerate(rows):
             k = row.get(self.key)
@@ -184,14 +185,14 @@ class KeyedHost:
             preds = self.cluster.predict_many(cols, default=None) if rows else []
         except ShardUnavailableError as e:
             raise ServiceError(503, str(e), [], "unavailable") from e
-        base = uuid.uuid4().hex[:20]
+        base = new_base()
         if keep:
             with self._lock:
                 ids = self._pending.remember(base, rows)
             self._pending.journal(base, rows)
         else:
-            ids = [f"{base}{i:x}" for i in range(len(rows))]
-        return PredictResult([_plain(p) for p in preds], ids, self.model_version())
+            ids = prediction_ids(base, len(rows))
+        return PredictResult([plain(p) for p in preds], ids, self.model_version())
 
     def learn(
         self,
@@ -207,7 +208,7 @@ class KeyedHost:
         from tidal.distributed import ShardUnavailableError
 
         rows, pids, eids = learn_items(len(labels), rows, prediction_ids, event_ids)
-        x, ids, fresh = [], [], uuid.uuid4().hex[:20]
+        x, ids, fresh = [], [], new_base()
         for i, (row, pid, eid) in enumerate(zip(rows, pids, eids, strict=True)):
             with self._lock:
                 row = item_row(i, row, pid, self._pending, self.pending_ttl)

@@ -21,12 +21,28 @@ import json
 import os
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PendingPredictions"]
+__all__ = ["PendingPredictions", "new_base", "prediction_ids"]
+
+
+def new_base() -> str:
+    """A random base for the ids of one request: one draw per request keeps ids unique across
+    restarts and cheap per row."""
+    return uuid.uuid4().hex[:20]
+
+
+def prediction_ids(base: str, n: int) -> list[str]:
+    """The ids of a request's ``n`` rows: ``base`` and the row's index in hex.
+
+    >>> prediction_ids("ab", 11)[9:]
+    ['ab9', 'aba']
+    """
+    return [f"{base}{i:x}" for i in range(n)]
 
 
 class PendingPredictions:
@@ -95,7 +111,7 @@ class PendingPredictions:
         """Keep ``rows`` in memory under ids ``base + hex(i)``; returns the ids. Call it under
         the model's lock (the dict is not thread-safe); :meth:`journal` writes them."""
         now = time.monotonic() if now is None else now
-        ids = [f"{base}{i:x}" for i in range(len(rows))]
+        ids = prediction_ids(base, len(rows))
         mem = self._mem
         mem.update(zip(ids, ((row, now) for row in rows)))
         while len(mem) > self.max_items:
@@ -167,8 +183,7 @@ class PendingPredictions:
                 age = now_wall - t
                 if age > self.ttl:
                     continue
-                for i, row in enumerate(rows):
-                    pid = f"{base}{i:x}"
+                for pid, row in zip(prediction_ids(base, len(rows)), rows, strict=True):
                     if not skip(pid):
                         self._mem[pid] = (row, now - age)
             self._counts[path] = n

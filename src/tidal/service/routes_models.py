@@ -20,7 +20,8 @@ from tidal.guards import QuarantineError
 from tidal.service.config import MODEL_NAME_PATTERN
 from tidal.service.errors import ServiceError, input_error
 from tidal.service.guarding import GuardedLearnResponse
-from tidal.service.host import FrozenError, ModelHost, UnknownPredictionError
+from tidal.service.host import FrozenError, ModelHost
+from tidal.service.items import UnknownPredictionError
 from tidal.service.runtime import Service
 from tidal.service.schemas import (
     FreezeRequest,

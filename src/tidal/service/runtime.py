@@ -10,7 +10,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tidal.service.config import ServiceConfig, build_model
-from tidal.service.host import LearnResult, ModelHost
+from tidal.service.host import ModelHost
+from tidal.service.items import LearnResult
 from tidal.service.keyed import keyed_host
 from tidal.service.lock import DataFolderLock, make_private
 from tidal.service.recorder import Recorder

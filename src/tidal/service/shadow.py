@@ -30,14 +30,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from tidal.base.exceptions import TidalError
 from tidal.metrics import headline, metric_specs
+from tidal.service.items import plain
 
 __all__ = ["Shadow", "ShadowSet", "freeze"]
 
 _MISSING = object()
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 class Shadow:
@@ -83,7 +80,7 @@ class Shadow:
         Returns the predictions (None where it could not predict)."""
         with self._lock:
             try:
-                preds = [_plain(p) for p in np.asarray(self.model.predict_many(rows)).tolist()]
+                preds = [plain(p) for p in np.asarray(self.model.predict_many(rows)).tolist()]
                 self.predicted += len(rows)
             except Exception:  # noqa: BLE001 - a shadow must never fail the request
                 self.errors += len(rows)
