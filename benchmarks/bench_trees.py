@@ -162,7 +162,7 @@ def river_model(name: str, seed: int) -> Any:
         return forest.ARFClassifier(n_models=10, seed=seed)
     if name == "lbag":
         return ensemble.LeveragingBaggingClassifier(
-            tree.HoeffdingTreeClassifier(), n_models=10, seed=seed
+            model=tree.HoeffdingTreeClassifier(), n_models=10, seed=seed
         )
     if name == "knn":  # exact search, the same model as tidal's (River's default is SWINN)
         engine = neighbors.LazySearch(window_size=1000)

@@ -20,8 +20,8 @@ from tidal.tree import HoeffdingTreeClassifier
 SMALL_TREE = HoeffdingTreeClassifier(grace_period=30, delta=0.01)
 MAKERS = {
     "arf": lambda seed: ARFClassifier(n_models=4, grace_period=30, seed=seed),
-    "bag": lambda seed: BaggingClassifier(SMALL_TREE, n_models=4, seed=seed),
-    "lb": lambda seed: LeveragingBaggingClassifier(SMALL_TREE, n_models=4, seed=seed),
+    "bag": lambda seed: BaggingClassifier(model=SMALL_TREE, n_models=4, seed=seed),
+    "lb": lambda seed: LeveragingBaggingClassifier(model=SMALL_TREE, n_models=4, seed=seed),
 }
 
 
@@ -264,7 +264,7 @@ def test_bagging_state_from_before_nb_likelihood_keeps_river_trees(cls, explicit
     river = HoeffdingTreeClassifier(**HoeffdingTreeClassifier.river_params)
     if explicit:
         river = HoeffdingTreeClassifier(grace_period=30, nb_likelihood="river")
-    old = cls(river, n_models=3, seed=1).learn_many(X[:3000], y[:3000])
+    old = cls(model=river, n_models=3, seed=1).learn_many(X[:3000], y[:3000])
     state = old.state_dict()
     # a snapshot written before the parameter existed: no nb_likelihood in the member's
     # parameters, or (model=None, the tree defaults of then) no model and no mark in the state
@@ -307,7 +307,7 @@ def test_leveraging_bagging_results_do_not_depend_on_its_stretches(monkeypatch):
     runs = []
     for stretch in (5, 256, 10_000):
         monkeypatch.setattr(LeveragingBaggingClassifier, "_lb_stretch", stretch)
-        model = LeveragingBaggingClassifier(SMALL_TREE, n_models=4, seed=3)
+        model = LeveragingBaggingClassifier(model=SMALL_TREE, n_models=4, seed=3)
         runs.append((model.step_proba_many(X, y), model.n_detected_changes))
     assert runs[0][1] > 0  # members were replaced, within stretches and across them
     for proba, resets in runs[1:]:

@@ -13,7 +13,7 @@ from tidal.base._input import (
     read_columns,
     to_float,
 )
-from tidal.base._params import store_params
+from tidal.base._params import parameters, store_params
 from tidal.base.exceptions import (
     InputError,
     NotFittedError,
@@ -47,6 +47,7 @@ __all__ = [
     "read_columns",
     "read_state",
     "save_state",
+    "parameters",
     "store_params",
     "to_float",
 ]

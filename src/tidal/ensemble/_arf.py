@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from tidal._kernels import ensemble_forest as E
-from tidal.base import ParameterError, Tags, store_params
+from tidal.base import ParameterError, Tags, parameters
 from tidal.ensemble._forest import TreeEnsemble
-from tidal.ensemble._members import ARFMembers
-from tidal.tree.base import with_river_nb
+from tidal.ensemble._members import ARFMembers, ARFTreeDefaults
+from tidal.tree.base import ClassifierTreeParams, with_river_nb
 
 __all__ = ["ARFClassifier"]
 
 
-class ARFClassifier(ARFMembers, TreeEnsemble):
+@parameters
+class ARFClassifier(ARFTreeDefaults, ClassifierTreeParams, ARFMembers, TreeEnsemble):
     """Adaptive Random Forest: Hoeffding trees on Poisson-resampled rows and random feature
     subspaces, each with a warning and a drift detector; a warning starts a background tree,
     a drift replaces the tree by it.
@@ -81,35 +82,8 @@ class ARFClassifier(ARFMembers, TreeEnsemble):
     #: The parameters whose defaults differ from River's, at River's values.
     river_params: ClassVar[dict[str, Any]] = {"max_features": "sqrt", "nb_likelihood": "river"}
 
-    def __init__(
-        self,
-        n_models: int = 10,
-        max_features: int | float | str | None = 0.6,
-        lambda_value: float = 6,
-        disable_weighted_vote: bool = False,
-        warning_delta: float | None = 0.01,
-        drift_delta: float | None = 0.001,
-        grace_period: int = 50,
-        max_depth: int | None = None,
-        split_criterion: str = "info_gain",
-        delta: float = 0.01,
-        tau: float = 0.05,
-        leaf_prediction: str = "nba",
-        nb_threshold: int = 0,
-        nominal_attributes: list[str] | None = None,
-        splitter: str | None = None,
-        binary_split: bool = False,
-        min_branch_fraction: float = 0.01,
-        max_share_to_split: float = 0.99,
-        max_size: float = 100.0,
-        memory_estimate_period: int = 2_000_000,
-        stop_mem_management: bool = False,
-        remove_poor_attrs: bool = False,
-        merit_preprune: bool = True,
-        nb_likelihood: str = "moa",
-        seed: int | None = None,
-    ) -> None:
-        store_params(self, locals())
+    max_features: int | float | str | None = 0.6
+    disable_weighted_vote: bool = False
 
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206

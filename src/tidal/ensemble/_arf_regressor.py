@@ -8,10 +8,10 @@ import numba
 import numpy as np
 
 from tidal._kernels import ensemble_forest_regressor as E
-from tidal.base import ParameterError, Regressor, Tags, store_params
-from tidal.ensemble._members import ARFMembers, adwin_params
+from tidal.base import ParameterError, Regressor, Tags, parameters
+from tidal.ensemble._members import ARFMembers, ARFTreeDefaults, adwin_params
 from tidal.tree import HoeffdingTreeRegressor
-from tidal.tree.base import TreeView
+from tidal.tree.base import RegressorTreeParams, TreeView
 
 __all__ = ["ARFRegressor"]
 
@@ -33,7 +33,8 @@ class MemberRegressorTree(TreeView):
     _leaf_text = HoeffdingTreeRegressor._leaf_text
 
 
-class ARFRegressor(ARFMembers, Regressor):
+@parameters
+class ARFRegressor(ARFTreeDefaults, RegressorTreeParams, ARFMembers, Regressor):
     """Adaptive Random Forest regressor: Hoeffding regression trees on Poisson-resampled rows
     and random feature subspaces, each with a warning and a drift detector on its error; a
     warning starts a background tree, a drift replaces the tree by it.
@@ -104,33 +105,10 @@ class ARFRegressor(ARFMembers, Regressor):
     _MEMBER = _MEMBER
     _member_view = MemberRegressorTree
 
-    def __init__(
-        self,
-        n_models: int = 10,
-        max_features: int | float | str | None = "sqrt",
-        aggregation_method: str = "median",
-        lambda_value: float | None = 6,
-        disable_weighted_vote: bool = True,
-        warning_delta: float | None = 0.01,
-        drift_delta: float | None = 0.001,
-        grace_period: int = 50,
-        max_depth: int | None = None,
-        delta: float = 0.01,
-        tau: float = 0.05,
-        leaf_prediction: str = "adaptive",
-        model_selector_decay: float = 0.95,
-        nominal_attributes: list[str] | None = None,
-        splitter: str | None = None,
-        min_samples_split: int = 5,
-        binary_split: bool = False,
-        max_size: float = 500.0,
-        memory_estimate_period: int = 2_000_000,
-        stop_mem_management: bool = False,
-        remove_poor_attrs: bool = False,
-        merit_preprune: bool = True,
-        seed: int | None = None,
-    ) -> None:
-        store_params(self, locals())
+    max_features: int | float | str | None = "sqrt"
+    lambda_value: float | None = 6  # None: no resampling (the classifier needs a rate)
+    disable_weighted_vote: bool = True
+    aggregation_method: str = "median"
 
     @classmethod
     def _unit_test_params(cls):  # noqa: ANN206

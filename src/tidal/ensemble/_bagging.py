@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tidal._kernels import ensemble_forest as E
-from tidal.base import ParameterError, Tags, store_params
+from tidal.base import ParameterError, Tags, parameters
 from tidal.base.state import encode_params
 from tidal.ensemble._forest import TreeEnsemble
 from tidal.tree import HoeffdingTreeClassifier
@@ -35,8 +35,11 @@ def with_old_members(state: Any) -> Any:
     return state
 
 
+@parameters
 class _Bagged(TreeEnsemble):
     _tags = Tags(task="multiclass", handles_categorical=True, handles_missing=True, stochastic=True)
+
+    model: HoeffdingTreeClassifier | None = None
 
     def _tree_params(self) -> dict[str, Any]:
         model = self.model if self.model is not None else HoeffdingTreeClassifier()
@@ -64,6 +67,7 @@ class _Bagged(TreeEnsemble):
         yield {"n_models": 3, "model": HoeffdingTreeClassifier(grace_period=20), "seed": 42}
 
 
+@parameters
 class BaggingClassifier(_Bagged):
     """Online bagging (Oza & Russell, 2001) of Hoeffding trees.
 
@@ -89,21 +93,14 @@ class BaggingClassifier(_Bagged):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.random((4000, 3))
     >>> y = (X[:, 0] > 0.5).astype(int)
-    >>> model = BaggingClassifier(HoeffdingTreeClassifier(grace_period=50), n_models=4, seed=1)
+    >>> tree = HoeffdingTreeClassifier(grace_period=50)
+    >>> model = BaggingClassifier(model=tree, n_models=4, seed=1)
     >>> pred = model.step_many(X, y)
     >>> bool((pred[2000:] == y[2000:]).mean() > 0.95)
     True
     """
 
     _mode = E.MODE_BAG
-
-    def __init__(
-        self,
-        model: HoeffdingTreeClassifier | None = None,
-        n_models: int = 10,
-        seed: int | None = None,
-    ) -> None:
-        store_params(self, locals())
 
     def _check_params(self) -> None:
         self._check_common()
@@ -112,6 +109,7 @@ class BaggingClassifier(_Bagged):
         return 1.0
 
 
+@parameters
 class LeveragingBaggingClassifier(_Bagged):
     """Leveraging bagging (Bifet, Holmes & Pfahringer, 2010) of Hoeffding trees.
 
@@ -157,16 +155,9 @@ class LeveragingBaggingClassifier(_Bagged):
 
     _mode = E.MODE_LB
 
-    def __init__(
-        self,
-        model: HoeffdingTreeClassifier | None = None,
-        n_models: int = 10,
-        w: float = 6,
-        adwin_delta: float = 0.002,
-        bagging_method: str = "bag",
-        seed: int | None = None,
-    ) -> None:
-        store_params(self, locals())
+    w: float = 6
+    adwin_delta: float = 0.002
+    bagging_method: str = "bag"
 
     def _check_params(self) -> None:
         self._check_common()

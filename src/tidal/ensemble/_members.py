@@ -13,10 +13,10 @@ import numpy as np
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
 from tidal._kernels.ensemble_forest import C_DRIFT, C_WARN, N_COUNTS
 from tidal._kernels.tree_layout import MI_NCATS, MI_NEXTSLOT, MI_NNODES
-from tidal.base import ParameterError
+from tidal.base import ParameterError, parameters
 from tidal.tree.base import HoeffdingTree, NominalColumns, grow_categories, grow_for_row
 
-__all__ = ["ARFMembers", "Forest", "adwin_params"]
+__all__ = ["ARFMembers", "ARFParams", "ARFTreeDefaults", "Forest", "ForestParams", "adwin_params"]
 
 
 def adwin_params(delta: float) -> np.ndarray:
@@ -24,11 +24,44 @@ def adwin_params(delta: float) -> np.ndarray:
     return np.array([delta, 32, 5, 5, 10], dtype=np.float64)
 
 
-class Forest(NominalColumns):
-    """Mixin of the forests. A forest holds the arrays of its members' trees, each with a tree
-    axis in front, as ``_tree_cls`` (a :class:`tidal.tree.base.HoeffdingTree`) names and grows
-    them, plus ``sub`` (whether each leaf drew its feature subspace); ``_MEMBER`` names the
-    per-member arrays; ``_member_view`` is the class of :meth:`member`."""
+@parameters
+class ForestParams:
+    """The parameters of every forest: its number of members, and the seed of its random numbers
+    (``None``: a fresh random seed)."""
+
+    n_models: int = 10
+    seed: int | None = None
+
+
+@parameters
+class ARFParams(ForestParams):
+    """The adaptive random forests' own parameters; ``max_features`` and
+    ``disable_weighted_vote`` get their defaults from each forest."""
+
+    max_features: int | float | str | None
+    lambda_value: float = 6
+    disable_weighted_vote: bool
+    warning_delta: float | None = 0.01
+    drift_delta: float | None = 0.001
+
+
+@parameters
+class ARFTreeDefaults:
+    """The defaults River and MOA give the trees of an adaptive random forest where they differ
+    from a single tree's (listed before the trees' parameter group in a forest's bases, so that
+    these win)."""
+
+    grace_period: int = 50
+    delta: float = 0.01
+    memory_estimate_period: int = 2_000_000
+
+
+class Forest(ForestParams, NominalColumns):
+    """Mixin of the forests, with their parameters. A forest holds the arrays of its members'
+    trees, each with a tree axis in front, as ``_tree_cls`` (a
+    :class:`tidal.tree.base.HoeffdingTree`) names and grows them, plus ``sub`` (whether each
+    leaf drew its feature subspace); ``_MEMBER`` names the per-member arrays; ``_member_view``
+    is the class of :meth:`member`."""
 
     _tree_cls: type[HoeffdingTree]
     _MEMBER: tuple[str, ...]
@@ -179,9 +212,9 @@ class Forest(NominalColumns):
         return int(c.sum() if tree_id is None else c[tree_id])
 
 
-class ARFMembers(Forest):
-    """Mixin of the adaptive random forests: random feature subspaces and the warning and
-    drift detectors."""
+class ARFMembers(ARFParams, Forest):
+    """Mixin of the adaptive random forests, with their parameters: random feature subspaces
+    and the warning and drift detectors."""
 
     def _check_arf(self) -> None:
         self._check_members()

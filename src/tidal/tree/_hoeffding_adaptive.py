@@ -9,7 +9,7 @@ import numpy as np
 
 from tidal._kernels import tree_adaptive as KA
 from tidal._kernels.drift_adwin import adwin_reset, adwin_state_size
-from tidal.base import store_params
+from tidal.base import parameters
 from tidal.tree._hoeffding_classifier import HoeffdingTreeClassifier
 from tidal.tree.base import BlockInputs, pad_keys
 
@@ -22,6 +22,7 @@ _ADWIN = np.array([0.002, 32.0, 5.0, 5.0, 10.0])
 _FILL = {**HoeffdingTreeClassifier.FILL, "alt": -1, "alt_of": -1}
 
 
+@parameters
 class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
     """Hoeffding adaptive tree (HAT) classifier, compiled.
 
@@ -69,33 +70,10 @@ class HoeffdingAdaptiveTreeClassifier(HoeffdingTreeClassifier):
     True
     """
 
-    def __init__(
-        self,
-        grace_period: int = 200,
-        max_depth: int | None = None,
-        split_criterion: str = "info_gain",
-        delta: float = 1e-3,
-        tau: float = 0.05,
-        leaf_prediction: str = "nba",
-        nb_threshold: int = 0,
-        nominal_attributes: list[str] | None = None,
-        splitter: str | None = None,
-        n_splits: int = 10,
-        bootstrap_sampling: bool = True,
-        drift_window_threshold: int = 300,
-        switch_significance: float = 0.05,
-        binary_split: bool = False,
-        min_branch_fraction: float = 0.01,
-        max_share_to_split: float = 0.99,
-        max_size: float = 100.0,
-        memory_estimate_period: int = 1000000,
-        stop_mem_management: bool = False,
-        remove_poor_attrs: bool = False,
-        merit_preprune: bool = True,
-        nb_likelihood: str = "moa",
-        seed: int | None = None,
-    ) -> None:
-        store_params(self, locals())
+    bootstrap_sampling: bool = True
+    drift_window_threshold: int = 300
+    switch_significance: float = 0.05
+    seed: int | None = None
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tidal._kernels import tree_hoeffding as K
-from tidal.base import Classifier, Tags, store_params
-from tidal.tree.base import BlockInputs, HoeffdingTree, with_river_nb
+from tidal.base import Classifier, Tags, parameters
+from tidal.tree.base import BlockInputs, ClassifierTreeParams, HoeffdingTree, with_river_nb
 
 __all__ = ["HoeffdingTreeClassifier"]
 
@@ -17,7 +17,8 @@ _CRITERIA = {"info_gain": 0, "gini": 1, "hellinger": 2}
 _NB_LIKELIHOODS = {"river": 0, "moa": 1}
 
 
-class HoeffdingTreeClassifier(HoeffdingTree, Classifier):
+@parameters
+class HoeffdingTreeClassifier(ClassifierTreeParams, HoeffdingTree, Classifier):
     """Hoeffding tree (Very Fast Decision Tree) classifier, compiled.
 
     River 0.26.1's ``tree.HoeffdingTreeClassifier`` algorithm and parameters (with its Gaussian
@@ -130,29 +131,8 @@ class HoeffdingTreeClassifier(HoeffdingTree, Classifier):
     #: The parameters whose defaults differ from River's, at River's values.
     river_params: ClassVar[dict[str, Any]] = {"delta": 1e-7, "nb_likelihood": "river"}
 
-    def __init__(
-        self,
-        grace_period: int = 200,
-        max_depth: int | None = None,
-        split_criterion: str = "info_gain",
-        delta: float = 1e-3,
-        tau: float = 0.05,
-        leaf_prediction: str = "nba",
-        nb_threshold: int = 0,
-        nominal_attributes: list[str] | None = None,
-        splitter: str | None = None,
-        n_splits: int = 10,
-        binary_split: bool = False,
-        min_branch_fraction: float = 0.01,
-        max_share_to_split: float = 0.99,
-        max_size: float = 100.0,
-        memory_estimate_period: int = 1000000,
-        stop_mem_management: bool = False,
-        remove_poor_attrs: bool = False,
-        merit_preprune: bool = True,
-        nb_likelihood: str = "moa",
-    ) -> None:
-        store_params(self, locals())
+    # a tree's own: the forests do not take it (their members keep this default)
+    n_splits: int = 10
 
     # ------------------------------------------------------------------ parameters
     def _check_own(self, need: Callable[[bool, str, str], None]) -> None:

@@ -9,13 +9,14 @@ import numpy as np
 
 from tidal._kernels import tree_regressor as K
 from tidal._kernels.tree_regressor_ebst import EM_HEAD, EM_NEXT, EM_NFREE, N_EM
-from tidal.base import Regressor, Tags, store_params
-from tidal.tree.base import BlockInputs, HoeffdingTree, pad_keys
+from tidal.base import Regressor, Tags, parameters
+from tidal.tree.base import BlockInputs, HoeffdingTree, RegressorTreeParams, pad_keys
 
 __all__ = ["HoeffdingTreeRegressor"]
 
 
-class HoeffdingTreeRegressor(HoeffdingTree, Regressor):
+@parameters
+class HoeffdingTreeRegressor(RegressorTreeParams, HoeffdingTree, Regressor):
     """Hoeffding tree regressor (FIMT-style, variance reduction), compiled.
 
     The same algorithm, parameters and defaults as River 0.26.1's ``tree.HoeffdingTreeRegressor``
@@ -98,26 +99,6 @@ class HoeffdingTreeRegressor(HoeffdingTree, Regressor):
     POOL_AXIS = ("ef", "ei")
     CATS = "ncat"
     FILL: ClassVar[dict[str, int]] = {"node_i": -1, "eroot": -1, "rank": -1, "ei": -1}
-
-    def __init__(
-        self,
-        grace_period: int = 200,
-        max_depth: int | None = None,
-        delta: float = 1e-7,
-        tau: float = 0.05,
-        leaf_prediction: str = "adaptive",
-        model_selector_decay: float = 0.95,
-        nominal_attributes: list[str] | None = None,
-        splitter: str | None = None,
-        min_samples_split: int = 5,
-        binary_split: bool = False,
-        max_size: float = 500.0,
-        memory_estimate_period: int = 1000000,
-        stop_mem_management: bool = False,
-        remove_poor_attrs: bool = False,
-        merit_preprune: bool = True,
-    ) -> None:
-        store_params(self, locals())
 
     @classmethod
     def _unit_test_params(cls) -> list[dict[str, Any]]:

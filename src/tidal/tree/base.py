@@ -3,6 +3,9 @@
 - :class:`NominalColumns`: which columns are nominal (categorical ones, and numeric ones named
   in ``nominal_attributes``, turned into category codes), the rows a kernel takes for a block,
   and River's sorted order of each nominal feature's categories. Single trees and forests.
+- :class:`TreeParams`, :class:`ClassifierTreeParams`, :class:`RegressorTreeParams`: the trees'
+  parameters, declared once for the single trees and the forests (which pass them on to their
+  members and may change some defaults).
 - :class:`HoeffdingTree`: the base of the single trees: the parameters every Hoeffding tree
   checks and hands to its kernel, the state (the kernel's arrays by name), growing the arrays,
   and the block loop (run the kernel; when it stops for room, grow and run it again).
@@ -24,13 +27,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tidal._kernels import tree_layout as L
-from tidal.base import CategoryEncoder, ParameterError
+from tidal.base import CategoryEncoder, ParameterError, parameters
 from tidal.tree._render import TreeView
 
 __all__ = [
     "BlockInputs",
+    "ClassifierTreeParams",
     "HoeffdingTree",
     "NominalColumns",
+    "RegressorTreeParams",
+    "TreeParams",
     "TreeView",
     "grow_categories",
     "grow_for_row",
@@ -205,6 +211,55 @@ class NominalColumns:
             codes = [c for _, c in items if c < n_codes]
             order[self._nom_idx[f], : len(codes)] = codes
         return order
+
+
+@parameters
+class TreeParams:
+    """The parameters of every Hoeffding tree (River's names and meanings); ``delta``,
+    ``leaf_prediction`` and ``max_size`` get their defaults from each kind of tree. The single
+    trees' docstrings describe them."""
+
+    grace_period: int = 200
+    max_depth: int | None = None
+    delta: float
+    tau: float = 0.05
+    leaf_prediction: str
+    nominal_attributes: list[str] | None = None
+    splitter: str | None = None
+    binary_split: bool = False
+    max_size: float
+    memory_estimate_period: int = 1_000_000
+    stop_mem_management: bool = False
+    remove_poor_attrs: bool = False
+    merit_preprune: bool = True
+
+
+@parameters
+class ClassifierTreeParams(TreeParams):
+    """The parameters of the classification trees and of their forests (see
+    :class:`tidal.tree.HoeffdingTreeClassifier`). ``delta`` is CapyMOA's, ``nb_likelihood``
+    MOA's; River's are in the tree's ``river_params``."""
+
+    delta: float = 1e-3
+    leaf_prediction: str = "nba"
+    max_size: float = 100.0
+    split_criterion: str = "info_gain"
+    nb_threshold: int = 0
+    min_branch_fraction: float = 0.01
+    max_share_to_split: float = 0.99
+    nb_likelihood: str = "moa"
+
+
+@parameters
+class RegressorTreeParams(TreeParams):
+    """The parameters of the regression trees and of their forests (see
+    :class:`tidal.tree.HoeffdingTreeRegressor`), with River's defaults."""
+
+    delta: float = 1e-7
+    leaf_prediction: str = "adaptive"
+    max_size: float = 500.0
+    model_selector_decay: float = 0.95
+    min_samples_split: int = 5
 
 
 def _require(model: Any, ok: bool, name: str, rule: str) -> None:
