@@ -132,6 +132,7 @@ from tidal._kernels.tree_nodes import (
     leaves_to_deactivate,
     needs_room,
     new_node,
+    push_children,
     release_slot,
     stops_growing,
     take_slot,
@@ -238,11 +239,7 @@ def subtree_weights(node_i, stats, present, root, out, work):
         k = work[top]
         order[n] = k
         n += 1
-        ch = node_i[k, NI_CHILD]
-        while ch >= 0:
-            work[top] = ch
-            top += 1
-            ch = node_i[ch, NI_SIB]
+        top = push_children(node_i, k, work, top)
     for r in range(n - 1, -1, -1):
         k = order[r]
         if node_i[k, NI_KIND] == LEAF:
@@ -611,11 +608,7 @@ def _leaves_dfs(node_i, root, out, work):
             continue
         # push children in reverse so that the first child is visited first
         start = top
-        ch = node_i[k, NI_CHILD]
-        while ch >= 0:
-            work[top] = ch
-            top += 1
-            ch = node_i[ch, NI_SIB]
+        top = push_children(node_i, k, work, top)
         lo, hi = start, top - 1
         while lo < hi:
             t = work[lo]
