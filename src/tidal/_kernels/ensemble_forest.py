@@ -49,6 +49,7 @@ from tidal._kernels.tree_hoeffding import (
     TreeArrays,
     _argmax_present,
     _learn_leaf,
+    category_leaf,
     clear_slot_stats,
     grow,
     inlined,
@@ -228,6 +229,8 @@ def tree_learn(tree, sub, x, yc, wi, settings, maxf, rs, bufs, perm, info, nb_ou
     tw, work, leaves, order, votes, tmp, post, post_p = bufs
     node, clean = route_row(node_i, node_f, stats, present, disabled, meta_i, meta_f, x, wi, tw,
                             work)  # fmt: skip
+    if node_i[node, NI_KIND] != LEAF:
+        node = category_leaf(node_i, node_f, stats, present, disabled, meta_i, node, x)
     if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:
         _sample_subspace(disabled, node, maxf, rs, perm)
         sub[node] = 1

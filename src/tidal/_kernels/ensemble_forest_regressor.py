@@ -44,14 +44,17 @@ from tidal._kernels.ensemble_forest import (
 )
 from tidal._kernels.tree_hoeffding import predict_leaf
 from tidal._kernels.tree_layout import (
+    LEAF,
     MI_NNODES,
     MI_ROOT,
     NI_ACTIVE,
+    NI_KIND,
 )
 from tidal._kernels.tree_regressor import (
     PI_LEAF,
     TreeArrays,
     _learn_leaf,
+    category_leaf,
     grow,
     leaf_value,
     needs_room,
@@ -124,6 +127,8 @@ def tree_learn(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, sl
     n0 = meta_i[MI_NNODES]
     node, clean = route_row(node_i, node_f, nstat, disabled, lm, meta_i, meta_f, x, wi, present,
                             tw, stack)  # fmt: skip
+    if node_i[node, NI_KIND] != LEAF:
+        node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
     for k in range(n0, meta_i[MI_NNODES]):
         sub[k] = 0  # a new root or category leaf draws its own subspace
     if maxf < x.shape[0] and sub[node] == 0 and node_i[node, NI_ACTIVE] == 1:

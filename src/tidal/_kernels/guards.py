@@ -7,7 +7,26 @@ rule deals with them) and never move any state.
 
 from __future__ import annotations
 
-from tidal._kernels import jit
+from tidal._kernels import inlined, jit
+
+
+@inlined
+def robust_scale(floor, dev):
+    """A column's scale: its floor, or its mean absolute deviation times sqrt(pi/2) (the
+    normal-consistent factor) when that is larger."""
+    return max(floor, 1.2533141373155001 * dev)
+
+
+@inlined
+def follow(V, i, center, dev, alpha):
+    """Move each column's running centre and mean absolute deviation toward row ``i`` of ``V``
+    (exponentially weighted by ``alpha``); NaN cells move nothing."""
+    for j in range(V.shape[1]):
+        x = V[i, j]
+        if x != x:
+            continue
+        center[j] += alpha * (x - center[j])
+        dev[j] += alpha * (abs(x - center[j]) - dev[j])
 
 
 @jit
@@ -35,13 +54,12 @@ def bounds_check_grow(V, skip, lo, hi, base_scale, ew_mean, ew_dev, k, alpha, ba
         if skip[i] or not row_ok:
             continue
         n_updates += 1
+        follow(V, i, ew_mean, ew_dev, alpha)
         for j in range(m):
             x = V[i, j]
             if x != x:
                 continue
-            ew_mean[j] += alpha * (x - ew_mean[j])
-            ew_dev[j] += alpha * (abs(x - ew_mean[j]) - ew_dev[j])
-            scale = max(base_scale[j], 1.2533141373155001 * ew_dev[j])
+            scale = robust_scale(base_scale[j], ew_dev[j])
             if x - k * scale < lo[j]:
                 lo[j] = x - k * scale
             if x + k * scale > hi[j]:
@@ -64,19 +82,12 @@ def robust_z(V, skip, center, dev, floor, alpha, z):
             x = V[i, j]
             if x != x:
                 continue
-            scale = max(floor[j], 1.2533141373155001 * dev[j])
-            s = abs(x - center[j]) / scale
+            s = abs(x - center[j]) / robust_scale(floor[j], dev[j])
             if s > best:
                 best = s
         z[i] = best
-        if skip[i]:
-            continue
-        for j in range(m):
-            x = V[i, j]
-            if x != x:
-                continue
-            center[j] += alpha * (x - center[j])
-            dev[j] += alpha * (abs(x - center[j]) - dev[j])
+        if not skip[i]:
+            follow(V, i, center, dev, alpha)
 
 
 # burst state: fast rate, slow (baseline) rate, events seen, alarm flag, rows in the alarm

@@ -83,7 +83,7 @@ from tidal._kernels.tree_layout import (  # noqa: F401  (N_P*, P*_: re-exported 
     PI_PREPRUNE,
     PI_STOPMEM,
 )
-from tidal._kernels.tree_nodes import append_child, deactivate
+from tidal._kernels.tree_nodes import append_child, deactivate, push_children
 
 # hmeta
 HM_NALT = 0
@@ -283,11 +283,7 @@ def _free_subtree(node_i, root, meta_i, slot_free, alt, work):
             alt[k] = -1
             if k != root:
                 n_alt += 1
-        ch = node_i[k, NI_CHILD]
-        while ch >= 0:
-            work[top] = ch
-            top += 1
-            ch = node_i[ch, NI_SIB]
+        top = push_children(node_i, k, work, top)
     return n_alt
 
 

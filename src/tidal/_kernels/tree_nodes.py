@@ -45,6 +45,7 @@ __all__ = [
     "leaves_to_deactivate",
     "needs_room",
     "new_node",
+    "push_children",
     "release_slot",
     "stops_growing",
     "take_slot",
@@ -114,6 +115,18 @@ def deactivate(node_i, node, meta_i, slot_free):
     """Leaf ``node`` stops learning: it keeps predicting, its slot is freed."""
     release_slot(node_i, node, meta_i, slot_free)
     node_i[node, NI_ACTIVE] = 0
+
+
+@inlined
+def push_children(node_i, node, stack, top):
+    """Push ``node``'s children on ``stack`` from ``top``, first child first; returns the new
+    top."""
+    ch = node_i[node, NI_CHILD]
+    while ch >= 0:
+        stack[top] = ch
+        top += 1
+        ch = node_i[ch, NI_SIB]
+    return top
 
 
 @inlined

@@ -466,18 +466,14 @@ def needs_room(meta_i, emeta, n_nodes, n_slots, n_pool, n_features, maxc):
 
 @inlined
 def route_row(node_i, node_f, nstat, disabled, lm, meta_i, meta_f, x, wi, present, tw, stack):
-    """Count a learning row's weight and sort it to the leaf that learns it, making the root or
-    a leaf for a new category where there is none yet; returns ``(leaf, clean)`` (see
-    ``tree_hoeffding.sort_to_leaf``)."""
+    """Count a learning row's weight and sort it down, making the root when there is none yet;
+    returns ``(node, clean)`` as ``tree_hoeffding.sort_to_leaf`` does (the caller makes a
+    missing category's leaf, as ``tree_hoeffding.route_row`` says why)."""
     meta_f[MF_WSEEN] += wi
     if meta_i[MI_ROOT] < 0:
         meta_i[MI_ROOT] = _new_node(node_i, node_f, nstat, disabled, lm, meta_i, -1, 0)
         meta_i[MI_NACTIVE] = 1
-    node, clean = sort_to_leaf(node_i, node_f, nstat[:, :1], present, meta_i[MI_ROOT], x, tw,
-                               stack)  # fmt: skip
-    if node_i[node, NI_KIND] != LEAF:
-        node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
-    return node, clean
+    return sort_to_leaf(node_i, node_f, nstat[:, :1], present, meta_i[MI_ROOT], x, tw, stack)
 
 
 # ----------------------------------------------------------------------------- the block loop
@@ -553,6 +549,8 @@ def step(rows, out, start, settings, tree):
         wi = w[i]
         node, clean = route_row(node_i, node_f, nstat, disabled, lm, meta_i, meta_f, x, wi,
                                 present, tw, stack)  # fmt: skip
+        if node_i[node, NI_KIND] != LEAF:
+            node = category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x)
         _learn_leaf(
             node, x, Xlr[i], y[i], wi, nom_idx, lm_use, pf, pi, node_i, node_f, nstat, disabled,
             lm, eroot, rank, nrank, ncat, slot_free, ef, ei, emeta, meta_i,
