@@ -55,6 +55,7 @@ from tidal._kernels.tree_regressor import (
     TreeArrays,
     _learn_leaf,
     category_leaf,
+    clear_slot_stats,
     grow,
     leaf_value,
     needs_room,
@@ -93,10 +94,7 @@ def clear_tree(node_i, node_f, nstat, disabled, lm, eroot, rank, nrank, ncat, sl
     nstat[t] = 0.0
     disabled[t] = 0
     lm[t] = 0.0
-    eroot[t] = -1
-    rank[t] = -1
-    nrank[t] = 0
-    ncat[t] = 0.0
+    clear_slot_stats(eroot, rank, nrank, ncat, t)
     slot_free[t] = 0
     ef[t] = 0.0
     ei[t] = -1

@@ -160,13 +160,19 @@ def category_leaf(node_i, node_f, nstat, disabled, lm, meta_i, node, x):
     return leaf
 
 
+@inlined
+def clear_slot_stats(eroot, rank, nrank, ncat, k):
+    """Empty the splitter statistics at ``k``: a tree's slot ``k``, or a forest's tree ``k``."""
+    eroot[k] = -1
+    rank[k] = -1
+    nrank[k] = 0
+    ncat[k] = 0.0
+
+
 @jit
 def _alloc_slot(meta_i, slot_free, eroot, rank, nrank, ncat):
     s = take_slot(meta_i, slot_free)
-    eroot[s] = -1
-    rank[s] = -1
-    nrank[s] = 0
-    ncat[s] = 0.0
+    clear_slot_stats(eroot, rank, nrank, ncat, s)
     return s
 
 
